@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Recipe for the sandbox's root filesystem when no container registry answers: a minimal Debian bookworm with
+# python3 and pytest, stripped of everything a test run does not need. Run as root by scripts/sandbox-image:
+#
+#   deploy/sandbox/build-rootfs.sh TARGET_DIR MIRROR
+#
+# Changing this file changes the rootfs cache key (and the image tag).
+set -euo pipefail
+
+target="$1"
+mirror="$2"
+log() { printf 'build-rootfs: %s\n' "$*" >&2; }
+
+log "debootstrap bookworm (minbase + python3, python3-pytest) from $mirror into $target; this takes a few minutes"
+# debootstrap prints one line per step; keep them as progress on stderr.
+debootstrap --variant=minbase --include=python3,python3-pytest bookworm "$target" "$mirror" >&2
+
+log "stripping docs, man pages, locales and package caches"
+rm -rf "$target"/usr/share/doc/* "$target"/usr/share/man/* "$target"/usr/share/info/* \
+  "$target"/usr/share/locale/* "$target"/usr/share/lintian "$target"/usr/share/linda \
+  "$target"/var/cache/apt/* "$target"/var/lib/apt/lists/* "$target"/var/cache/debconf/*-old \
+  "$target"/var/log/* "$target"/tmp/* "$target"/var/tmp/*
+# Docker provides /dev and /proc; device nodes from debootstrap are not needed in the image.
+rm -rf "${target:?}"/dev/* "${target:?}"/proc/* "${target:?}"/sys/*
+
+log "removing setuid/setgid bits (no-new-privileges already neutralises them; this is belt and braces)"
+find "$target" -xdev -type f -perm /6000 -exec chmod ug-s {} +
+
+log "creating the non-root user and the runtime directories"
+# uid 1000 is the image's default user; jobs get their own unprivileged uids from a random range at run time.
+grep -q '^sandbox:' "$target/etc/group" || echo 'sandbox:x:1000:' >>"$target/etc/group"
+grep -q '^sandbox:' "$target/etc/passwd" ||
+  echo 'sandbox:x:1000:1000:evalfleet sandbox:/work:/usr/sbin/nologin' >>"$target/etc/passwd"
+grep -q '^sandbox:' "$target/etc/shadow" || echo 'sandbox:!:19000::::::' >>"$target/etc/shadow"
+install -d -m 0755 "$target/work" "$target/opt/evalfleet/runtime"
+
+log "rootfs ready: $(du -sh "$target" | cut -f1)"

@@ -1,0 +1,81 @@
+import { parseSamples, sampleResultLine } from '@evalfleet/shared/datasets';
+import { runKeys } from '@evalfleet/shared/runs';
+import { compare, groupByModelCategory, resultRowSchema, summarize, toCsv, type ResultRow } from '@evalfleet/shared/scoring';
+import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
+import type { StoredResult } from '@evalfleet/shared/runs';
+import type { Reporter } from './reporters.js';
+
+function toRow(runId: string, r: StoredResult): ResultRow {
+  return resultRowSchema.parse({ runId, ...r.result, jobId: r.jobId });
+}
+
+const orderRows = (a: ResultRow, b: ResultRow) =>
+  a.model.localeCompare(b.model) || a.taskId.localeCompare(b.taskId, 'en', { numeric: true }) || a.sampleIndex - b.sampleIndex;
+
+const csvColumns = ['taskId', 'model', 'sampleIndex', 'category', 'verdict', 'passed', 'reason', 'promptTokens', 'completionTokens', 'costUsd', 'latencyMs', 'durationMs', 'cached'] as const;
+
+function safeSegment(s: string): string {
+  return s.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+async function writeSamplesResults(store: ArtifactStore, runId: string, samplesKey: string, rows: StoredResult[]): Promise<string> {
+  const { samples } = parseSamples((await store.get(samplesKey)).toString('utf8'));
+  const byLine = new Map<number, StoredResult>();
+  for (const r of rows) {
+    const line = r.result['sampleLine'];
+    if (typeof line === 'number') byLine.set(line, r);
+  }
+  const lines = samples.map((s) => {
+    const r = byLine.get(s.lineIndex);
+    const result = typeof r?.result['humanEvalResult'] === 'string' ? r.result['humanEvalResult'] : 'failed: not evaluated';
+    return sampleResultLine(s, { result, passed: r?.result['passed'] === true });
+  });
+  const key = runKeys.report(runId, 'samples_results.jsonl');
+  await store.put(key, lines.join('\n') + (lines.length ? '\n' : ''), { contentType: 'application/x-ndjson' });
+  return key;
+}
+
+/** The solve run's reports: results.jsonl, summary.json, comparison.json, per model/category JSONL and CSV. */
+export const solveReporter: Reporter = async ({ record, results, store }) => {
+  const runId = record.runId;
+  const rows = results.map((r) => toRow(runId, r)).sort(orderRows);
+  const reports: Record<string, string> = {};
+
+  const resultsKey = runKeys.report(runId, 'results.jsonl');
+  await store.put(resultsKey, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''), {
+    contentType: 'application/x-ndjson',
+  });
+  reports['results.jsonl'] = resultsKey;
+
+  const summary = summarize(rows);
+  const summaryKey = runKeys.report(runId, 'summary.json');
+  await putJson(store, summaryKey, {
+    runId,
+    kind: record.kind,
+    createdAt: record.createdAt,
+    completedAt: new Date().toISOString(),
+    totalJobs: record.totalJobs,
+    parameters: record.spec,
+    dataset: { id: record.meta['datasetId'], format: record.meta['datasetFormat'], errors: record.meta['datasetErrors'] },
+    ...summary,
+  });
+  reports['summary.json'] = summaryKey;
+
+  const comparisonKey = runKeys.report(runId, 'comparison.json');
+  await putJson(store, comparisonKey, compare(rows));
+  reports['comparison.json'] = comparisonKey;
+
+  for (const group of groupByModelCategory(rows)) {
+    const base = `by-model/${safeSegment(group.model)}/${safeSegment(group.category)}`;
+    const jsonlKey = runKeys.report(runId, `${base}.jsonl`);
+    const csvKey = runKeys.report(runId, `${base}.csv`);
+    await store.put(jsonlKey, group.rows.map((r) => JSON.stringify(r)).join('\n') + '\n', { contentType: 'application/x-ndjson' });
+    await store.put(csvKey, toCsv(group.rows, [...csvColumns]), { contentType: 'text/csv' });
+    reports[`${base}.jsonl`] = jsonlKey;
+    reports[`${base}.csv`] = csvKey;
+  }
+
+  const samplesKey = record.meta['samplesKey'];
+  if (typeof samplesKey === 'string') reports['samples_results.jsonl'] = await writeSamplesResults(store, runId, samplesKey, results);
+  return reports;
+};

@@ -1,0 +1,89 @@
+/** What a fake model answers, and how its transport misbehaves. */
+export interface Behaviour {
+  /** Fraction of tasks answered with the reference solution; the rest get plausible wrong code. */
+  rightFraction: number;
+  /** Fraction of answers replaced by prose with no code. */
+  proseFraction: number;
+  /** The kind of body every answer has, overriding the fractions. */
+  form: 'code' | 'prose' | 'malformed' | 'syntax-error';
+  slowMs: number;
+  /** Fraction of requests answered 429 / 500 (drawn per request and per retry of it). */
+  flaky429: number;
+  flaky500: number;
+  /** Never answer; the client has to give up. */
+  timeout: boolean;
+}
+
+export const defaultBehaviour: Behaviour = {
+  rightFraction: 1,
+  proseFraction: 0,
+  form: 'code',
+  slowMs: 0,
+  flaky429: 0,
+  flaky500: 0,
+  timeout: false,
+};
+
+function fraction(part: string, arg: string | undefined): number {
+  const value = Number(arg);
+  if (arg === undefined || arg.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new Error(`"${part}" needs a fraction between 0 and 1`);
+  }
+  return value;
+}
+
+function milliseconds(part: string, arg: string | undefined): number {
+  const value = Number(arg);
+  if (arg === undefined || arg.trim() === '' || !Number.isInteger(value) || value < 0) {
+    throw new Error(`"${part}" needs a whole number of milliseconds`);
+  }
+  return value;
+}
+
+/**
+ * Parse a behaviour spec: `fake/` then `+`-joined parts, each `name` or `name:arg`, e.g.
+ * `fake/right-fraction:0.6+prose-fraction:0.1+slow:50`. Throws on anything unknown.
+ */
+export function parseBehaviour(modelId: string): Behaviour {
+  if (!modelId.startsWith('fake/')) throw new Error(`model "${modelId}" is not a fake/<behaviour> id`);
+  const behaviour: Behaviour = { ...defaultBehaviour };
+  for (const part of modelId.slice('fake/'.length).split('+')) {
+    const colon = part.indexOf(':');
+    const name = colon === -1 ? part : part.slice(0, colon);
+    const arg = colon === -1 ? undefined : part.slice(colon + 1);
+    switch (name) {
+      case 'always-right':
+        behaviour.rightFraction = 1;
+        break;
+      case 'always-wrong':
+        behaviour.rightFraction = 0;
+        break;
+      case 'right-fraction':
+        behaviour.rightFraction = fraction(part, arg);
+        break;
+      case 'prose-fraction':
+        behaviour.proseFraction = fraction(part, arg);
+        break;
+      case 'prose':
+      case 'malformed':
+      case 'syntax-error':
+        behaviour.form = name;
+        break;
+      case 'slow':
+        behaviour.slowMs = milliseconds(part, arg);
+        break;
+      case 'flaky-429':
+        behaviour.flaky429 = fraction(part, arg);
+        break;
+      case 'flaky-500':
+        behaviour.flaky500 = fraction(part, arg);
+        break;
+      case 'timeout':
+        behaviour.timeout = true;
+        break;
+      default:
+        throw new Error(`unknown fake behaviour "${part}" in "${modelId}"`);
+    }
+  }
+  return behaviour;
+}

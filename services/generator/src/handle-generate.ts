@@ -1,0 +1,157 @@
+import type { Logger } from '@evalfleet/shared/logger';
+import { EvalfleetError, PermanentError } from '@evalfleet/shared/errors';
+import { problemSchema, type Problem } from '@evalfleet/shared/datasets';
+import { makeEnvelope, nextEnvelope, nextStage, type Envelope } from '@evalfleet/shared/messages';
+import { runKeys } from '@evalfleet/shared/runs';
+import type { Bus } from '@evalfleet/shared/service';
+import { solveGeneratePayloadSchema, solvePrompt, type GenerationInfo } from '@evalfleet/shared/solve';
+import type { LlmClient, LlmResponse, LlmTrace } from '@evalfleet/shared/llm';
+import type { ArtifactStore } from '@evalfleet/shared/storage';
+import type { Extractor } from '@evalfleet/shared/extraction';
+import type { GeneratorMetrics } from './metrics.js';
+
+export type GeneratorDeps = {
+  bus: Bus;
+  store: ArtifactStore;
+  llm: LlmClient;
+  extractor: Extractor;
+  logger: Logger;
+  metrics?: GeneratorMetrics;
+  problems?: Map<string, Problem>;
+};
+
+async function loadProblem(key: string, deps: GeneratorDeps): Promise<Problem> {
+  const cached = deps.problems?.get(key);
+  if (cached) return cached;
+  const problem = problemSchema.parse(JSON.parse((await deps.store.get(key)).toString('utf8')));
+  if (deps.problems) {
+    if (deps.problems.size > 10_000) deps.problems.clear();
+    deps.problems.set(key, problem);
+  }
+  return problem;
+}
+
+function traceOf(err: unknown): LlmTrace | undefined {
+  if (err instanceof EvalfleetError && err.details && typeof err.details['trace'] === 'object') {
+    return err.details['trace'] as LlmTrace;
+  }
+  return undefined;
+}
+
+/**
+ * `solve.generate`: one model, one sample of one problem. Transient provider failures are
+ * thrown (the broker retries through a delay queue); a malformed answer, prose without
+ * code or broken code is a recorded outcome that goes straight to the aggregator.
+ */
+export async function handleGenerate(env: Envelope, deps: GeneratorDeps): Promise<void> {
+  const job = solveGeneratePayloadSchema.parse(env.payload);
+  const problem = await loadProblem(job.problem.key, deps);
+  const messages = solvePrompt(problem);
+  const log = deps.logger.child({ runId: env.runId, jobId: env.jobId, model: job.model });
+
+  let response: LlmResponse;
+  try {
+    response = await deps.llm.complete({
+      model: job.model,
+      messages,
+      temperature: job.temperature,
+      maxTokens: job.maxTokens,
+      seed: job.sampleIndex,
+      attempt: env.attempt,
+    });
+  } catch (err) {
+    const trace = traceOf(err);
+    if (trace) await deps.store.put(runKeys.trace(env.runId, env.jobId, env.attempt), JSON.stringify(trace));
+    deps.metrics?.observeCall(job.model, trace?.outcome ?? 'error', trace);
+    if (err instanceof PermanentError && err.code === 'malformed_response') {
+      log.warn({ code: err.code }, 'malformed provider answer recorded as no_code');
+      await publishTerminal(env, deps, job, 'no_code', 'malformed_response', trace);
+      return;
+    }
+    throw err;
+  }
+  await deps.store.put(runKeys.trace(env.runId, env.jobId, env.attempt), JSON.stringify(response.trace));
+  deps.metrics?.observeCall(job.model, 'ok', response.trace);
+
+  const extraction = deps.extractor.extract(response.text, { entryPoint: problem.entryPoint, prompt: problem.starterCode ?? problem.prompt });
+  const generation: GenerationInfo = {
+    promptTokens: response.usage.promptTokens,
+    completionTokens: response.usage.completionTokens,
+    costUsd: response.costUsd,
+    latencyMs: response.latencyMs,
+    extraction: extraction.outcome,
+    cached: false,
+    attempts: env.attempt,
+  };
+  deps.metrics?.extractions.inc({ model: job.model, outcome: extraction.outcome });
+  if (extraction.outcome !== 'ok' || extraction.code === undefined) {
+    await publishTerminal(env, deps, job, extraction.outcome === 'syntax_error' ? 'syntax_error' : 'no_code', extraction.outcome, undefined, generation, extraction.message);
+    return;
+  }
+  await deps.store.put(runKeys.job(env.runId, env.jobId, 'code.py'), extraction.code);
+  const next = nextStage('solve', 'generate', 'ok');
+  if (next !== 'evaluate') throw new PermanentError('workflow', `unexpected next stage ${next}`);
+  await deps.bus.publish(
+    nextEnvelope(env, {
+      type: 'solve.evaluate',
+      stage: next,
+      payload: {
+        taskId: job.taskId,
+        model: job.model,
+        sampleIndex: job.sampleIndex,
+        category: job.category,
+        problem: job.problem,
+        code: extraction.code,
+        mode: extraction.mode,
+        timeoutMs: job.timeoutMs,
+        memoryMb: job.memoryMb,
+        generation,
+      },
+    }),
+  );
+}
+
+async function publishTerminal(
+  env: Envelope,
+  deps: GeneratorDeps,
+  job: { taskId: string; model: string; sampleIndex: number; category: string },
+  verdict: 'no_code' | 'syntax_error' | 'budget_exhausted',
+  reason: string,
+  trace?: LlmTrace,
+  generation?: GenerationInfo,
+  message?: string,
+): Promise<void> {
+  const next = nextStage('solve', 'generate', verdict);
+  if (next !== 'aggregate') throw new PermanentError('workflow', `unexpected next stage ${next}`);
+  await deps.bus.publish(
+    makeEnvelope({
+      type: 'job.result',
+      runId: env.runId,
+      jobId: env.jobId,
+      kind: 'solve',
+      stage: next,
+      traceId: env.traceId,
+      payload: {
+        kind: 'solve',
+        outcome: verdict,
+        result: {
+          taskId: job.taskId,
+          model: job.model,
+          sampleIndex: job.sampleIndex,
+          category: job.category,
+          verdict,
+          passed: false,
+          reason,
+          ...(message ? { message } : {}),
+          promptTokens: generation?.promptTokens ?? trace?.usage?.promptTokens ?? 0,
+          completionTokens: generation?.completionTokens ?? trace?.usage?.completionTokens ?? 0,
+          costUsd: generation?.costUsd ?? trace?.costUsd ?? 0,
+          latencyMs: generation?.latencyMs ?? trace?.latencyMs ?? 0,
+          extraction: generation?.extraction ?? reason,
+          cached: generation?.cached ?? false,
+        },
+        artifacts: {},
+      },
+    }),
+  );
+}

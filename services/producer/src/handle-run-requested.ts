@@ -1,0 +1,87 @@
+import type { Logger } from '@evalfleet/shared/logger';
+import { PermanentError } from '@evalfleet/shared/errors';
+import { makeEnvelope, runRequestedSchema, type Envelope } from '@evalfleet/shared/messages';
+import { runKeys, runRecordSchema, type RunCounters, type RunRecord } from '@evalfleet/shared/runs';
+import type { Bus } from '@evalfleet/shared/service';
+import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
+import type { ExpanderTable } from './expand.js';
+
+export type ProducerDeps = {
+  bus: Bus;
+  store: ArtifactStore;
+  counters: RunCounters;
+  expanders: ExpanderTable;
+  logger: Logger;
+  /** Called after each published job (progress metrics). */
+  onPublished?: (kind: string) => void;
+};
+
+const resumeBatch = 500;
+
+/**
+ * Expands a `run.requested` into jobs. Writes `run.json` (with the job count) before the
+ * first job leaves, so the aggregator always knows the total; skips jobs that already have
+ * a result (a re-submitted run id resumes); ends with `run.finalize` so a run whose jobs
+ * were all done already still completes. Redelivery republishes; the aggregator dedupes.
+ */
+export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Promise<void> {
+  const request = runRequestedSchema.parse(env.payload);
+  const expander = deps.expanders[request.kind];
+  if (!expander) throw new PermanentError('unknown_kind', `no producer for kind ${request.kind}`);
+  const expansion = await expander(env.runId, request);
+  const log = deps.logger.child({ runId: env.runId, kind: request.kind });
+
+  const previousBody = await deps.store.getOptional(runKeys.record(env.runId));
+  const previous = previousBody ? runRecordSchema.parse(JSON.parse(previousBody.toString('utf8'))) : undefined;
+  if (previous && previous.kind !== request.kind) {
+    throw new PermanentError('run_conflict', `run ${env.runId} exists with kind ${previous.kind}`);
+  }
+  const now = new Date().toISOString();
+  const record: RunRecord = {
+    runId: env.runId,
+    kind: request.kind,
+    createdAt: previous?.createdAt ?? now,
+    updatedAt: now,
+    totalJobs: expansion.jobs.length,
+    skippedJobs: 0,
+    spec: request.spec as Record<string, unknown>,
+    meta: expansion.meta,
+  };
+
+  let skipped = 0;
+  const pending: typeof expansion.jobs = [];
+  for (let i = 0; i < expansion.jobs.length; i += resumeBatch) {
+    const batch = expansion.jobs.slice(i, i + resumeBatch);
+    const done = await deps.counters.doneAmong(
+      env.runId,
+      batch.map((j) => j.jobId),
+    );
+    for (const job of batch) {
+      if (done.has(job.jobId)) skipped += 1;
+      else pending.push(job);
+    }
+  }
+  record.skippedJobs = skipped;
+  await putJson(deps.store, runKeys.record(env.runId), record);
+  await deps.counters.setTotal(env.runId, record.totalJobs);
+  log.info({ total: record.totalJobs, skipped, publishing: pending.length }, 'run expanded');
+
+  let published = 0;
+  for (const job of pending) {
+    await deps.bus.publish(job.envelope());
+    published += 1;
+    deps.onPublished?.(request.kind);
+    if (published % 1000 === 0) log.info({ published, of: pending.length }, 'publishing jobs');
+  }
+  await deps.bus.publish(
+    makeEnvelope({
+      type: 'run.finalize',
+      runId: env.runId,
+      jobId: `${env.runId}:finalize`,
+      kind: request.kind,
+      stage: 'aggregate',
+      payload: { reason: skipped > 0 ? 'resumed' : 'expanded' },
+      traceId: env.traceId,
+    }),
+  );
+}

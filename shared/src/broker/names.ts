@@ -1,0 +1,44 @@
+import type { Stage } from '../messages/index.js';
+
+/** Which exchange a publish goes to: the work exchange, the retry (delay) exchange or the dead-letter exchange. */
+export type ExchangeRole = 'work' | 'retry' | 'dlx';
+
+/** Every exchange and queue name of one namespace, derived in one place. */
+export type TopologyNames = {
+  namespace: string;
+  exchanges: Record<ExchangeRole, string>;
+  /** Work queue of a stage: `<ns>.<stage>`. */
+  queue(stage: Stage): string;
+  /** Dead-letter queue of a stage: `<ns>.<stage>.dlq`. */
+  dlq(stage: Stage): string;
+  /** Delay queue of one retry tier: `<ns>.delay.<ms>`. */
+  delayQueue(ms: number): string;
+};
+
+export const defaultNamespace = 'evalfleet';
+
+export function topologyNames(namespace: string = defaultNamespace): TopologyNames {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(namespace)) {
+    throw new Error(`invalid broker namespace ${JSON.stringify(namespace)}`);
+  }
+  return {
+    namespace,
+    exchanges: { work: `${namespace}.work`, retry: `${namespace}.retry`, dlx: `${namespace}.dlx` },
+    queue: (stage) => `${namespace}.${stage}`,
+    dlq: (stage) => `${namespace}.${stage}.dlq`,
+    delayQueue: (ms) => `${namespace}.delay.${ms}`,
+  };
+}
+
+/** Routing key of a stage's work (and dead-letter) messages. */
+export function stageRoutingKey(stage: Stage): string {
+  return `stage.${stage}`;
+}
+
+/** Routing key of a run-level event such as `run.completed`, published on the work exchange. */
+export function eventRoutingKey(name: string): string {
+  return `event.${name}`;
+}
+
+/** The header that binds a message to one delay queue on the retry (headers) exchange. */
+export const delayTierHeader = 'x-delay-tier';

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+export const testFormats = ['humaneval', 'mbpp', 'pytest', 'unittest'] as const;
+export type TestFormat = (typeof testFormats)[number];
+
+export const problemSources = ['native', 'humaneval', 'mbpp'] as const;
+export type ProblemSource = (typeof problemSources)[number];
+
+/** How a piece of candidate code relates to the problem's starter code. */
+export const codeModes = ['completion', 'full'] as const;
+export type CodeMode = (typeof codeModes)[number];
+
+// Task ids end up in job ids, S3 keys and file names, so they use the same
+// conservative alphabet as message ids.
+export const taskIdSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:@/+-]+$/, 'task ids use letters, digits and . _ : @ / + - only');
+
+export const identifierSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Python identifier');
+
+/**
+ * One problem, whatever file format it came from.
+ *
+ * - `prompt` is the text shown to the model. For HumanEval it is the original
+ *   code prompt (imports, signature, docstring); for MBPP it is the task text
+ *   followed by its asserts, as in the MBPP paper's prompt.
+ * - `starterCode` is the code a completion continues (HumanEval's prompt, or a
+ *   native problem's starter code). `buildProgram` prepends it in
+ *   `completion` mode and keeps its preamble (imports, helpers) in `full` mode.
+ * - `setupCode` is prepended to every program before the candidate code
+ *   (MBPP's `test_setup_code`, a native problem's `setup_code`).
+ * - `challengeTests` are MBPP's `challenge_test_list`, kept apart and only run
+ *   when asked for.
+ */
+export const problemSchema = z.object({
+  taskId: taskIdSchema,
+  entryPoint: identifierSchema,
+  prompt: z.string().min(1),
+  tests: z.string().min(1),
+  testFormat: z.enum(testFormats),
+  category: z.string().min(1),
+  complexity: z.string().min(1).optional(),
+  referenceSolution: z.string().min(1).optional(),
+  /** Whether `referenceSolution` is a completion of `starterCode` (HumanEval) or full code. */
+  referenceMode: z.enum(codeModes).optional(),
+  setupCode: z.string().optional(),
+  signature: z.string().optional(),
+  starterCode: z.string().optional(),
+  challengeTests: z.string().optional(),
+  source: z.enum(problemSources),
+});
+export type Problem = z.infer<typeof problemSchema>;

@@ -1,0 +1,102 @@
+import type { CodeMode, Problem } from './problem.js';
+
+export const SOLUTION_FILE = 'solution.py';
+export const TEST_FILE = 'test_solution.py';
+export const SCRIPT_FILE = 'program.py';
+
+/** What the sandbox writes to its working directory and runs there. */
+export interface SandboxProgram {
+  /** `script`: a self-checking program (HumanEval, MBPP); exit code 0 means passed. */
+  runner: 'script' | 'pytest' | 'unittest';
+  /** File name (relative to the working directory) → content. */
+  files: Record<string, string>;
+  /** The file holding the candidate's code (for logs and artifacts). */
+  mainFile: string;
+  /** Default command; the evaluator may add reporting flags (e.g. `--junitxml`) for per-test outcomes. */
+  argv: string[];
+}
+
+export interface BuildOptions {
+  /** Also run MBPP's `challenge_test_list` (not part of the standard benchmark). */
+  includeChallengeTests?: boolean;
+}
+
+/**
+ * Everything in the starter code above the entry point's definition (imports,
+ * helper functions, constants): kept in front of a full solution so a model
+ * that rewrites only the entry point still has the helpers the prompt gave it.
+ * The model's own definitions come later and win.
+ */
+export function starterPreamble(starterCode: string, entryPoint: string): string {
+  const lines = starterCode.split('\n');
+  const definition = new RegExp(`^(?:async\\s+def|def|class)\\s+${entryPoint}\\b`);
+  let index = lines.findIndex((line) => definition.test(line));
+  if (index < 0) return '';
+  while (index > 0 && lines[index - 1]?.startsWith('@')) index--;
+  const preamble = lines.slice(0, index).join('\n');
+  return preamble.trim() === '' ? '' : `${preamble.replace(/\s+$/, '')}\n\n\n`;
+}
+
+/**
+ * The candidate module: setup code, then either `starterCode + code`
+ * (completion mode, exactly as human-eval concatenates prompt and completion)
+ * or the starter preamble followed by the model's full code. A problem without
+ * starter code treats both modes alike.
+ */
+export function buildSolution(problem: Problem, code: string, mode: CodeMode): string {
+  const setup = problem.setupCode !== undefined && problem.setupCode.trim() !== '' ? `${problem.setupCode.replace(/\s+$/, '')}\n\n` : '';
+  const starter = problem.starterCode ?? '';
+  const body = mode === 'completion' ? starter + code : starterPreamble(starter, problem.entryPoint) + code;
+  return setup + body;
+}
+
+/**
+ * The files and command that run `code` against a problem's tests, the way the
+ * format's own harness does:
+ * - humaneval: `prompt + completion + "\n" + test + "\n" + "check(entry_point)"`
+ * - mbpp: setup code, the code, then each assert of `test_list` on its own line
+ * - pytest / unittest: `solution.py` with the code and `test_solution.py` with the tests
+ */
+export function buildProgram(problem: Problem, code: string, mode: CodeMode, opts: BuildOptions = {}): SandboxProgram {
+  const solution = buildSolution(problem, code, mode);
+  switch (problem.testFormat) {
+    case 'humaneval': {
+      const program = `${solution}\n${problem.tests}\ncheck(${problem.entryPoint})\n`;
+      return script(program);
+    }
+    case 'mbpp': {
+      const asserts = [problem.tests];
+      if (opts.includeChallengeTests === true && problem.challengeTests !== undefined) asserts.push(problem.challengeTests);
+      return script(`${solution}\n${asserts.join('\n')}\n`);
+    }
+    case 'pytest':
+      return {
+        runner: 'pytest',
+        files: { [SOLUTION_FILE]: ensureNewline(solution), [TEST_FILE]: ensureNewline(problem.tests) },
+        mainFile: SOLUTION_FILE,
+        // No cache dir: the sandbox's working directory may be the only writable place.
+        argv: ['python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider', TEST_FILE],
+      };
+    case 'unittest':
+      return {
+        runner: 'unittest',
+        files: { [SOLUTION_FILE]: ensureNewline(solution), [TEST_FILE]: ensureNewline(problem.tests) },
+        mainFile: SOLUTION_FILE,
+        argv: ['python3', '-m', 'unittest', '-v', TEST_FILE.replace(/\.py$/, '')],
+      };
+  }
+}
+
+/** The program built from the problem's own reference solution, if it has one. */
+export function buildReferenceProgram(problem: Problem, opts: BuildOptions = {}): SandboxProgram | undefined {
+  if (problem.referenceSolution === undefined) return undefined;
+  return buildProgram(problem, problem.referenceSolution, problem.referenceMode ?? 'full', opts);
+}
+
+function script(program: string): SandboxProgram {
+  return { runner: 'script', files: { [SCRIPT_FILE]: program }, mainFile: SCRIPT_FILE, argv: ['python3', SCRIPT_FILE] };
+}
+
+function ensureNewline(text: string): string {
+  return text.endsWith('\n') ? text : `${text}\n`;
+}

