@@ -5,9 +5,10 @@ export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.toolchain/**', '.cache/**', '.evalfleet/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.ts', 'services/*/bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ['./tsconfig.check.json'], tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',

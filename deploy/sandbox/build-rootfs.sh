@@ -32,6 +32,10 @@ grep -q '^sandbox:' "$target/etc/group" || echo 'sandbox:x:1000:' >>"$target/etc
 grep -q '^sandbox:' "$target/etc/passwd" ||
   echo 'sandbox:x:1000:1000:evalfleet sandbox:/work:/usr/sbin/nologin' >>"$target/etc/passwd"
 grep -q '^sandbox:' "$target/etc/shadow" || echo 'sandbox:!:19000::::::' >>"$target/etc/shadow"
-install -d -m 0755 "$target/work" "$target/opt/evalfleet/runtime"
+# /work is where the evaluator mounts the jobs' tmpfs. Docker copies the image directory's mode onto a tmpfs
+# mounted over it, so the mode the supervisor relies on (1733: anyone may create an entry, nobody but root may
+# list, sticky) is set here as well as in the mount options.
+install -d -m 0755 "$target/opt/evalfleet/runtime"
+install -d -m 1733 "$target/work"
 
 log "rootfs ready: $(du -sh "$target" | cut -f1)"

@@ -82,6 +82,11 @@ export async function s3ForTests(env: NodeJS.ProcessEnv = process.env): Promise<
 
 /** A bucket name no other test uses: lowercase, 3-63 characters, starting with `label`. */
 export function uniqueBucketName(label: string): string {
-  const clean = label.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'test';
+  const clean =
+    label
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'test';
   return `${clean}-${randomBytes(6).toString('hex')}`;
 }

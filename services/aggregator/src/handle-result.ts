@@ -26,7 +26,7 @@ export type AggregatorDeps = {
 
 /** A result message (or a smoke-kind job) → the job's terminal result, recorded once. */
 export async function handleResult(env: Envelope, deps: AggregatorDeps): Promise<void> {
-  const result =
+  const result: { kind: StoredResult['kind']; outcome: string; result: Record<string, unknown>; artifacts: StoredResult['artifacts'] } =
     env.type === 'echo.job'
       ? { kind: env.kind, outcome: 'ok', result: echoJobSchema.parse(env.payload), artifacts: {} }
       : jobResultSchema.parse(env.payload);

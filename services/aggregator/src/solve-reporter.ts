@@ -1,6 +1,6 @@
 import { parseSamples, sampleResultLine } from '@evalfleet/shared/datasets';
 import { runKeys } from '@evalfleet/shared/runs';
-import { compare, groupByModelCategory, resultRowSchema, summarize, toCsv, type ResultRow } from '@evalfleet/shared/scoring';
+import { compare, groupByModelCategory, naturalCompare, pathSegment, resultRowColumns, resultRowSchema, summarize, toCsv, type ResultRow } from '@evalfleet/shared/scoring';
 import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
 import type { StoredResult } from '@evalfleet/shared/runs';
 import type { Reporter } from './reporters.js';
@@ -10,13 +10,7 @@ function toRow(runId: string, r: StoredResult): ResultRow {
 }
 
 const orderRows = (a: ResultRow, b: ResultRow) =>
-  a.model.localeCompare(b.model) || a.taskId.localeCompare(b.taskId, 'en', { numeric: true }) || a.sampleIndex - b.sampleIndex;
-
-const csvColumns = ['taskId', 'model', 'sampleIndex', 'category', 'verdict', 'passed', 'reason', 'promptTokens', 'completionTokens', 'costUsd', 'latencyMs', 'durationMs', 'cached'] as const;
-
-function safeSegment(s: string): string {
-  return s.replace(/[^A-Za-z0-9._-]+/g, '_');
-}
+  naturalCompare(a.model, b.model) || naturalCompare(a.taskId, b.taskId) || a.sampleIndex - b.sampleIndex;
 
 async function writeSamplesResults(store: ArtifactStore, runId: string, samplesKey: string, rows: StoredResult[]): Promise<string> {
   const { samples } = parseSamples((await store.get(samplesKey)).toString('utf8'));
@@ -66,11 +60,11 @@ export const solveReporter: Reporter = async ({ record, results, store }) => {
   reports['comparison.json'] = comparisonKey;
 
   for (const group of groupByModelCategory(rows)) {
-    const base = `by-model/${safeSegment(group.model)}/${safeSegment(group.category)}`;
+    const base = `by-model/${pathSegment(group.model)}/${pathSegment(group.category)}`;
     const jsonlKey = runKeys.report(runId, `${base}.jsonl`);
     const csvKey = runKeys.report(runId, `${base}.csv`);
     await store.put(jsonlKey, group.rows.map((r) => JSON.stringify(r)).join('\n') + '\n', { contentType: 'application/x-ndjson' });
-    await store.put(csvKey, toCsv(group.rows, [...csvColumns]), { contentType: 'text/csv' });
+    await store.put(csvKey, toCsv(group.rows, resultRowColumns), { contentType: 'text/csv' });
     reports[`${base}.jsonl`] = jsonlKey;
     reports[`${base}.csv`] = csvKey;
   }

@@ -47,7 +47,10 @@ export function proseAnswer(problem: Problem | undefined): string {
 
 /** The reference solution with its signature broken, fenced, so extraction works but Python cannot parse it. */
 export function syntaxErrorAnswer(problem: Problem): string {
-  const signature = new RegExp(`^(\\s*def\\s+${escapeRegExp(problem.entryPoint)}\\s*\\(.*\\)\\s*(?:->[^:\\n]*)?):[ \\t]*$`, 'm');
+  const signature = new RegExp(
+    `^(\\s*def\\s+${escapeRegExp(problem.entryPoint)}\\s*\\(.*\\)\\s*(?:->[^:\\n]*)?):[ \\t]*$`,
+    'm',
+  );
   const broken = signature.test(problem.solution)
     ? problem.solution.replace(signature, '$1')
     : `${problem.solution.trimEnd()}\n    return (\n`;

@@ -37,7 +37,14 @@ export interface EngineOptions {
 
 /** What the HTTP layer should do with a request. */
 export type Reply =
-  | { kind: 'answer'; status: number; headers: Record<string, string>; body: string; delayMs: number; arrival?: Arrival }
+  | {
+      kind: 'answer';
+      status: number;
+      headers: Record<string, string>;
+      body: string;
+      delayMs: number;
+      arrival?: Arrival;
+    }
   | { kind: 'hang'; arrival: Arrival };
 
 interface ChatRequest {
@@ -123,7 +130,13 @@ export class CompletionEngine {
 
   /** Model ids `/v1/models` lists: the aliases and one of each behaviour. */
   modelIds(): string[] {
-    const examples = ['fake/always-right', 'fake/right-fraction:0.6', 'fake/prose', 'fake/malformed', 'fake/syntax-error'];
+    const examples = [
+      'fake/always-right',
+      'fake/right-fraction:0.6',
+      'fake/prose',
+      'fake/malformed',
+      'fake/syntax-error',
+    ];
     return [...Object.keys(this.options.aliases ?? {}), ...examples];
   }
 
@@ -134,7 +147,8 @@ export class CompletionEngine {
   handle(bodyText: string): Reply {
     const at = this.now();
     const request = parseChatRequest(bodyText);
-    if (typeof request === 'string') return this.finish(this.record(at, null, 0, null), 400, {}, errorBody(request, 'invalid_request_error', null));
+    if (typeof request === 'string')
+      return this.finish(this.record(at, null, 0, null), 400, {}, errorBody(request, 'invalid_request_error', null));
 
     const promptTokens = estimatePromptTokens(request.messages);
     const prompt = request.messages.map((m) => m.content).join('\n');
@@ -145,7 +159,12 @@ export class CompletionEngine {
     try {
       behaviour = parseBehaviour(this.options.aliases?.[request.model] ?? request.model);
     } catch (err) {
-      return this.finish(arrival, 404, {}, errorBody((err as Error).message, 'invalid_request_error', 'model_not_found'));
+      return this.finish(
+        arrival,
+        404,
+        {},
+        errorBody((err as Error).message, 'invalid_request_error', 'model_not_found'),
+      );
     }
 
     const maxTokens = request.maxTokens ?? this.options.defaultMaxTokens ?? 1024;
@@ -155,7 +174,11 @@ export class CompletionEngine {
       return this.finish(arrival, 413, limit.headers, errorBody(message, 'invalid_request_error', 'request_too_large'));
     }
     if (!limit.admitted) {
-      const headers = { ...limit.headers, 'retry-after': String(Math.ceil(limit.retryAfterMs / 1000)), 'retry-after-ms': String(limit.retryAfterMs) };
+      const headers = {
+        ...limit.headers,
+        'retry-after': String(Math.ceil(limit.retryAfterMs / 1000)),
+        'retry-after-ms': String(limit.retryAfterMs),
+      };
       const message = `rate limit reached: try again in ${formatDurationMs(limit.retryAfterMs)}`;
       return this.finish(arrival, 429, headers, errorBody(message, 'requests', 'rate_limit_exceeded'));
     }
@@ -166,15 +189,30 @@ export class CompletionEngine {
     this.requestCounts.set(requestKey, repeat);
     if (draw(this.options.seed, 'flaky-429', requestKey, repeat) < behaviour.flaky429) {
       const waitMs = this.options.retryAfterMs ?? 1000;
-      const headers = { ...limit.headers, 'retry-after': String(Math.ceil(waitMs / 1000)), 'retry-after-ms': String(waitMs) };
-      return this.finish(arrival, 429, headers, errorBody('the model is overloaded (fake flaky-429)', 'requests', 'rate_limit_exceeded'));
+      const headers = {
+        ...limit.headers,
+        'retry-after': String(Math.ceil(waitMs / 1000)),
+        'retry-after-ms': String(waitMs),
+      };
+      return this.finish(
+        arrival,
+        429,
+        headers,
+        errorBody('the model is overloaded (fake flaky-429)', 'requests', 'rate_limit_exceeded'),
+      );
     }
     if (draw(this.options.seed, 'flaky-500', requestKey, repeat) < behaviour.flaky500) {
-      return this.finish(arrival, 500, limit.headers, errorBody('internal error (fake flaky-500)', 'server_error', null));
+      return this.finish(
+        arrival,
+        500,
+        limit.headers,
+        errorBody('internal error (fake flaky-500)', 'server_error', null),
+      );
     }
     if (behaviour.timeout) return { kind: 'hang', arrival };
 
-    if (behaviour.form === 'malformed') return this.finish(arrival, 200, limit.headers, malformedBody, behaviour.slowMs);
+    if (behaviour.form === 'malformed')
+      return this.finish(arrival, 200, limit.headers, malformedBody, behaviour.slowMs);
     const content = this.answer(behaviour, request, problem);
     const completionTokens = estimateTokens(content);
     const truncated = completionTokens > maxTokens;
@@ -187,7 +225,14 @@ export class CompletionEngine {
       created: Math.floor(at / 1000),
       model: request.model,
       system_fingerprint: 'fp_evalfleet_fake',
-      choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: truncated ? 'length' : 'stop' }],
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: text },
+          logprobs: null,
+          finish_reason: truncated ? 'length' : 'stop',
+        },
+      ],
       usage: { prompt_tokens: promptTokens, completion_tokens: usedTokens, total_tokens: promptTokens + usedTokens },
     });
     return this.finish(arrival, 200, limit.headers, body, behaviour.slowMs);
@@ -197,7 +242,8 @@ export class CompletionEngine {
     if (problem === undefined || behaviour.form === 'prose') return proseAnswer(problem);
     if (behaviour.form === 'syntax-error') return syntaxErrorAnswer(problem);
     const sample = [request.model, request.seed, request.temperature] as const;
-    if (draw(this.options.seed, 'prose', ...sample, problem.taskId) < behaviour.proseFraction) return proseAnswer(problem);
+    if (draw(this.options.seed, 'prose', ...sample, problem.taskId) < behaviour.proseFraction)
+      return proseAnswer(problem);
     return this.isRight(behaviour, sample, problem) ? rightAnswer(problem) : wrongAnswer(problem);
   }
 
@@ -223,7 +269,13 @@ export class CompletionEngine {
     return right.has(problem.taskId);
   }
 
-  private record(timeMs: number, model: string | null, promptTokens: number, maxTokens: number | null, taskId: string | null = null): Arrival {
+  private record(
+    timeMs: number,
+    model: string | null,
+    promptTokens: number,
+    maxTokens: number | null,
+    taskId: string | null = null,
+  ): Arrival {
     const arrival: Arrival = { timeMs, model, promptTokens, maxTokens, status: null, taskId };
     this.arrivals.push(arrival);
     const cap = this.options.maxLogEntries ?? 100_000;

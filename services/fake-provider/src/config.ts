@@ -20,7 +20,10 @@ export const usage = `usage: fake-provider [--port N] [--host H] [--dataset prob
 env: FAKE_PROVIDER_PORT, _HOST, _DATASET, _RPM, _TPM, _SEED, _API_KEY (require this bearer token)`;
 
 /** Configuration from argv (wins) and env; the only place the fake provider reads either. */
-export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): FakeProviderConfig {
+export function loadConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): FakeProviderConfig {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -41,7 +44,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     if (at <= 0) throw new Error(`--alias "${alias}" must look like model-id=fake/<behaviour>`);
     aliases[alias.slice(0, at)] = alias.slice(at + 1);
   }
-  const nonEmpty = (value: string | undefined): string | undefined => (value === undefined || value === '' ? undefined : value);
+  const nonEmpty = (value: string | undefined): string | undefined =>
+    value === undefined || value === '' ? undefined : value;
   const result = configSchema.safeParse({
     port: values.port ?? nonEmpty(env.FAKE_PROVIDER_PORT),
     host: values.host ?? nonEmpty(env.FAKE_PROVIDER_HOST),
@@ -54,7 +58,9 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
     aliases,
   });
   if (!result.success) {
-    throw new Error(`invalid fake provider config: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `invalid fake provider config: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return result.data;
 }

@@ -25,7 +25,14 @@ async function main(): Promise<void> {
     retryAfterMs: config.retryAfterMs,
     aliases: config.aliases,
   });
-  const line = { level: 'info', service: 'fake-provider', msg: 'listening', url: provider.url, rpm: config.rpm, tpm: config.tpm };
+  const line = {
+    level: 'info',
+    service: 'fake-provider',
+    msg: 'listening',
+    url: provider.url,
+    rpm: config.rpm,
+    tpm: config.tpm,
+  };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 
   let stopping = false;
@@ -35,7 +42,9 @@ async function main(): Promise<void> {
     provider
       .close()
       .then(() => {
-        process.stdout.write(`${JSON.stringify({ level: 'info', service: 'fake-provider', msg: 'stopped', signal })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ level: 'info', service: 'fake-provider', msg: 'stopped', signal })}\n`,
+        );
         process.exitCode = 128 + signalNumbers[signal];
       })
       .catch((err: unknown) => {

@@ -56,7 +56,8 @@ const records = [
   },
   {
     task_id: 'sample/7',
-    prompt: 'def first_repeated(items: list[str]) -> str | None:\n    """Return the first item seen twice, or None."""\n',
+    prompt:
+      'def first_repeated(items: list[str]) -> str | None:\n    """Return the first item seen twice, or None."""\n',
     canonical_solution:
       '    seen = set()\n    for item in items:\n        if item in seen:\n            return item\n        seen.add(item)\n    return None\n',
     test: "def check(candidate):\n    assert candidate(['a', 'b', 'a']) == 'a'\n    assert candidate(['a']) is None\n",

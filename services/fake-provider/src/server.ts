@@ -90,7 +90,14 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       return send(res, 200, JSON.stringify({ status: 'reset' }));
     }
     if (path.startsWith('/v1/') && !engine.authorized(req.headers.authorization)) {
-      const error = { message: 'Incorrect API key provided.', type: 'invalid_request_error', param: null, code: 'invalid_api_key' };
+      // Echoes the key unmasked, unlike OpenAI, so tests prove the client redacts what providers send back.
+      const given = req.headers.authorization?.replace(/^Bearer\s+/i, '') ?? '';
+      const error = {
+        message: `Incorrect API key provided: ${given}.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_api_key',
+      };
       return send(res, 401, JSON.stringify({ error }));
     }
     if (req.method === 'GET' && path === '/v1/models') {
@@ -98,12 +105,20 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       return send(res, 200, JSON.stringify({ object: 'list', data }));
     }
     if (req.method === 'POST' && path === '/v1/chat/completions') return completions(req, res);
-    send(res, 404, JSON.stringify({ error: { message: `no route for ${req.method} ${path}`, type: 'invalid_request_error' } }));
+    send(
+      res,
+      404,
+      JSON.stringify({ error: { message: `no route for ${req.method} ${path}`, type: 'invalid_request_error' } }),
+    );
   }
 
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {
-      send(res, 500, JSON.stringify({ error: { message: `fake provider crashed: ${String(err)}`, type: 'server_error' } }));
+      send(
+        res,
+        500,
+        JSON.stringify({ error: { message: `fake provider crashed: ${String(err)}`, type: 'server_error' } }),
+      );
     });
   });
   server.keepAliveTimeout = 5_000;

@@ -29,6 +29,8 @@ export const commonConfigShape = {
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   EVALFLEET_MODELS: z.string().optional(),
+  /** `provider=url,…`: overrides registry base URLs (the demo's fake provider, a local proxy). */
+  EVALFLEET_PROVIDER_URLS: z.string().optional(),
 };
 
 export const commonConfigSchema = z.object(commonConfigShape);

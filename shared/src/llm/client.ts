@@ -90,7 +90,8 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
     };
     const context = { provider: provider.name, model: model.name, remoteModel: model.model };
 
-    const apiKey = options.apiKeys?.[provider.name] ?? (provider.apiKeyEnv === null ? undefined : env[provider.apiKeyEnv]);
+    const apiKey =
+      options.apiKeys?.[provider.name] ?? (provider.apiKeyEnv === null ? undefined : env[provider.apiKeyEnv]);
     // Keys must never reach traces, errors or logs, even when a provider echoes them back.
     const redact = (text: string): string =>
       apiKey === undefined || apiKey.length < 4 ? text : text.split(apiKey).join('[redacted]');
@@ -160,7 +161,9 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
         );
       }
       if (request.signal?.aborted === true) {
-        throw fail(new RetryableError(LlmErrorCodes.aborted, 'request aborted by caller', { cause: err, details: context }));
+        throw fail(
+          new RetryableError(LlmErrorCodes.aborted, 'request aborted by caller', { cause: err, details: context }),
+        );
       }
       const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
       throw fail(

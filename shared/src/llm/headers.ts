@@ -12,7 +12,10 @@ export function pickRateLimitHeaders(headers: Iterable<[string, string]>): Recor
  * How long a provider asks us to wait, from `retry-after-ms` (milliseconds) or
  * `retry-after` (seconds or an HTTP date). Undefined when neither says anything usable.
  */
-export function parseRetryAfterMs(headers: Readonly<Record<string, string>>, nowMs: number = Date.now()): number | undefined {
+export function parseRetryAfterMs(
+  headers: Readonly<Record<string, string>>,
+  nowMs: number = Date.now(),
+): number | undefined {
   const ms = headers['retry-after-ms'];
   if (ms !== undefined && ms.trim() !== '') {
     const value = Number(ms);
@@ -26,7 +29,15 @@ export function parseRetryAfterMs(headers: Readonly<Record<string, string>>, now
   return Math.max(0, date - nowMs);
 }
 
-const durationUnits: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 1e-6 };
+const durationUnits: Record<string, number> = {
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+  ms: 1,
+  us: 0.001,
+  µs: 0.001,
+  ns: 1e-6,
+};
 
 /** Parse an OpenAI-style duration (`1s`, `6m0s`, `120ms`, `1h2m3.5s`) to milliseconds. */
 export function parseDurationMs(text: string): number | undefined {
@@ -43,7 +54,8 @@ export function parseDurationMs(text: string): number | undefined {
     total += Number(amount) * factor;
     consumed += whole.length;
   }
-  return consumed === trimmed.length ? total : undefined;
+  // Sub-millisecond units leave binary noise (1.001 * 1000); keep microsecond precision.
+  return consumed === trimmed.length ? Math.round(total * 1000) / 1000 : undefined;
 }
 
 /** Format milliseconds the way OpenAI's `x-ratelimit-reset-*` headers do. */

@@ -166,7 +166,10 @@ export function withProviderBaseUrl(registry: Registry, provider: string, url: s
   const current = getProvider(registry, provider);
   const parsed = providerSchema.shape.base_url.safeParse(url);
   if (!parsed.success) {
-    throw new PermanentError(ErrorCodes.configInvalid, `provider "${provider}": base URL "${url}" must be an http(s) URL`);
+    throw new PermanentError(
+      ErrorCodes.configInvalid,
+      `provider "${provider}": base URL "${url}" must be an http(s) URL`,
+    );
   }
   return {
     models: registry.models,

@@ -2,6 +2,9 @@
 export const runKeys = {
   prefix: (runId: string) => `runs/${runId}/`,
   record: (runId: string) => `runs/${runId}/run.json`,
+  /** A small per-run entry so listing runs does not walk every artifact. */
+  index: (runId: string) => `index/runs/${runId}.json`,
+  indexPrefix: 'index/runs/',
   completed: (runId: string) => `runs/${runId}/completed.json`,
   jobsPrefix: (runId: string) => `runs/${runId}/jobs/`,
   job: (runId: string, jobId: string, name: string) => `runs/${runId}/jobs/${encodeJobId(jobId)}/${name}`,

@@ -43,9 +43,13 @@ function parseFlag(name: string, value: string): boolean {
 export function parseArtifactStoreConfig(input: unknown): ArtifactStoreConfig {
   const result = artifactStoreConfigSchema.safeParse(input);
   if (result.success) return result.data;
-  throw new PermanentError(ErrorCodes.configInvalid, `invalid artifact store config: ${z.prettifyError(result.error)}`, {
-    cause: result.error,
-  });
+  throw new PermanentError(
+    ErrorCodes.configInvalid,
+    `invalid artifact store config: ${z.prettifyError(result.error)}`,
+    {
+      cause: result.error,
+    },
+  );
 }
 
 /**

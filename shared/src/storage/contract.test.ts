@@ -19,7 +19,7 @@ import {
   type ArtifactStore,
 } from './index.js';
 
-type StoreFactory = () => Promise<{ store: ArtifactStore; dispose(): Promise<void> }>;
+type StoreFactory = () => Promise<{ store: ArtifactStore; dispose: () => Promise<void> }>;
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -135,7 +135,18 @@ function artifactStoreContract(name: string, factory: StoreFactory): void {
     });
 
     it('rejects unsafe keys with invalid_key before touching the store', async () => {
-      const bad = ['', '/abs/key', 'a//b', 'a/../b', '..', 'a/./b', 'dir/', 'nul\0byte', 'back\\slash', 'x'.repeat(1025)];
+      const bad = [
+        '',
+        '/abs/key',
+        'a//b',
+        'a/../b',
+        '..',
+        'a/./b',
+        'dir/',
+        'nul\0byte',
+        'back\\slash',
+        'x'.repeat(1025),
+      ];
       for (const key of bad) {
         await expect(store.put(key, 'x'), JSON.stringify(key)).rejects.toEqual(expectPermanent('invalid_key'));
         await expect(store.get(key), JSON.stringify(key)).rejects.toEqual(expectPermanent('invalid_key'));

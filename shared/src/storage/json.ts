@@ -20,7 +20,10 @@ function parseJson(text: string, key: string, line?: number): unknown {
     return JSON.parse(text);
   } catch (err) {
     const where = line === undefined ? key : `${key}:${line}`;
-    throw new PermanentError(ErrorCodes.invalidJson, `${where} is not valid JSON`, { cause: err, details: { key, line } });
+    throw new PermanentError(ErrorCodes.invalidJson, `${where} is not valid JSON`, {
+      cause: err,
+      details: { key, line },
+    });
   }
 }
 
@@ -69,7 +72,11 @@ export async function putJsonl(
 }
 
 /** Parses a JSONL object row by row while it downloads; blank lines are skipped. */
-export function readJsonl<S extends z.ZodType>(store: ArtifactStore, key: string, schema: S): AsyncIterable<z.output<S>>;
+export function readJsonl<S extends z.ZodType>(
+  store: ArtifactStore,
+  key: string,
+  schema: S,
+): AsyncIterable<z.output<S>>;
 export function readJsonl(store: ArtifactStore, key: string): AsyncIterable<unknown>;
 export async function* readJsonl(store: ArtifactStore, key: string, schema?: z.ZodType): AsyncIterable<unknown> {
   const stream = await store.getStream(key);

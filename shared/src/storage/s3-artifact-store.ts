@@ -5,7 +5,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   PutObjectCommand,
   S3Client,
   type GetObjectCommandOutput,
@@ -31,7 +31,7 @@ export interface S3ArtifactStoreOptions {
   forcePathStyle?: boolean;
   /** Part size of streamed multipart uploads; S3's minimum is 5 MiB. */
   partSizeBytes?: number;
-  /** Keys per ListObjectsV2 page (S3 caps it at 1000). */
+  /** Keys per listing page (S3 caps it at 1000). */
   listPageSize?: number;
   /** Attempts per request inside the SDK before a RetryableError reaches the caller. */
   maxAttempts?: number;
@@ -195,6 +195,9 @@ export class S3ArtifactStore implements ArtifactStore {
       await upload.done();
     } catch (err) {
       if (body.errored !== null) throw body.errored;
+      // Nobody reads the source any more; release it rather than leave it paused forever.
+      body.unpipe(tap.stream);
+      body.destroy();
       throw mapS3Error(err, this.name, 'putStream', key);
     }
     const ref = { key, ...tap.result() };
@@ -253,28 +256,37 @@ export class S3ArtifactStore implements ArtifactStore {
     return found;
   }
 
+  /**
+   * Pages with ListObjects (v1) and markers: s3rver builds v2 continuation tokens with DES,
+   * which OpenSSL 3 (Node >= 17) refuses, and markers work the same on AWS and MinIO.
+   */
   async *list(prefix: string): AsyncIterable<string> {
     assertValidPrefix(prefix);
-    let token: string | undefined;
-    do {
+    let marker: string | undefined;
+    for (;;) {
       let page;
       try {
         page = await this.client.send(
-          new ListObjectsV2Command({
+          new ListObjectsCommand({
             Bucket: this.bucket,
             Prefix: prefix === '' ? undefined : prefix,
             MaxKeys: this.listPageSize,
-            ContinuationToken: token,
+            Marker: marker,
           }),
         );
       } catch (err) {
         throw mapS3Error(err, this.name, 'list', prefix);
       }
+      let last: string | undefined;
       for (const object of page.Contents ?? []) {
-        if (object.Key !== undefined) yield object.Key;
+        if (object.Key === undefined) continue;
+        last = object.Key;
+        yield object.Key;
       }
-      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+      // Without a delimiter S3 sends no NextMarker: the last key returned is the marker.
+      if (page.IsTruncated !== true || last === undefined) return;
+      marker = page.NextMarker ?? last;
+    }
   }
 
   async delete(key: string): Promise<void> {

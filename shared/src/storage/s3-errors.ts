@@ -19,7 +19,13 @@ export function isS3NotFound(err: unknown): boolean {
 }
 
 const accessDeniedNames = new Set(['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'Forbidden']);
-const transientNames = new Set(['SlowDown', 'RequestTimeout', 'RequestTimeTooSkewed', 'ServiceUnavailable', 'InternalError']);
+const transientNames = new Set([
+  'SlowDown',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'ServiceUnavailable',
+  'InternalError',
+]);
 
 /**
  * Classifies by HTTP status and S3 error name, never by message: a missing key is permanent,

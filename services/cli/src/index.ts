@@ -1,0 +1,3 @@
+export { main } from './main.js';
+export { LocalFleet, parseScale } from './fleet.js';
+export { summaryTable } from './commands/report.js';

@@ -1,0 +1,155 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { CliContext } from './context.js';
+import { dlqInspectCommand, dlqListCommand, dlqPurgeCommand, dlqRequeueCommand } from './commands/dlq.js';
+import { demoCommand } from './commands/demo.js';
+import { modelsCommand } from './commands/models.js';
+import { reportCommand } from './commands/report.js';
+import { runsCommand } from './commands/runs.js';
+import { statusCommand, watchCommand } from './commands/status.js';
+import { resumeRun, submitEcho, submitSolve, type SolveOptions } from './commands/submit.js';
+import { upCommand } from './commands/up.js';
+
+const int = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number`);
+  return n;
+};
+const num = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`${name} must be a number`);
+  return n;
+};
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  let ctx: CliContext | undefined;
+  const context = () => (ctx ??= new CliContext(env, { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }));
+  let code = 0;
+  const run = (fn: (c: CliContext) => Promise<number> | number) => async () => {
+    code = await fn(context());
+  };
+
+  const program = new Command('evalfleet')
+    .description('Submit LLM evaluation runs to the evalfleet fleet, watch them, read reports, manage dead letters.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const submit = program.command('submit').description('start a run (publishes one run.requested message)');
+  submit
+    .command('solve')
+    .description('generate solutions with models (or take a samples file) and score them with pass@k')
+    .requiredOption('--dataset <file>', 'problem set: native JSONL, HumanEval or MBPP (auto-detected)')
+    .addOption(new Option('--format <format>', 'problem set format').choices(['native', 'humaneval', 'mbpp']))
+    .option('--models <list>', 'comma-separated registry model names (see evalfleet models)')
+    .option('--samples-per-task <n>', 'samples per problem and model (n of pass@k)', int('--samples-per-task'), 1)
+    .option('--categories <list>', 'only these categories')
+    .option('--limit <n>', 'at most this many problems', int('--limit'))
+    .option('--quick-test', 'one problem per category')
+    .option('--dry-run', 'validate models, keys and dataset and print the job count; publish nothing')
+    .option('--run-id <id>', 'run id (re-submitting an existing id resumes it)')
+    .option('--temperature <t>', 'sampling temperature', num('--temperature'))
+    .option('--max-tokens <n>', 'max output tokens per call', int('--max-tokens'))
+    .option('--samples <file>', 'evaluate a human-eval samples file (task_id + completion) instead of calling models')
+    .option('--timeout-ms <ms>', 'wall-clock limit per evaluation', int('--timeout-ms'))
+    .option('--budget-usd <usd>', 'stop calling models for this run once it has spent this much', num('--budget-usd'))
+    .option('--no-cache', 'do not answer from the response cache')
+    .option('--wait', 'show progress until the run completes')
+    .option('--json', 'machine-readable output on stdout (with --wait: the run summary)')
+    .action(async (opts: SolveOptions) => run((c) => submitSolve(c, opts))());
+  submit
+    .command('echo')
+    .description('the smoke pipeline: N trivial jobs from the producer straight to the aggregator')
+    .option('--count <n>', 'number of jobs', int('--count'), 10)
+    .option('--text <text>', 'text each job carries', 'hello')
+    .option('--run-id <id>', 'run id')
+    .option('--wait', 'show progress until the run completes')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { count: number; text: string; runId?: string; wait?: boolean; json?: boolean }) => run((c) => submitEcho(c, opts))());
+
+  program
+    .command('resume <run>')
+    .description("re-publish a run's stored request; jobs already finished are skipped")
+    .option('--wait', 'show progress until the run completes')
+    .option('--json', 'machine-readable output')
+    .action(async (runId: string, opts: { wait?: boolean; json?: boolean }) => run((c) => resumeRun(c, runId, opts))());
+  program
+    .command('models')
+    .description('list registered models with their API key status')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => run((c) => modelsCommand(c, opts))());
+  program
+    .command('runs')
+    .description('list runs in the artifact store')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => run((c) => runsCommand(c, opts))());
+  program
+    .command('status <run>')
+    .description("a run's progress by stage and outcome")
+    .option('--json', 'machine-readable output')
+    .action(async (runId: string, opts: { json?: boolean }) => run((c) => statusCommand(c, runId, opts))());
+  program
+    .command('watch <run>')
+    .description('progress bar until the run completes (Ctrl-C stops watching, not the run)')
+    .action(async (runId: string) => run((c) => watchCommand(c, runId))());
+  program
+    .command('report <run>')
+    .description("a completed run's per-model summary and report files")
+    .option('--json', 'print summary.json')
+    .option('--out <dir>', 'copy every report file into this directory')
+    .option('--rebuild', 'rebuild the reports from stored results (also for an incomplete run)')
+    .action(async (runId: string, opts: { json?: boolean; out?: string; rebuild?: boolean }) => run((c) => reportCommand(c, runId, opts))());
+
+  const dlq = program.command('dlq').description('dead-letter queues: list, inspect, requeue, purge');
+  dlq
+    .command('list')
+    .description('per stage: queued, consumers, dead letters and the oldest one’s age')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }) => run((c) => dlqListCommand(c, opts))());
+  dlq
+    .command('inspect <stage>')
+    .description("dead letters' reasons, attempts, history and payload summary (nothing is consumed)")
+    .option('--limit <n>', 'at most this many', int('--limit'), 20)
+    .option('--json', 'machine-readable output')
+    .action(async (stage: string, opts: { limit?: number; json?: boolean }) => run((c) => dlqInspectCommand(c, stage, opts))());
+  dlq
+    .command('requeue <stage>')
+    .description('move dead letters back to their work queue, each exactly once, attempt reset, history kept')
+    .option('--filter <code>', 'only dead letters with this error code')
+    .option('--limit <n>', 'at most this many', int('--limit'))
+    .option('--json', 'machine-readable output')
+    .action(async (stage: string, opts: { filter?: string; limit?: number; json?: boolean }) => run((c) => dlqRequeueCommand(c, stage, opts))());
+  dlq
+    .command('purge <stage>')
+    .description('delete every dead letter of a stage')
+    .option('--yes', 'really delete')
+    .option('--json', 'machine-readable output')
+    .action(async (stage: string, opts: { yes?: boolean; json?: boolean }) => run((c) => dlqPurgeCommand(c, stage, opts))());
+
+  program
+    .command('up')
+    .description('start every service locally as child processes (Ctrl-C stops them gracefully)')
+    .option('--scale <service=n>', 'instances of a service, e.g. evaluate=2 (repeatable)', collect, [])
+    .option('--fake-provider', 'also start the fake OpenAI-compatible provider and point the fake models at it')
+    .action(async (opts: { scale: string[]; fakeProvider?: boolean }) => run((c) => upCommand(c, opts, env))());
+  program
+    .command('demo')
+    .description('start the fleet with a fake provider, evaluate two fake models on the bundled set, print the summary')
+    .option('--samples-per-task <n>', 'samples per problem and model', int('--samples-per-task'), 3)
+    .option('--scale <service=n>', 'instances of a service (repeatable)', collect, [])
+    .action(async (opts: { samplesPerTask: number; scale: string[] }) => run((c) => demoCommand(c, opts, env))());
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : (e.exitCode ?? 1);
+    }
+    process.stderr.write(`evalfleet: ${e.message ?? String(err)}\n`);
+    code = 1;
+  } finally {
+    await ctx?.close();
+  }
+  return code;
+}

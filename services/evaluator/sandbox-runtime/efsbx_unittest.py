@@ -1,0 +1,108 @@
+"""unittest runner: imports test_<module>, runs its tests with a recording result class."""
+
+import importlib
+import sys
+import unittest
+import unittest.case
+
+import efsbx_report as report
+import efsbx_suites as suites
+
+
+class RecordingResult(unittest.TestResult):
+    """One outcome per test id; subtests that fail are recorded under their own id."""
+
+    def __init__(self, emit_test):
+        super().__init__()
+        self.emit_test = emit_test
+        self.records = []
+        self.started = {}
+
+    def _record(self, test, outcome, err=None):
+        name = test.id()
+        started = self.started.pop(name, None)
+        entry = {"name": name, "outcome": outcome}
+        if started is not None:
+            entry["ms"] = report.now_ms() - started
+        if err is not None:
+            try:
+                entry["message"] = self._exc_info_to_string(err, test)[-report.MESSAGE_LIMIT :]
+            except BaseException:  # noqa: BLE001
+                entry["message"] = getattr(err[0], "__name__", "error")
+            if isinstance(err[1], MemoryError):
+                entry["memory"] = True
+        self.records.append(entry)
+        self.emit_test(name, outcome, entry.get("ms"), entry.get("message"))
+
+    def startTest(self, test):
+        super().startTest(test)
+        self.started[test.id()] = report.now_ms()
+
+    def addSuccess(self, test):
+        self._record(test, "passed")
+
+    def addFailure(self, test, err):
+        self._record(test, "failed", err)
+
+    def addError(self, test, err):
+        self._record(test, "error", err)
+
+    def addSkip(self, test, reason):
+        self._record(test, "skipped")
+
+    def addExpectedFailure(self, test, err):
+        self._record(test, "passed")
+
+    def addUnexpectedSuccess(self, test):
+        self._record(test, "failed")
+
+    def addSubTest(self, test, subtest, err):
+        if err is not None:
+            outcome = "failed" if issubclass(err[0], test.failureException) else "error"
+            self._record(subtest, outcome, err)
+
+
+def run_unittest(spec, emit_test, finish):
+    module = spec["moduleName"]
+    suites.check_syntax(module, "test_" + module + ".py", finish)
+
+    snapshot = report.Snapshot(
+        [
+            report.builtins_namespace(),
+            ("TestCase", vars(unittest.case.TestCase)),
+            ("RecordingResult", vars(RecordingResult)),
+            ("efsbx_unittest", globals()),
+        ]
+    )
+    try:
+        tests_module = importlib.import_module("test_" + module)
+    except SystemExit as exc:
+        finish("failed", "exit_before_checks", message=report.describe(exc))
+    except MemoryError as exc:
+        finish("oom", "memory_limit", message=report.describe(exc))
+    except BaseException as exc:  # noqa: BLE001
+        text = report.describe(exc)
+        report.print_error(text)
+        finish("error", "collection_error", message=text)
+
+    loader = unittest.TestLoader()
+    suite = loader.loadTestsFromModule(tests_module)
+    if loader.errors:
+        finish("error", "collection_error", message="\n".join(loader.errors))
+
+    result = RecordingResult(emit_test)
+    try:
+        suite.run(result)
+    except SystemExit as exc:
+        finish("failed", "exit_before_checks", tests=result.records, message=report.describe(exc))
+    except MemoryError:
+        finish("oom", "memory_limit", tests=result.records)
+    tests = result.records
+    try:
+        sys.stderr.write("Ran %d tests\n" % len(tests))
+    except BaseException:  # noqa: BLE001
+        pass
+    memory_flags = [t.pop("memory", False) for t in tests]
+    if any(memory_flags):
+        finish("oom", "memory_limit", tests=tests)
+    suites.finish_suite(tests, snapshot, finish)

@@ -1,0 +1,159 @@
+import type { JobLimits, SandboxJob, SandboxResult, TestOutcome, Verdict } from './types.js';
+
+/**
+ * The supervisor protocol (services/evaluator/sandbox-runtime/supervisor.py): one JSON object per line,
+ * requests on the supervisor's stdin, replies on its stdout.
+ */
+export const PROTOCOL_VERSION = 1;
+
+const VERDICTS: readonly Verdict[] = ['passed', 'failed', 'error', 'timeout', 'oom', 'infra_error'];
+const OUTCOMES: readonly TestOutcome['outcome'][] = ['passed', 'failed', 'error', 'skipped'];
+const RUNNERS: readonly SandboxJob['runner'][] = ['humaneval', 'mbpp', 'pytest', 'unittest'];
+const MODULE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
+const MAX_SOURCE_BYTES = 8 * 1024 * 1024;
+const MAX_TIMEOUT_MS = 30 * 60_000;
+
+export type RunRequest = {
+  op: 'run';
+  id: string;
+  job: Pick<SandboxJob, 'runner' | 'code' | 'tests' | 'entryPoint' | 'setupCode' | 'moduleName'>;
+  limits: {
+    timeoutMs: number;
+    memoryBytes: number;
+    outputBytes: number;
+    fileBytes: number;
+    openFiles: number;
+    processes: number;
+  };
+};
+
+/** A reply as it left the supervisor, already checked for shape. */
+export type RunReply = Omit<SandboxResult, 'passed' | 'sandbox'> & { id: string; recycle: boolean; anomaly?: string };
+
+/** Why a job cannot be sent at all (the caller's fault: reported as verdict `error`, reason `invalid_job`). */
+export function validateJob(job: SandboxJob): string | undefined {
+  if (!RUNNERS.includes(job.runner)) return `unknown runner ${String(job.runner)}`;
+  if (typeof job.code !== 'string' || typeof job.tests !== 'string') return 'code and tests must be strings';
+  if (Buffer.byteLength(job.code) + Buffer.byteLength(job.tests) + Buffer.byteLength(job.setupCode ?? '') > MAX_SOURCE_BYTES) {
+    return `sources exceed ${MAX_SOURCE_BYTES} bytes`;
+  }
+  if (!Number.isFinite(job.timeoutMs) || job.timeoutMs <= 0 || job.timeoutMs > MAX_TIMEOUT_MS) {
+    return `timeoutMs must be in (0, ${MAX_TIMEOUT_MS}]`;
+  }
+  if (job.memoryMb !== undefined && (!Number.isFinite(job.memoryMb) || job.memoryMb < 32)) return 'memoryMb must be >= 32';
+  if (job.runner === 'humaneval' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(job.entryPoint ?? '')) {
+    return 'humaneval jobs need entryPoint, a Python identifier';
+  }
+  if ((job.runner === 'pytest' || job.runner === 'unittest') && job.moduleName !== undefined) {
+    if (!MODULE_NAME.test(job.moduleName) || job.moduleName.startsWith('efsbx_')) {
+      return 'moduleName must be a Python identifier not starting with efsbx_';
+    }
+  }
+  return undefined;
+}
+
+export function runRequest(id: string, job: SandboxJob, limits: JobLimits): RunRequest {
+  const memoryMb = Math.min(job.memoryMb ?? limits.memoryMb, limits.memoryMb);
+  return {
+    op: 'run',
+    id,
+    job: {
+      runner: job.runner,
+      code: job.code,
+      tests: job.tests,
+      entryPoint: job.entryPoint,
+      setupCode: job.setupCode,
+      moduleName: job.moduleName,
+    },
+    limits: {
+      timeoutMs: Math.ceil(job.timeoutMs),
+      memoryBytes: Math.floor(memoryMb * 1024 * 1024),
+      outputBytes: limits.outputLimitBytes,
+      fileBytes: limits.fileSizeLimitBytes,
+      openFiles: limits.openFiles,
+      processes: limits.processesPerJob,
+    },
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseTests(value: unknown): TestOutcome[] {
+  if (!Array.isArray(value)) return [];
+  const tests: TestOutcome[] = [];
+  for (const item of value) {
+    if (!isRecord(item) || !OUTCOMES.includes(item.outcome as TestOutcome['outcome'])) continue;
+    const test: TestOutcome = { name: String(item.name ?? ''), outcome: item.outcome as TestOutcome['outcome'] };
+    if (typeof item.durationMs === 'number') test.durationMs = item.durationMs;
+    if (typeof item.message === 'string') test.message = item.message;
+    tests.push(test);
+  }
+  return tests;
+}
+
+/** Check a `result` line's shape; undefined when it is not one (a protocol desync). */
+export function parseRunReply(message: Record<string, unknown>): RunReply | undefined {
+  if (message.op !== 'result' || typeof message.id !== 'string') return undefined;
+  if (!VERDICTS.includes(message.verdict as Verdict)) return undefined;
+  const reply: RunReply = {
+    id: message.id,
+    verdict: message.verdict as Verdict,
+    tests: parseTests(message.tests),
+    stdout: typeof message.stdout === 'string' ? message.stdout : '',
+    stderr: typeof message.stderr === 'string' ? message.stderr : '',
+    truncated: message.truncated === true,
+    durationMs: typeof message.durationMs === 'number' ? message.durationMs : 0,
+    exitCode: typeof message.exitCode === 'number' ? message.exitCode : null,
+    signal: typeof message.signal === 'string' ? message.signal : null,
+    recycle: message.recycle === true,
+  };
+  if (typeof message.reason === 'string') reply.reason = message.reason;
+  if (typeof message.message === 'string') reply.message = message.message;
+  if (typeof message.anomaly === 'string') reply.anomaly = message.anomaly;
+  return reply;
+}
+
+export function toResult(reply: RunReply, sandbox: SandboxResult['sandbox']): SandboxResult {
+  const result: SandboxResult = {
+    verdict: reply.verdict,
+    passed: reply.verdict === 'passed',
+    tests: reply.tests,
+    stdout: reply.stdout,
+    stderr: reply.stderr,
+    truncated: reply.truncated,
+    durationMs: reply.durationMs,
+    exitCode: reply.exitCode,
+    signal: reply.signal,
+    sandbox,
+  };
+  if (reply.reason !== undefined) result.reason = reply.reason;
+  if (reply.message !== undefined) result.message = reply.message;
+  return result;
+}
+
+/** A result that did not come from the supervisor: an invalid job, a backstop timeout or an infrastructure failure. */
+export function syntheticResult(
+  sandbox: SandboxResult['sandbox'],
+  verdict: Verdict,
+  reason: string,
+  durationMs: number,
+  message?: string,
+): SandboxResult {
+  const result: SandboxResult = {
+    verdict,
+    passed: false,
+    tests: [],
+    stdout: '',
+    stderr: '',
+    truncated: false,
+    durationMs,
+    exitCode: null,
+    signal: null,
+    reason,
+    sandbox,
+  };
+  if (message !== undefined) result.message = message;
+  return result;
+}

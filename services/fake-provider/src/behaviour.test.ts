@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { defaultBehaviour, parseBehaviour } from './behaviour.js';
+
+describe('parseBehaviour', () => {
+  it('reads single behaviours', () => {
+    expect(parseBehaviour('fake/always-right')).toEqual(defaultBehaviour);
+    expect(parseBehaviour('fake/right-fraction:0.6').rightFraction).toBe(0.6);
+    expect(parseBehaviour('fake/prose').form).toBe('prose');
+    expect(parseBehaviour('fake/malformed').form).toBe('malformed');
+    expect(parseBehaviour('fake/syntax-error').form).toBe('syntax-error');
+    expect(parseBehaviour('fake/slow:250').slowMs).toBe(250);
+    expect(parseBehaviour('fake/flaky-429:0.3').flaky429).toBe(0.3);
+    expect(parseBehaviour('fake/flaky-500:1').flaky500).toBe(1);
+    expect(parseBehaviour('fake/timeout').timeout).toBe(true);
+  });
+
+  it('combines parts joined by +', () => {
+    expect(parseBehaviour('fake/right-fraction:0.6+prose-fraction:0.1+slow:20+flaky-429:0.2')).toEqual({
+      ...defaultBehaviour,
+      rightFraction: 0.6,
+      proseFraction: 0.1,
+      slowMs: 20,
+      flaky429: 0.2,
+    });
+  });
+
+  it('rejects unknown parts and bad arguments', () => {
+    expect(() => parseBehaviour('gpt-4o')).toThrow(/not a fake/);
+    expect(() => parseBehaviour('fake/sometimes')).toThrow(/unknown fake behaviour "sometimes"/);
+    expect(() => parseBehaviour('fake/right-fraction:1.5')).toThrow(/between 0 and 1/);
+    expect(() => parseBehaviour('fake/right-fraction')).toThrow(/between 0 and 1/);
+    expect(() => parseBehaviour('fake/slow:fast')).toThrow(/milliseconds/);
+  });
+});

@@ -1,0 +1,2 @@
+export { startGenerator } from './main.js';
+export { handleGenerate, type GeneratorDeps } from './handle-generate.js';

@@ -1,0 +1,36 @@
+export { connectBroker, BrokerConnection, type BrokerOptions, type BrokerEvents, type BrokerState } from './connection.js';
+export type { Publisher, PublishOptions } from './publisher.js';
+export { envelopeProperties } from './publisher.js';
+export type { StageConsumer, ConsumeOptions, MessageHandler, HandlerContext } from './consumer.js';
+export { declareTopology, deleteTopology, defaultDeliveryLimit, normaliseDelayTiers, type TopologyOptions } from './topology.js';
+export {
+  topologyNames,
+  stageRoutingKey,
+  eventRoutingKey,
+  defaultNamespace,
+  delayTierHeader,
+  type TopologyNames,
+  type ExchangeRole,
+} from './names.js';
+export {
+  dlqList,
+  dlqInspect,
+  dlqRequeue,
+  dlqPurge,
+  delayQueueDepths,
+  type StageQueueStats,
+  type DeadLetterSummary,
+  type RequeueResult,
+} from './dlq.js';
+export {
+  FailureHeaders,
+  chooseDelayTier,
+  deadLetterReason,
+  readHistory,
+  type HeaderTable,
+  type HistoryEntry,
+  type Failure,
+} from './headers.js';
+export { decideOutcome, type Outcome } from './outcome.js';
+export { BrokerErrorCodes } from './codes.js';
+export { fullJitterDelay } from './backoff.js';

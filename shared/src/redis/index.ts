@@ -1,0 +1,4 @@
+export { claimOnce, releaseClaim } from './claim.js';
+export { createRedis, reconnectDelayMs, redactRedisUrl, type RedisConfig, type RedisWarnLogger } from './client.js';
+export { mapRedisError } from './errors.js';
+export type { Redis } from 'ioredis';

@@ -1,0 +1,114 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { connectBroker, type BrokerConnection, type MessageHandler } from '../broker/index.js';
+import { commonConfigShape, loadConfig, metricsPortField, type Env } from '../config/index.js';
+import { startOpsServer } from '../http/index.js';
+import { ShutdownCoordinator } from '../lifecycle/index.js';
+import { createLogger, type Logger } from '../logger/index.js';
+import { createMetrics, type FleetMetrics } from '../metrics/index.js';
+import type { Stage } from '../messages/index.js';
+import { createRedis } from '../redis/index.js';
+import { artifactStoreConfigFromEnv, createArtifactStore, type ArtifactStore } from '../storage/index.js';
+import type { Bus } from './bus.js';
+
+export const serviceConfigShape = {
+  ...commonConfigShape,
+  METRICS_PORT: metricsPortField(0),
+  METRICS_HOST: z.string().default('0.0.0.0'),
+  EVALFLEET_INSTANCE: z.string().optional(),
+};
+
+export type ServiceConfig = z.infer<z.ZodObject<typeof serviceConfigShape>>;
+
+/** What a service's handlers receive: every client, built once in the composition root. */
+export type ServiceContext<C> = {
+  config: C & ServiceConfig;
+  env: Env;
+  logger: Logger;
+  metrics: FleetMetrics;
+  store: ArtifactStore;
+  redis: Redis;
+  broker: BrokerConnection;
+  bus: Bus;
+};
+
+export type ConsumerSpec = { stage: Stage; concurrency: number; handler: MessageHandler };
+
+export type ServiceDefinition<S extends z.ZodRawShape> = {
+  name: string;
+  /** Service-specific config fields, merged with the shared ones. */
+  configShape: S;
+  /** Builds the service's own clients and returns its consumers (and an optional close step). */
+  setup(ctx: ServiceContext<z.infer<z.ZodObject<S>>>): Promise<{ consumers: ConsumerSpec[]; close?: () => Promise<void> }>;
+};
+
+export type RunningService = { opsUrl: string; shutdown(): Promise<void>; coordinator: ShutdownCoordinator };
+
+/**
+ * The composition root every service shares: config → logger → metrics → ops server →
+ * store, Redis, broker → consumers → lifecycle. On SIGTERM: readiness off, stop consuming,
+ * let in-flight handlers finish, close connections, exit 128 + signal.
+ */
+export async function runService<S extends z.ZodRawShape>(
+  def: ServiceDefinition<S>,
+  opts: { env?: Env; cwd?: string; installSignals?: boolean; exit?: (code: number) => void } = {},
+): Promise<RunningService> {
+  const env = opts.env ?? process.env;
+  const schema = z.object({ ...serviceConfigShape, ...def.configShape });
+  const config = loadConfig(schema, env) as z.infer<z.ZodObject<S>> & ServiceConfig;
+  const logger = createLogger(
+    { service: def.name, ...(config.EVALFLEET_INSTANCE ? { instance: config.EVALFLEET_INSTANCE } : {}) },
+    { level: config.LOG_LEVEL },
+  );
+  const metrics = createMetrics({ service: def.name });
+  const coordinator = new ShutdownCoordinator({
+    logger,
+    deadlineMs: config.SHUTDOWN_TIMEOUT_MS,
+    ...(opts.exit ? { exit: opts.exit } : {}),
+  });
+  if (opts.installSignals !== false) coordinator.install();
+
+  let broker: BrokerConnection | undefined;
+  const ops = await startOpsServer({
+    port: config.METRICS_PORT,
+    host: config.METRICS_HOST,
+    registry: metrics.registry,
+    isReady: () => coordinator.isReady() && (broker?.isConnected() ?? false),
+  });
+
+  const store = createArtifactStore(artifactStoreConfigFromEnv(env, opts.cwd));
+  await store.ensureReady();
+  const redis = createRedis({ url: config.REDIS_URL, keyPrefix: `${config.EVALFLEET_NAMESPACE}:`, connectionName: def.name }, logger);
+  broker = await connectBroker({
+    url: config.RABBITMQ_URL,
+    namespace: config.EVALFLEET_NAMESPACE,
+    logger,
+    metrics,
+    connectionName: config.EVALFLEET_INSTANCE ?? def.name,
+  });
+  const connected = broker;
+  const bus: Bus = {
+    publish: (e) => connected.publisher.send(e),
+    publishEvent: (name, e) => connected.publisher.publishEvent(name, e),
+  };
+  const ctx: ServiceContext<z.infer<z.ZodObject<S>>> = { config, env, logger, metrics, store, redis, broker, bus };
+  const built = await def.setup(ctx);
+  for (const c of built.consumers) {
+    await broker.consume({ stage: c.stage, concurrency: c.concurrency, handler: c.handler, logger });
+  }
+
+  // Hooks run in this order on shutdown; readiness is off from the first signal, and the ops
+  // server closes last so /metrics shows the drain.
+  coordinator.addHook('stop-consuming', () => connected.stopConsuming());
+  coordinator.addHook('drain-in-flight', () => connected.drain());
+  if (built.close) coordinator.addHook('service-close', built.close);
+  coordinator.addHook('broker', () => connected.close());
+  coordinator.addHook('redis', async () => {
+    await redis.quit().catch(() => redis.disconnect());
+  });
+  coordinator.addHook('store', () => store.close());
+  coordinator.addHook('ops-server', () => ops.close());
+  coordinator.markRunning();
+  logger.info({ ops: ops.url, consumers: built.consumers.map((c) => `${c.stage}×${c.concurrency}`), store: store.describe() }, 'service running');
+  return { opsUrl: ops.url, shutdown: () => coordinator.shutdown(), coordinator };
+}

@@ -1,0 +1,58 @@
+// The spine end to end: a run of the smoke kind goes produce → aggregate through the real
+// topology (quorum queues, confirms) and completes with every job counted exactly once.
+import { afterEach, describe, expect, it } from 'vitest';
+import { startAggregator } from '../services/aggregator/src/main.js';
+import { startProducer } from '../services/producer/src/main.js';
+import { makeEnvelope } from '../shared/src/messages/index.js';
+import { runKeys } from '../shared/src/runs/index.js';
+import { connectTest, waitFor } from './support/rabbit.js';
+import { testFleetEnv, type TestFleetEnv } from './support/fleet.js';
+
+let fleetEnv: TestFleetEnv | undefined;
+const stops: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+  await fleetEnv?.cleanup();
+  fleetEnv = undefined;
+});
+
+describe('echo smoke pipeline', () => {
+  it('completes a run with each job counted once, even when a job is delivered twice', async () => {
+    fleetEnv = await testFleetEnv('echo');
+    const { env, store, ns } = fleetEnv;
+    const producer = await startProducer({ env, installSignals: false, cwd: fleetEnv.artifactDir });
+    stops.push(() => producer.shutdown());
+    const aggregator = await startAggregator({ env, installSignals: false, cwd: fleetEnv.artifactDir });
+    stops.push(() => aggregator.shutdown());
+
+    const client = await connectTest(ns, { delayTiersMs: undefined, deliveryLimit: undefined });
+    stops.push(() => client.close());
+    const runId = 'echo-run-1';
+    const request = makeEnvelope({
+      type: 'run.requested',
+      runId,
+      jobId: `${runId}:request`,
+      kind: 'echo',
+      stage: 'produce',
+      payload: { kind: 'echo', spec: { count: 40, text: 'hi' } },
+    });
+    // A duplicate of one job, as a redelivery would produce, must not be counted twice.
+    await client.publisher.send(
+      makeEnvelope({ type: 'echo.job', runId, jobId: 'echo-7', kind: 'echo', stage: 'aggregate', payload: { index: 7, text: 'hi' } }),
+    );
+    await client.publisher.send(request);
+
+    const completed = await waitFor('run completed', () => store.getOptional(runKeys.completed(runId)), 30_000);
+    const done = JSON.parse(completed.toString('utf8')) as { totalJobs: number; reports: Record<string, string> };
+    expect(done.totalJobs).toBe(40);
+    const summary = JSON.parse((await store.get(runKeys.report(runId, 'summary.json'))).toString('utf8')) as {
+      results: number;
+      outcomes: Record<string, number>;
+    };
+    expect(summary.results).toBe(40);
+    expect(summary.outcomes).toEqual({ ok: 40 });
+    const lines = (await store.get(runKeys.report(runId, 'results.jsonl'))).toString('utf8').trim().split('\n');
+    expect(new Set(lines.map((l) => (JSON.parse(l) as { jobId: string }).jobId)).size).toBe(40);
+  });
+});

@@ -1,0 +1,116 @@
+// Helpers for tests against the real RabbitMQ: unique namespaces, clean-up, closing a test's own
+// connection from the broker side, and polling.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { connect, type Channel } from 'amqplib';
+import { z } from 'zod';
+import { connectBroker, deleteTopology, type BrokerConnection, type BrokerOptions } from '../../shared/src/broker/index.js';
+import { createLogger, type Logger } from '../../shared/src/logger/index.js';
+import { catalogEntry, registerMessageType, type CatalogEntry } from '../../shared/src/messages/index.js';
+
+const run = promisify(execFile);
+
+export const rabbitUrl = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+/** Tiny delay tiers so retries come back within a test's patience. */
+export const testDelayTiersMs = [200, 400] as const;
+
+export function uniqueNamespace(label: string): string {
+  return `t-${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+}
+
+export function testLogger(): Logger {
+  return createLogger({ service: 'test' }, { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+}
+
+/** Connect with test defaults (tiny tiers, small delivery limit, a connection name to find it by). */
+export function connectTest(ns: string, overrides: Partial<BrokerOptions> = {}): Promise<BrokerConnection> {
+  return connectBroker({
+    url: rabbitUrl,
+    namespace: ns,
+    logger: testLogger(),
+    delayTiersMs: testDelayTiersMs,
+    deliveryLimit: 3,
+    connectionName: `${ns}-${randomBytes(3).toString('hex')}`,
+    reconnectBackoff: { baseMs: 50, capMs: 500 },
+    ...overrides,
+  });
+}
+
+/** Run `fn` on a plain channel of a separate connection (to look at queues behind the library's back). */
+export async function withRawChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T> {
+  const conn = await connect(rabbitUrl);
+  conn.on('error', () => undefined);
+  try {
+    const ch = await conn.createChannel();
+    ch.on('error', () => undefined);
+    return await fn(ch);
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+/** Delete every queue and exchange of a test namespace. */
+export async function deleteNamespace(ns: string, delayTiersMs: readonly number[] = testDelayTiersMs): Promise<void> {
+  await withRawChannel((ch) => deleteTopology(ch, ns, { delayTiersMs }));
+}
+
+/** Ready messages in a queue. */
+export function queueDepth(queue: string): Promise<number> {
+  return withRawChannel(async (ch) => (await ch.checkQueue(queue)).messageCount);
+}
+
+/**
+ * Close, from the broker side, the connections whose `connection_name` is `name` (only this test's
+ * own connection; `rabbitmqctl close_connection` does not stop the broker). Returns how many.
+ */
+export async function closeConnectionNamed(name: string): Promise<number> {
+  const { stdout } = await run('rabbitmqctl', ['list_connections', 'pid', 'client_properties', '-q']);
+  const pids = stdout
+    .split('\n')
+    .filter((line) => line.includes(`{"connection_name","${name}"}`))
+    .map((line) => line.split('\t')[0] ?? '')
+    .filter((pid) => pid.startsWith('<'));
+  for (const pid of pids) await run('rabbitmqctl', ['close_connection', pid, 'test closes the connection']);
+  return pids.length;
+}
+
+/** Poll `check` until it returns a truthy value; fail with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export const testWorkSchema = z.object({ n: z.number().int(), mode: z.string().default('ok') });
+
+/** Message types the broker tests use (registered once per test process). */
+export const testTypes = {
+  work: {
+    type: 'test.broker.work',
+    stage: 'generate',
+    schema: testWorkSchema,
+    timeoutMs: 10_000,
+    retry: { maxAttempts: 3, delaysMs: [200, 400] },
+    description: 'broker tests: a job in the generate stage',
+  },
+  short: {
+    type: 'test.broker.short',
+    stage: 'generate',
+    schema: testWorkSchema,
+    timeoutMs: 250,
+    retry: { maxAttempts: 2, delaysMs: [200] },
+    description: 'broker tests: a job whose handler must finish within 250 ms',
+  },
+} as const satisfies Record<string, CatalogEntry>;
+
+export function registerTestTypes(): void {
+  for (const entry of Object.values(testTypes)) {
+    if (!catalogEntry(entry.type)) registerMessageType(entry);
+  }
+}
