@@ -22,9 +22,16 @@ const num = (name: string) => (v: string) => {
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 /** Runs the CLI; resolves to the process exit code. */
-export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+  io: { out: (s: string) => void; err: (s: string) => void } = {
+    out: (s) => process.stdout.write(`${s}\n`),
+    err: (s) => process.stderr.write(`${s}\n`),
+  },
+): Promise<number> {
   let ctx: CliContext | undefined;
-  const context = () => (ctx ??= new CliContext(env, { out: (s) => process.stdout.write(`${s}\n`), err: (s) => process.stderr.write(`${s}\n`) }));
+  const context = () => (ctx ??= new CliContext(env, io));
   let code = 0;
   const run = (fn: (c: CliContext) => Promise<number> | number) => async () => {
     code = await fn(context());
@@ -146,7 +153,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : (e.exitCode ?? 1);
     }
-    process.stderr.write(`evalfleet: ${e.message ?? String(err)}\n`);
+    io.err(`evalfleet: ${e.message ?? String(err)}`);
     code = 1;
   } finally {
     await ctx?.close();

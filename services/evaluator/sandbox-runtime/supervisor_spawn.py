@@ -1,6 +1,7 @@
 """Starting one job as its own uid with rlimits, and collecting its capped output and result records."""
 
 import ast
+import ctypes
 import fcntl
 import math
 import os
@@ -14,6 +15,8 @@ RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")
 MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 RESULT_CAP = 16 * 1024 * 1024
 READ_CHUNK = 65536
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class InvalidJob(Exception):
@@ -119,6 +122,8 @@ def _child(job_dir, files, uid, limits, timeout_s, env, pipes, exec_status_w):
             os.setgroups([])
             os.setresgid(uid, uid, uid)
             os.setresuid(uid, uid, uid)
+        # If the supervisor dies, so does the job (set after the uid change, which would clear it).
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         try:
             with open("/proc/self/oom_score_adj", "w") as handle:
                 handle.write("1000")  # the kernel's OOM killer should pick the job, never the supervisor

@@ -50,8 +50,8 @@ describe('publish and consume', () => {
     await waitFor('acks (queue empty, nothing in flight)', async () => conn.inFlight() === 0 && (await queueDepth(`${ns}.generate`)) === 0);
     const jobs = await metrics.registry.getSingleMetricAsString('evalfleet_jobs_total');
     expect(jobs).toContain('outcome="ack"');
-    expect(jobs).toMatch(/stage="generate".*outcome="ack"} 20/);
-    expect(await metrics.registry.getSingleMetricAsString('evalfleet_published_total')).toMatch(/role="work",outcome="confirmed"} 20/);
+    expect(jobs).toMatch(/stage="generate",kind="echo",type="test.broker.work",outcome="ack"[^}]*} 20/);
+    expect(await metrics.registry.getSingleMetricAsString('evalfleet_published_total')).toMatch(/role="work",outcome="confirmed"[^}]*} 20/);
 
     // AMQP properties the rest of the fleet relies on (idempotency key, type, persistence).
     await conn.stopConsuming();

@@ -37,7 +37,7 @@ describe('failure headers', () => {
       [FailureHeaders.attempt]: 2,
       [FailureHeaders.firstFailureAt]: t1.toISOString(),
       [FailureHeaders.lastErrorCode]: 'upstream_5xx',
-      'x-delay-tier': '1000',
+      'evalfleet-delay-tier': '1000',
     });
     expect(first).not.toHaveProperty('x-death');
     expect(first).not.toHaveProperty('x-delivery-count');
@@ -52,7 +52,7 @@ describe('failure headers', () => {
     expect(second[FailureHeaders.firstFailureAt]).toBe(t1.toISOString());
     expect(second[FailureHeaders.lastFailureAt]).toBe(t2.toISOString());
 
-    const dead = deadLetterHeaders({ ...second, 'x-delay-tier': '5000' }, {
+    const dead = deadLetterHeaders({ ...second, 'evalfleet-delay-tier': '5000' }, {
       failure: { code: 'attempts_exhausted', message: 'gave up' },
       stage: 'generate',
       attempts: 3,
@@ -67,7 +67,7 @@ describe('failure headers', () => {
       [FailureHeaders.lastFailureAt]: t3.toISOString(),
       [FailureHeaders.originalRoutingKey]: 'stage.generate',
     });
-    expect(dead).not.toHaveProperty('x-delay-tier');
+    expect(dead).not.toHaveProperty('evalfleet-delay-tier');
     expect(readHistory(dead).map((h) => [h.action, h.code, h.attempt])).toEqual([
       ['retry', 'upstream_5xx', 1],
       ['retry', 'timeout', 2],

@@ -40,5 +40,9 @@ export function eventRoutingKey(name: string): string {
   return `event.${name}`;
 }
 
-/** The header that binds a message to one delay queue on the retry (headers) exchange. */
-export const delayTierHeader = 'x-delay-tier';
+/**
+ * The header that binds a message to one delay queue on the retry (headers) exchange. Deliberately
+ * not `x-`-prefixed: RabbitMQ's headers exchange ignores `x-` headers when matching (3.10 included),
+ * so an `x-delay-tier` binding would match every message and send each retry to every delay queue.
+ */
+export const delayTierHeader = 'evalfleet-delay-tier';

@@ -42,7 +42,7 @@ export function hardenedContainerSpec(input: ContainerSpecInput): Docker.Contain
   return {
     name: input.name,
     Image: input.image,
-    Cmd: ['python3', '-B', '-s', SUPERVISOR_PATH, '--mode', 'docker', '--work', WORK_DIR, '--uid-base', String(input.uidBase)],
+    Cmd: ['python3', '-E', '-B', '-s', SUPERVISOR_PATH, '--mode', 'docker', '--work', WORK_DIR, '--uid-base', String(input.uidBase)],
     User: '0:0',
     WorkingDir: WORK_DIR,
     Env: ['LANG=C.UTF-8', 'PATH=/usr/local/bin:/usr/bin:/bin'],

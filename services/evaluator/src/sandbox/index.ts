@@ -1,0 +1,14 @@
+export type {
+  JobLimits,
+  Sandbox,
+  SandboxJob,
+  SandboxLogger,
+  SandboxResult,
+  SandboxRunner,
+  TestOutcome,
+  Verdict,
+} from './types.js';
+export { createDockerSandbox, removeSandboxContainers, type DockerSandboxOptions } from './docker-sandbox.js';
+export { createProcessSandbox, type ProcessSandboxOptions } from './process-sandbox.js';
+export { hardenedContainerSpec, SANDBOX_LABEL, POOL_LABEL, OWNER_LABEL } from './container-spec.js';
+export { RUNTIME_DIR } from './runtime-files.js';
