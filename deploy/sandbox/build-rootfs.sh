@@ -33,9 +33,9 @@ grep -q '^sandbox:' "$target/etc/passwd" ||
   echo 'sandbox:x:1000:1000:evalfleet sandbox:/work:/usr/sbin/nologin' >>"$target/etc/passwd"
 grep -q '^sandbox:' "$target/etc/shadow" || echo 'sandbox:!:19000::::::' >>"$target/etc/shadow"
 # /work is where the evaluator mounts the jobs' tmpfs. Docker copies the image directory's mode onto a tmpfs
-# mounted over it, so the mode the supervisor relies on (1733: anyone may create an entry, nobody but root may
-# list, sticky) is set here as well as in the mount options.
+# mounted over it, so the mode the supervisor relies on (0711: only root creates or lists entries; a job may
+# pass through to its own directory) is set here as well as in the mount options.
 install -d -m 0755 "$target/opt/evalfleet/runtime"
-install -d -m 1733 "$target/work"
+install -d -m 0711 "$target/work"
 
 log "rootfs ready: $(du -sh "$target" | cut -f1)"

@@ -93,8 +93,7 @@ class Supervisor:
 
         uid = self.uids.take() if self.uids else None
         if uid is not None:
-            # Unguessable name: /work is 1733, so no job can list it, and a name cannot be predicted.
-            job_dir = os.path.join(self.work, "j" + secrets.token_hex(8))
+            job_dir = _make_job_dir(self.work, uid)
         else:
             job_dir = tempfile.mkdtemp(prefix="evalfleet-job-", dir=self.work)
         oom_before = _oom_kills()
@@ -105,7 +104,7 @@ class Supervisor:
 
         def kill_job():
             if uid is not None:
-                cleanup.reap_uid(uid, [])
+                cleanup.reap_uid(uid, None)
             else:
                 cleanup.kill_process_group(job.pid)
 
@@ -115,7 +114,7 @@ class Supervisor:
         else:
             _, job.exit_status = os.waitpid(job.pid, 0)
         if uid is not None:
-            anomaly = cleanup.reap_uid(uid, [job_dir] + cleanup.entries_owned_by(uid, self.work))
+            anomaly = cleanup.reap_uid(uid, job_dir)
         else:
             cleanup.kill_process_group(job.pid)
             anomaly = cleanup.remove_job_dir(job_dir)
@@ -153,6 +152,24 @@ class Supervisor:
             body["anomaly"] = anomaly
             log("recycle needed: " + anomaly)
         return _reply(request, body)
+
+
+def _make_job_dir(work, uid):
+    """/work/j<random>, owned by root, group = the job's gid, mode 0770.
+
+    /work is root's (0711), so a job can write nowhere but here; the name is random and /work unlistable.
+    Creating the directory with the job's gid as our effective gid (CAP_SETGID) gives the job access to it
+    without CAP_CHOWN; the job cannot chmod it (not its owner) and root removes it once the job's helper
+    has emptied it.
+    """
+    job_dir = os.path.join(work, "j" + secrets.token_hex(8))
+    os.setegid(uid)
+    try:
+        os.mkdir(job_dir, 0o770)
+    finally:
+        os.setegid(0)
+    os.chmod(job_dir, 0o770)
+    return job_dir
 
 
 def _reply(request, body):

@@ -1,9 +1,9 @@
 """Ending a job: kill every process of its uid and remove everything the uid owns.
 
 The supervisor is uid 0 with only CAP_SETUID and CAP_SETGID: it cannot signal another uid's processes
-(no CAP_KILL) nor enter a job's 0700 directory (no CAP_DAC_OVERRIDE). So it forks a reaper that becomes
-the job's uid: kill(-1, SIGKILL) then reaches exactly the job's processes (the pid namespace is the
-container's, and every other process there is root), and as the owner it may delete the job's files.
+(no CAP_KILL) nor touch the job's 0600/0700 files (no CAP_DAC_OVERRIDE/CAP_FOWNER). So it forks a reaper
+that becomes the job's uid: kill(-1, SIGKILL) then reaches exactly the job's processes (the pid namespace is
+the container's, and every other process there is root), and as their owner it may delete the job's files.
 """
 
 import ctypes
@@ -96,14 +96,17 @@ def _remove_ipc_objects(uid):
                 remove(int(cols[1]))
 
 
-def _reaper_main(uid, paths):
+def _reaper_main(uid, job_dir):
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     code = 0
     if not _kill_everything_of_my_uid(time.monotonic() + REAP_DEADLINE_S):
         code |= 1
-    for path in list(paths) + [os.path.join(d, e) for d in SHARED_DIRS if os.path.isdir(d) for e in _ls(d)]:
+    # The job directory itself is root's (see supervisor._make_job_dir): empty it, root removes it.
+    targets = [os.path.join(job_dir, e) for e in _ls(job_dir)] if job_dir else []
+    targets += [os.path.join(d, e) for d in SHARED_DIRS for e in _ls(d)]
+    for path in targets:
         try:
             if os.lstat(path).st_uid == uid:
                 _remove_tree(path)
@@ -125,44 +128,34 @@ def _ls(directory):
         return []
 
 
-def reap_uid(uid, paths, attempts=3):
-    """Kill the uid's processes and remove `paths` it owns. Returns None when clean, else what is left."""
+def reap_uid(uid, job_dir, attempts=3):
+    """Kill the uid's processes and remove what it owns, and the job directory if given.
+
+    Returns None when provably clean, else what is left (the caller must then recycle the container).
+    """
     for _ in range(attempts):
         pid = os.fork()
         if pid == 0:
             code = 70
             try:
-                code = _reaper_main(uid, paths)
+                code = _reaper_main(uid, job_dir)
             finally:
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
         # A leftover of the job may kill the reaper (same uid); then we simply try again.
         if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
             break
-    return leftovers(uid, paths)
-
-
-def leftovers(uid, paths):
+    if job_dir:
+        try:
+            os.rmdir(job_dir)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            return "job directory not removed: %s" % exc
     live = live_pids_of(uid)
     if live:
         return "processes of uid %d still alive: %s" % (uid, live[:10])
-    for path in paths:
-        if os.path.lexists(path):
-            return "not removed: " + path
     return None
-
-
-def entries_owned_by(uid, directory):
-    """Entries of a directory we (root, its owner) can list, owned by `uid`."""
-    found = []
-    for entry in _ls(directory):
-        path = os.path.join(directory, entry)
-        try:
-            if os.lstat(path).st_uid == uid:
-                found.append(path)
-        except OSError:
-            continue
-    return found
 
 
 def kill_process_group(pgid):

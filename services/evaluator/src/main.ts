@@ -23,7 +23,6 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
           socketPath: config.DOCKER_SOCKET,
           concurrency: config.EVALUATOR_CONCURRENCY,
           logger,
-          registry: metrics.registry,
         });
         const verdicts = new Histogram({
           name: 'evalfleet_sandbox_duration_seconds',

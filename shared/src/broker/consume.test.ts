@@ -40,7 +40,11 @@ describe('publish and consume', () => {
     const metrics = createMetrics({ service: 'test', defaultMetrics: false });
     const { ns, conn } = await setup('roundtrip', { metrics });
     const seen: Seen[] = [];
-    await conn.consume({ stage: 'generate', concurrency: 4, handler: async (env, ctx) => void seen.push({ env, ctx, at: Date.now() }) });
+    await conn.consume({ stage: 'generate', concurrency: 4, handler: (env, ctx) => {
+        seen.push({ env, ctx, at: Date.now() });
+        return Promise.resolve();
+      },
+    });
     for (let i = 0; i < 20; i++) await conn.publisher.send(job(i));
     await waitFor('20 deliveries', () => seen.length >= 20);
     expect(new Set(seen.map((s) => s.env.jobId)).size).toBe(20);
@@ -69,9 +73,10 @@ describe('publish and consume', () => {
     await conn.consume({
       stage: 'generate',
       concurrency: 2,
-      handler: async (env, ctx) => {
+      handler: (env, ctx) => {
         seen.push({ env, ctx, at: Date.now() });
-        if (env.attempt < 3) throw new RetryableError('upstream_5xx', `bad gateway on attempt ${env.attempt}`);
+        if (env.attempt < 3) return Promise.reject(new RetryableError('upstream_5xx', `bad gateway on attempt ${env.attempt}`));
+        return Promise.resolve();
       },
     });
     await conn.publisher.send(job(1));
@@ -93,9 +98,9 @@ describe('publish and consume', () => {
     let calls = 0;
     await conn.consume({
       stage: 'generate',
-      handler: async () => {
+      handler: () => {
         calls++;
-        throw new Error('worker bug');
+        return Promise.reject(new Error('worker bug'));
       },
     });
     await conn.publisher.send(job(7));
@@ -105,7 +110,7 @@ describe('publish and consume', () => {
     expect(dead).toMatchObject({ code: 'attempts_exhausted', attempts: 3, jobId: 'job-7', routingKey: 'stage.generate', stage: 'generate' });
     expect(dead?.message).toContain('handler_crashed: worker bug');
     expect(dead?.history.map((h) => h.action)).toEqual(['retry', 'retry', 'dead_letter']);
-    expect(dead?.firstFailureAt! < dead?.lastFailureAt!).toBe(true);
+    expect(dead!.firstFailureAt! < dead!.lastFailureAt!).toBe(true);
   });
 
   it('dead-letters permanent errors, invalid JSON and schema violations at once, with reason headers', async () => {
@@ -114,9 +119,10 @@ describe('publish and consume', () => {
     await conn.consume({
       stage: 'generate',
       concurrency: 3,
-      handler: async (env) => {
+      handler: (env) => {
         calls++;
-        if ((env.payload as { mode: string }).mode === 'permanent') throw new PermanentError('over_limit', 'input too large');
+        if ((env.payload as { mode: string }).mode === 'permanent') return Promise.reject(new PermanentError('over_limit', 'input too large'));
+        return Promise.resolve();
       },
     });
     await conn.publisher.send(job(1, 'permanent'));

@@ -121,51 +121,57 @@ export async function dlqInspect(
  * Move dead letters back to work, each exactly once: get (unacked), publish with a confirm to the
  * work exchange with its original routing key and attempt 1, THEN ack it from the DLQ. Messages that
  * do not match `filterCode` stay unacked (so neither this loop nor a concurrent one sees them again)
- * and are handed back at the end; the loop ends when the DLQ has no ready message left.
+ * and are handed back at the end; the loop ends when the DLQ has no ready message left. Publishes go
+ * out in batches (confirms pipelined), each message acked only after its own confirm. A message whose
+ * publish fails stays in the DLQ, and the call then rejects (RetryableError, `details.moved`).
  */
 export async function dlqRequeue(
   conn: BrokerConnection,
   ns: string,
   stage: Stage,
-  opts: { filterCode?: string; limit?: number; maxSkipped?: number } = {},
+  opts: { filterCode?: string; limit?: number; maxSkipped?: number; batchSize?: number } = {},
 ): Promise<RequeueResult> {
   const names = topologyNames(ns);
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   const maxSkipped = opts.maxSkipped ?? 10_000;
-  return conn.withConfirmChannel(async (ch) => {
+  const batchSize = Math.max(1, opts.batchSize ?? 50);
+  const failures: unknown[] = [];
+  const result = await conn.withConfirmChannel(async (ch) => {
     const returned = new Set<string>();
     ch.on('return', (m: Message) => {
       if (typeof m.properties.messageId === 'string') returned.add(m.properties.messageId);
     });
     const held: GetMessage[] = [];
     let moved = 0;
+    let empty = false;
     try {
-      while (moved < limit && held.length < maxSkipped) {
-        const msg = await ch.get(names.dlq(stage), { noAck: false });
-        if (!msg) break;
-        const headers: HeaderTable = msg.properties.headers ?? {};
-        const reason = deadLetterReason(headers);
-        if (opts.filterCode !== undefined && reason.code !== opts.filterCode) {
-          held.push(msg);
-          continue;
+      while (!empty && moved < limit && held.length < maxSkipped && failures.length === 0) {
+        const batch: GetMessage[] = [];
+        while (batch.length < Math.min(batchSize, limit - moved) && held.length < maxSkipped) {
+          const msg = await ch.get(names.dlq(stage), { noAck: false });
+          if (!msg) {
+            empty = true;
+            break;
+          }
+          if (opts.filterCode !== undefined && deadLetterReason(msg.properties.headers).code !== opts.filterCode) held.push(msg);
+          else batch.push(msg);
         }
-        const now = new Date();
-        const { content, messageId } = resetAttempt(msg, stage, now);
-        const routingKey = originalRoutingKey(headers, stageRoutingKey(stage));
-        await publishConfirmed(ch, names.exchanges.work, routingKey, content, {
-          persistent: true,
-          mandatory: true,
-          contentType: typeof msg.properties.contentType === 'string' ? msg.properties.contentType : 'application/json',
-          messageId,
-          ...(typeof msg.properties.type === 'string' ? { type: msg.properties.type } : {}),
-          timestamp: Math.floor(now.getTime() / 1000),
-          headers: requeueHeaders(headers, reason, now),
+        const sent = await Promise.allSettled(batch.map((msg) => publishRequeued(ch, names.exchanges.work, stage, msg)));
+        sent.forEach((outcome, i) => {
+          const msg = batch[i];
+          if (!msg) return;
+          if (outcome.status === 'fulfilled' && !returned.has(outcome.value)) {
+            ch.ack(msg);
+            moved++;
+          } else {
+            held.push(msg);
+            failures.push(
+              outcome.status === 'rejected'
+                ? outcome.reason
+                : new RetryableError(BrokerErrorCodes.unroutable, `no queue is bound for ${outcome.value}`),
+            );
+          }
         });
-        if (returned.delete(messageId)) {
-          throw new RetryableError(BrokerErrorCodes.unroutable, `no queue is bound to ${routingKey}; message left in the DLQ`);
-        }
-        ch.ack(msg);
-        moved++;
       }
     } finally {
       try {
@@ -174,8 +180,33 @@ export async function dlqRequeue(
         // The channel is gone; the broker has put every unacked message back already.
       }
     }
-    return { moved, skipped: held.length };
+    return { moved, skipped: held.length - failures.length };
   });
+  if (failures.length > 0) {
+    throw new RetryableError(
+      BrokerErrorCodes.brokerNack,
+      `${failures.length} message(s) could not be requeued and stay in the DLQ (${result.moved} moved)`,
+      { cause: failures[0], details: { moved: result.moved } },
+    );
+  }
+  return result;
+}
+
+/** Publish one dead letter back to work (attempt 1, history kept); resolves with its messageId once confirmed. */
+async function publishRequeued(ch: ConfirmChannel, exchange: string, stage: Stage, msg: GetMessage): Promise<string> {
+  const headers: HeaderTable = msg.properties.headers ?? {};
+  const now = new Date();
+  const { content, messageId } = resetAttempt(msg, stage, now);
+  await publishConfirmed(ch, exchange, originalRoutingKey(headers, stageRoutingKey(stage)), content, {
+    persistent: true,
+    mandatory: true,
+    contentType: typeof msg.properties.contentType === 'string' ? msg.properties.contentType : 'application/json',
+    messageId,
+    ...(typeof msg.properties.type === 'string' ? { type: msg.properties.type } : {}),
+    timestamp: Math.floor(now.getTime() / 1000),
+    headers: requeueHeaders(headers, deadLetterReason(headers), now),
+  });
+  return messageId;
 }
 
 /** Delete every ready message of a stage's DLQ; returns how many. */

@@ -59,7 +59,7 @@ describe('runGuarded', () => {
   const never = new AbortController().signal;
 
   it('returns undefined on success and the error on a rejection or a synchronous throw', async () => {
-    expect(await runGuarded(async () => undefined, 1_000, never)).toBeUndefined();
+    expect(await runGuarded(() => Promise.resolve(), 1_000, never)).toBeUndefined();
     const err = new Error('rejected');
     expect(await runGuarded(() => Promise.reject(err), 1_000, never)).toBe(err);
     expect(

@@ -153,9 +153,10 @@ export class ConfirmPublisher implements Publisher {
           this.host.logger.debug({ err }, 'could not open a publisher channel');
         }
       }
-      if (Date.now() >= deadline) throw unavailable('no broker connection');
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw unavailable('no broker connection');
       try {
-        await this.host.waitUntilConnected(Math.max(50, Math.min(deadline - Date.now(), 1_000)), signal);
+        await this.host.waitUntilConnected(Math.min(remaining, 1_000), signal);
       } catch (err) {
         if (signal?.aborted) throw new RetryableError(BrokerErrorCodes.publishAborted, 'publish abandoned by its caller');
         if (Date.now() >= deadline) throw unavailable('no broker connection', err);

@@ -10,6 +10,7 @@ describe('buildProgram', () => {
       files: { 'solution.py': 'import os\n\ndef f():\n    return 1\n', 'test_solution.py': `${base.tests}\n` },
       mainFile: 'solution.py',
       argv: ['python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'test_solution.py'],
+      env: { PYTHONDONTWRITEBYTECODE: '1', PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1' },
     });
     expect(buildProgram({ ...base, testFormat: 'unittest' }, 'def f(): return 1\n', 'full').argv).toEqual(['python3', '-m', 'unittest', '-v', 'test_solution']);
   });

@@ -14,7 +14,15 @@ export interface SandboxProgram {
   mainFile: string;
   /** Default command; the evaluator may add reporting flags (e.g. `--junitxml`) for per-test outcomes. */
   argv: string[];
+  /**
+   * Environment the command expects. Plugin autoloading is off so runs do not
+   * depend on (or pay start-up time for) whatever plugins the image happens to
+   * have; pass `-p <plugin>` to use one.
+   */
+  env: Record<string, string>;
 }
+
+const baseEnv = { PYTHONDONTWRITEBYTECODE: '1' };
 
 export interface BuildOptions {
   /** Also run MBPP's `challenge_test_list` (not part of the standard benchmark). */
@@ -76,6 +84,7 @@ export function buildProgram(problem: Problem, code: string, mode: CodeMode, opt
         mainFile: SOLUTION_FILE,
         // No cache dir: the sandbox's working directory may be the only writable place.
         argv: ['python3', '-m', 'pytest', '-q', '-p', 'no:cacheprovider', TEST_FILE],
+        env: { ...baseEnv, PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1' },
       };
     case 'unittest':
       return {
@@ -83,6 +92,7 @@ export function buildProgram(problem: Problem, code: string, mode: CodeMode, opt
         files: { [SOLUTION_FILE]: ensureNewline(solution), [TEST_FILE]: ensureNewline(problem.tests) },
         mainFile: SOLUTION_FILE,
         argv: ['python3', '-m', 'unittest', '-v', TEST_FILE.replace(/\.py$/, '')],
+        env: { ...baseEnv },
       };
   }
 }
@@ -94,7 +104,7 @@ export function buildReferenceProgram(problem: Problem, opts: BuildOptions = {})
 }
 
 function script(program: string): SandboxProgram {
-  return { runner: 'script', files: { [SCRIPT_FILE]: program }, mainFile: SCRIPT_FILE, argv: ['python3', SCRIPT_FILE] };
+  return { runner: 'script', files: { [SCRIPT_FILE]: program }, mainFile: SCRIPT_FILE, argv: ['python3', SCRIPT_FILE], env: { ...baseEnv } };
 }
 
 function ensureNewline(text: string): string {

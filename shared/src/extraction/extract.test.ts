@@ -39,6 +39,15 @@ describe('extractCode: fenced answers', () => {
     expect(extractor.extract(answer, { entryPoint: 'add' }).code).toBe('def add(a, b):\n    return a + b\n');
   });
 
+  it('skips a broken (truncated) last version for an earlier one that parses', () => {
+    const answer = [
+      `${fence}python`, 'def add(a, b):', '    return a + b', fence,
+      'A variant with type checks:',
+      `${fence}python`, 'def add(a, b):', '    if not isinstance(a, int', fence,
+    ].join('\n');
+    expect(extractor.extract(answer, { entryPoint: 'add' })).toMatchObject({ outcome: 'ok', code: 'def add(a, b):\n    return a + b\n' });
+  });
+
   it('keeps helpers and imports that are in the chosen block', () => {
     const code = 'import math\n\n\ndef _norm(v):\n    return math.sqrt(sum(x * x for x in v))\n\n\ndef unit(v):\n    n = _norm(v)\n    return [x / n for x in v]\n';
     const result = extractor.extract(`${fence}python\n${code}${fence}`, { entryPoint: 'unit' });

@@ -1,6 +1,6 @@
 import type { Parser } from 'web-tree-sitter';
 import { findCodeRuns, leadingIndentedRun } from './code-runs.js';
-import { findFencedBlocks, isOtherLanguageBlock, isPythonBlock, textOutsideFences, type FencedBlock } from './fences.js';
+import { findFencedBlocks, isOtherLanguageBlock, isPythonBlock, textOutsideFences } from './fences.js';
 import { analyzePython, type PythonAnalysis } from './python-analysis.js';
 import { createPythonParser } from './python-parser.js';
 
@@ -89,14 +89,18 @@ function extractWith(parser: Parser, response: string, opts: ExtractOptions): Ex
   const outside = textOutsideFences(text, blocks);
   const runs = findCodeRuns(outside);
   const defines = definesPattern(opts.entryPoint);
-  const codeOf = (b: FencedBlock | undefined): string | undefined => b?.code;
 
   // 1. Code that defines the entry point. When several blocks do, the last one
-  // is usually the final answer ("here is a corrected version").
+  // is usually the final answer ("here is a corrected version"), unless it is
+  // broken (a truncated answer) and an earlier one is not.
+  const pick = (codes: readonly string[]): string | undefined => {
+    const defining = codes.filter((code) => defines.test(code));
+    return last(defining, (code) => analyzePython(parser, code).syntax === undefined) ?? defining.at(-1);
+  };
   const full: Candidate | undefined =
-    fromCode(codeOf(last(python, (b) => defines.test(b.code))), 'fenced_python') ??
-    fromCode(codeOf(last(other, (b) => defines.test(b.code))), 'fenced_any') ??
-    fromCode(last(runs, (code) => defines.test(code)), 'unfenced');
+    fromCode(pick(python.map((b) => b.code)), 'fenced_python') ??
+    fromCode(pick(other.map((b) => b.code)), 'fenced_any') ??
+    fromCode(pick(runs), 'unfenced');
   if (full !== undefined) return finishFull(parser, full, opts);
 
   // 2. A body that continues the prompt.

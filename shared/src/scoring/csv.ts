@@ -1,8 +1,24 @@
 import { resultRowColumns, type ResultRow } from './result-row.js';
 
+function textOf(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return '';
+    case 'object':
+      return value === null ? '' : JSON.stringify(value);
+  }
+}
+
 function cell(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value as number | boolean | bigint);
+  const text = textOf(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -27,7 +27,7 @@ export function groupByModelTask(rows: readonly ResultRow[]): Map<string, TaskSa
   const models = new Map<string, Map<string, TaskSamples>>();
   for (const row of dedupeRows(rows)) {
     let tasks = models.get(row.model);
-    if (tasks === undefined) models.set(row.model, (tasks = new Map()));
+    if (tasks === undefined) models.set(row.model, (tasks = new Map<string, TaskSamples>()));
     let task = tasks.get(row.taskId);
     if (task === undefined) tasks.set(row.taskId, (task = { taskId: row.taskId, category: row.category, rows: [], n: 0, c: 0 }));
     task.rows.push(row);

@@ -1,0 +1,32 @@
+import Docker from 'dockerode';
+import type { Logger } from '@evalfleet/shared/logger';
+import { createDockerSandbox, createProcessSandbox, type Sandbox } from './sandbox/index.js';
+
+/**
+ * The sandbox the evaluator uses: Docker when an engine answers and an image is configured
+ * (`auto`, `docker`), else the local process sandbox — which is not isolated and says so.
+ */
+export async function openSandbox(opts: {
+  mode: 'auto' | 'docker' | 'process';
+  image: string | undefined;
+  socketPath: string;
+  concurrency: number;
+  logger: Logger;
+}): Promise<Sandbox> {
+  if (opts.mode !== 'process') {
+    const docker = new Docker({ socketPath: opts.socketPath });
+    const reachable = await docker.ping().then(
+      () => true,
+      () => false,
+    );
+    if (reachable && opts.image) {
+      const sandbox = await createDockerSandbox({ image: opts.image, docker, poolSize: opts.concurrency, logger: opts.logger });
+      opts.logger.info({ sandbox: sandbox.describe() }, 'docker sandbox ready');
+      return sandbox;
+    }
+    const why = !reachable ? `no Docker engine at ${opts.socketPath}` : 'EVALFLEET_SANDBOX_IMAGE is not set (scripts/sandbox-image prints it)';
+    if (opts.mode === 'docker') throw new Error(`SANDBOX=docker but ${why}`);
+    opts.logger.warn({ reason: why }, 'falling back to the process sandbox: evaluated code is NOT isolated from this machine');
+  }
+  return createProcessSandbox({ concurrency: opts.concurrency, logger: opts.logger });
+}
