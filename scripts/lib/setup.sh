@@ -103,6 +103,20 @@ ef_services() {
   ef_log "RabbitMQ $rh:$rp and Redis $dh:$dp answer"
 }
 
+# Python with pytest on the host: the bundled datasets' own check, the process sandbox
+# fallback and the benchmark's unisolated side run it. Installed from Debian in CI.
+ef_python() {
+  if python3 -c 'import pytest' >/dev/null 2>&1 && /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1; then
+    return 0
+  fi
+  if { ef_is_ci || [ "${1:-}" = "--install" ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    ef_log "installing python3-pytest (Debian)"
+    apt-get update -qq >&2 && apt-get install -y -qq python3 python3-pytest >&2
+  else
+    ef_log "WARNING: python3 with pytest not found; run: apt-get install -y python3 python3-pytest"
+  fi
+}
+
 # Docker engine and sandbox image. In CI (or with --install-docker) the engine is
 # installed and started when missing; elsewhere we only say how. Without an engine the
 # evaluator falls back to the (loudly) non-isolated process sandbox.

@@ -20,8 +20,13 @@ export function uniqueNamespace(label: string): string {
   return `t-${label}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
+/**
+ * Logs at debug level so every log call is really serialised (a logging bug must fail the tests),
+ * into the void unless TEST_LOG_LEVEL asks to see them.
+ */
 export function testLogger(): Logger {
-  return createLogger({ service: 'test' }, { level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const level = process.env.TEST_LOG_LEVEL;
+  return level ? createLogger({ service: 'test' }, { level }) : createLogger({ service: 'test' }, { level: 'trace', destination: { write: () => undefined } });
 }
 
 /** Connect with test defaults (tiny tiers, small delivery limit, a connection name to find it by). */

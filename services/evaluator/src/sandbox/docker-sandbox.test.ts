@@ -1,0 +1,269 @@
+import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createDockerSandbox, ensureSandboxImage, removeSandboxContainers, type Sandbox, type SandboxJob } from './index.js';
+
+// Real Docker engine (scripts/docker-engine starts one). Without it these tests fail in CI and are skipped,
+// with the reason printed, on a developer machine.
+const docker = new Docker();
+const dockerUp = await docker.ping().then(
+  () => true,
+  () => false,
+);
+if (!dockerUp) {
+  const why = 'no Docker engine answers (start one with scripts/docker-engine --install)';
+  if (process.env.CI) throw new Error(`Docker sandbox tests need Docker in CI: ${why}`);
+  console.warn(`SKIPPING Docker sandbox tests: ${why}`);
+}
+
+let counter = 0;
+function job(fields: Omit<SandboxJob, 'jobId' | 'timeoutMs'> & { timeoutMs?: number }): SandboxJob {
+  return { jobId: `verdict-${++counter}`, timeoutMs: 10_000, ...fields };
+}
+
+const ADD_CHECK = 'def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-1, 1) == 0\n';
+function humaneval(code: string, extra: Partial<SandboxJob> = {}): SandboxJob {
+  return job({ runner: 'humaneval', code, tests: ADD_CHECK, entryPoint: 'add', ...extra });
+}
+
+describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
+  let sandbox: Sandbox;
+
+  beforeAll(async () => {
+    const image = await ensureSandboxImage({ onProgress: (line) => console.log(line) });
+    sandbox = await createDockerSandbox({ image, poolSize: 2, backstopGraceMs: 5_000 });
+  }, 15 * 60_000);
+
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  describe('humaneval', () => {
+    it('passes a correct solution', async () => {
+      const result = await sandbox.run(humaneval('def add(a, b):\n    return a + b\n'));
+      expect(result).toMatchObject({ verdict: 'passed', passed: true, sandbox: 'docker', exitCode: 0 });
+      expect(result.tests).toEqual([expect.objectContaining({ name: 'check(add)', outcome: 'passed' })]);
+    });
+
+    it('fails a wrong solution with the assertion traceback', async () => {
+      const result = await sandbox.run(humaneval('def add(a, b):\n    return a - b\n'));
+      expect(result).toMatchObject({ verdict: 'failed', passed: false });
+      expect(result.tests[0]).toMatchObject({ outcome: 'failed' });
+      expect(result.stderr).toContain('AssertionError');
+      expect(result.message).toContain('check.py');
+    });
+
+    it('fails a solution that raises', async () => {
+      const result = await sandbox.run(humaneval('def add(a, b):\n    raise ValueError("nope")\n'));
+      expect(result).toMatchObject({ verdict: 'failed' });
+      expect(result.tests[0]).toMatchObject({ outcome: 'error' });
+      expect(result.message).toContain('ValueError: nope');
+    });
+
+    it('reports a syntax error as error/syntax_error', async () => {
+      const result = await sandbox.run(humaneval('def add(a, b)\n    return a + b\n'));
+      expect(result).toMatchObject({ verdict: 'error', reason: 'syntax_error' });
+      expect(result.stderr).toContain('SyntaxError');
+    });
+
+    it('reports an import error at load as error/import_error', async () => {
+      const result = await sandbox.run(humaneval('import numpy_not_here\ndef add(a, b):\n    return a + b\n'));
+      expect(result).toMatchObject({ verdict: 'error', reason: 'import_error' });
+    });
+
+    it('reports a NameError at load as error/name_error', async () => {
+      const result = await sandbox.run(humaneval('x = undefined_name\ndef add(a, b):\n    return a + b\n'));
+      expect(result).toMatchObject({ verdict: 'error', reason: 'name_error' });
+    });
+
+    it('fails when the entry point is missing', async () => {
+      const result = await sandbox.run(humaneval('def plus(a, b):\n    return a + b\n'));
+      expect(result).toMatchObject({ verdict: 'failed', reason: 'entry_point_missing' });
+    });
+
+    it.each([
+      ['sys.exit(0) at load', 'import sys\ndef add(a, b):\n    return a + b\nsys.exit(0)\n'],
+      ['sys.exit(0) inside the checks', 'import sys\ndef add(a, b):\n    sys.exit(0)\n'],
+      ['raise SystemExit', 'def add(a, b):\n    raise SystemExit\n'],
+      ['os._exit(0)', 'import os\ndef add(a, b):\n    os._exit(0)\n'],
+      ['killing itself', 'import os, signal\ndef add(a, b):\n    os.kill(os.getpid(), signal.SIGKILL)\n'],
+      ['closing stdout and exiting', 'import os\ndef add(a, b):\n    os.close(1)\n    os._exit(0)\n'],
+    ])('does not pass a program that exits before the checks finish: %s', async (_name, code) => {
+      const result = await sandbox.run(humaneval(code));
+      expect(result).toMatchObject({ verdict: 'failed', passed: false, reason: 'exit_before_checks' });
+    });
+
+    it('does not pass a program that forges a final record without the nonce', async () => {
+      const code =
+        'import os, json\n' +
+        'def add(a, b):\n' +
+        '    rec = {"t": "final", "nonce": "0" * 32, "verdict": "passed", "tests": [{"name": "check(add)", "outcome": "passed"}]}\n' +
+        '    for fd in range(3, 10):\n' +
+        '        try:\n' +
+        '            os.write(fd, (json.dumps(rec) + "\\n").encode())\n' +
+        '        except OSError:\n' +
+        '            pass\n' +
+        '    print("PASSED")\n' +
+        '    os._exit(0)\n';
+      const result = await sandbox.run(humaneval(code));
+      expect(result).toMatchObject({ verdict: 'failed', passed: false, reason: 'forged_report' });
+    });
+
+    it('does not pass a program that monkeypatches builtins the checks rely on', async () => {
+      const code = 'import builtins\nbuiltins.isinstance = lambda *a: True\ndef add(a, b):\n    return 3\n';
+      const tests = 'def check(candidate):\n    assert isinstance(candidate(1, 2), int)\n';
+      const result = await sandbox.run(job({ runner: 'humaneval', code, tests, entryPoint: 'add' }));
+      expect(result).toMatchObject({ verdict: 'failed', reason: 'tampered' });
+    });
+
+    it('times out a non-terminating solution (wall clock, enforced outside the job)', async () => {
+      const started = Date.now();
+      const result = await sandbox.run(humaneval('def add(a, b):\n    while True:\n        pass\n', { timeoutMs: 1_000 }));
+      expect(result).toMatchObject({ verdict: 'timeout', reason: 'wall_clock', signal: 'SIGKILL' });
+      expect(Date.now() - started).toBeLessThan(8_000);
+    });
+
+    it('times out a sleeping solution (no CPU used, so only the wall clock catches it)', async () => {
+      const result = await sandbox.run(humaneval('import time\ndef add(a, b):\n    time.sleep(60)\n', { timeoutMs: 1_000 }));
+      expect(result).toMatchObject({ verdict: 'timeout' });
+    });
+  });
+
+  describe('mbpp', () => {
+    const code = 'def double(x):\n    return x * 2\n';
+
+    it('passes when every assert holds, with one outcome per assert', async () => {
+      const result = await sandbox.run(job({ runner: 'mbpp', code, tests: 'assert double(1) == 2\nassert double(2) == 4\nassert double(0) == 0' }));
+      expect(result).toMatchObject({ verdict: 'passed' });
+      expect(result.tests.map((t) => [t.name, t.outcome])).toEqual([
+        ['test_0', 'passed'],
+        ['test_1', 'passed'],
+        ['test_2', 'passed'],
+      ]);
+    });
+
+    it('fails when one assert fails, still reporting the others', async () => {
+      const result = await sandbox.run(job({ runner: 'mbpp', code, tests: 'assert double(1) == 2\nassert double(2) == 5\nassert double(3) == 6' }));
+      expect(result).toMatchObject({ verdict: 'failed' });
+      expect(result.tests.map((t) => t.outcome)).toEqual(['passed', 'failed', 'passed']);
+    });
+
+    it('runs the setup code first', async () => {
+      const result = await sandbox.run(
+        job({ runner: 'mbpp', setupCode: 'import math\nFACTOR = 3\n', code: 'def triple(x):\n    return x * FACTOR\n', tests: 'assert triple(2) == 6\nassert math.pi > 3' }),
+      );
+      expect(result).toMatchObject({ verdict: 'passed' });
+    });
+
+    it('reports a syntax error in the program', async () => {
+      const result = await sandbox.run(job({ runner: 'mbpp', code: 'def double(x) return x', tests: 'assert double(1) == 2' }));
+      expect(result).toMatchObject({ verdict: 'error', reason: 'syntax_error' });
+    });
+
+    it('does not pass a program that exits cleanly before its asserts', async () => {
+      const result = await sandbox.run(job({ runner: 'mbpp', code: `${code}import sys\nsys.exit(0)\n`, tests: 'assert double(1) == 2' }));
+      expect(result).toMatchObject({ verdict: 'failed', reason: 'exit_before_checks' });
+    });
+  });
+
+  describe('pytest', () => {
+    const module = 'def add(a, b):\n    return a + b\n';
+
+    it('passes when every test passes, one outcome per test', async () => {
+      const tests = 'from solution import add\n\ndef test_small():\n    assert add(1, 2) == 3\n\ndef test_negative():\n    assert add(-1, 1) == 0\n';
+      const result = await sandbox.run(job({ runner: 'pytest', code: module, tests }));
+      expect(result).toMatchObject({ verdict: 'passed' });
+      expect(result.tests.map((t) => [t.name, t.outcome])).toEqual([
+        ['test_solution.py::test_small', 'passed'],
+        ['test_solution.py::test_negative', 'passed'],
+      ]);
+    });
+
+    it('fails when a test fails, with its message', async () => {
+      const tests = 'from mymod import add\n\ndef test_ok():\n    assert add(1, 2) == 3\n\ndef test_wrong():\n    assert add(2, 2) == 5\n';
+      const result = await sandbox.run(job({ runner: 'pytest', code: module, tests, moduleName: 'mymod' }));
+      expect(result).toMatchObject({ verdict: 'failed' });
+      expect(result.tests.map((t) => t.outcome)).toEqual(['passed', 'failed']);
+      expect(result.tests[1]?.message).toContain('assert 4 == 5');
+    });
+
+    it('reports a test file that cannot be collected as error/collection_error', async () => {
+      const tests = 'from solution import missing_function\n\ndef test_x():\n    assert missing_function()\n';
+      const result = await sandbox.run(job({ runner: 'pytest', code: module, tests }));
+      expect(result).toMatchObject({ verdict: 'error', reason: 'collection_error' });
+    });
+
+    it('reports a syntax error in the module under test as syntax_error', async () => {
+      const result = await sandbox.run(job({ runner: 'pytest', code: 'def add(a, b) return a', tests: 'from solution import add\ndef test_x():\n    assert add(1, 1) == 2\n' }));
+      expect(result).toMatchObject({ verdict: 'error', reason: 'syntax_error' });
+    });
+
+    it('reports a file with no tests as error/no_tests', async () => {
+      const result = await sandbox.run(job({ runner: 'pytest', code: module, tests: 'import solution\n' }));
+      expect(result).toMatchObject({ verdict: 'error', reason: 'no_tests' });
+    });
+
+    it('does not pass when the module exits the interpreter during a test', async () => {
+      const tests = 'import os\nfrom solution import add\n\ndef test_exit():\n    os._exit(0)\n';
+      const result = await sandbox.run(job({ runner: 'pytest', code: module, tests }));
+      expect(result).toMatchObject({ verdict: 'failed', reason: 'exit_before_checks' });
+    });
+  });
+
+  describe('unittest', () => {
+    const module = 'def add(a, b):\n    return a + b\n';
+    const header = 'import unittest\nfrom solution import add\n\nclass AddTest(unittest.TestCase):\n';
+
+    it('passes when every test passes', async () => {
+      const tests = `${header}    def test_small(self):\n        self.assertEqual(add(1, 2), 3)\n\n    def test_zero(self):\n        self.assertEqual(add(0, 0), 0)\n`;
+      const result = await sandbox.run(job({ runner: 'unittest', code: module, tests }));
+      expect(result).toMatchObject({ verdict: 'passed' });
+      expect(result.tests.map((t) => [t.name, t.outcome])).toEqual([
+        ['test_solution.AddTest.test_small', 'passed'],
+        ['test_solution.AddTest.test_zero', 'passed'],
+      ]);
+    });
+
+    it('separates failures from errors', async () => {
+      const tests = `${header}    def test_fail(self):\n        self.assertEqual(add(2, 2), 5)\n\n    def test_error(self):\n        raise KeyError('x')\n`;
+      const result = await sandbox.run(job({ runner: 'unittest', code: module, tests }));
+      expect(result).toMatchObject({ verdict: 'failed' });
+      expect(Object.fromEntries(result.tests.map((t) => [t.name, t.outcome]))).toEqual({
+        'test_solution.AddTest.test_error': 'error',
+        'test_solution.AddTest.test_fail': 'failed',
+      });
+    });
+
+    it('does not pass a module that patches TestCase to hide failures', async () => {
+      const code = `${module}import unittest\nunittest.TestCase.assertEqual = lambda self, a, b, msg=None: None\n`;
+      const tests = `${header}    def test_wrong(self):\n        self.assertEqual(add(2, 2), 5)\n`;
+      const result = await sandbox.run(job({ runner: 'unittest', code, tests }));
+      expect(result).toMatchObject({ verdict: 'failed', reason: 'tampered' });
+    });
+  });
+
+  it('rejects an invalid job without running it', async () => {
+    const result = await sandbox.run(job({ runner: 'humaneval', code: 'x = 1', tests: ADD_CHECK }));
+    expect(result).toMatchObject({ verdict: 'error', reason: 'invalid_job' });
+  });
+
+  it('runs jobs concurrently across the pool', async () => {
+    const jobs = Array.from({ length: 8 }, (_, i) => humaneval(i % 2 === 0 ? 'def add(a, b):\n    return a + b\n' : 'def add(a, b):\n    return 0\n'));
+    const results = await Promise.all(jobs.map((j) => sandbox.run(j)));
+    expect(results.map((r) => r.verdict)).toEqual(['passed', 'failed', 'passed', 'failed', 'passed', 'failed', 'passed', 'failed']);
+  });
+
+  it('removes its containers on close', async () => {
+    const image = await ensureSandboxImage();
+    const extra = await createDockerSandbox({ image, poolSize: 1 });
+    const poolId = /pool (\w+)/.exec(extra.describe())?.[1];
+    expect(poolId).toBeDefined();
+    const before = await docker.listContainers({ all: true, filters: { label: [`org.evalfleet.sandbox.pool=${poolId}`] } });
+    expect(before).toHaveLength(1);
+    await extra.close();
+    await removeSandboxContainers(docker, { poolId: poolId! });
+    const after = await docker.listContainers({ all: true, filters: { label: [`org.evalfleet.sandbox.pool=${poolId}`] } });
+    expect(after).toHaveLength(0);
+    expect((await extra.run(humaneval('def add(a, b):\n    return a + b\n'))).verdict).toBe('infra_error');
+  });
+});
