@@ -69,7 +69,6 @@ def run_humaneval(spec, emit_test, finish):
         report.print_error(syntax)
         finish("error", "tests_syntax_error", message=syntax)
 
-    snapshot = report.Snapshot([report.builtins_namespace()])
     namespace = _module_namespace("solution")
     _load_program(program, namespace, finish)
     try:
@@ -105,11 +104,8 @@ def run_humaneval(spec, emit_test, finish):
         report.print_error(text)
         test = {"name": name, "outcome": _outcome_of(exc), "ms": report.now_ms() - started, "message": text}
         finish("failed", None, tests=[test], message=text)
-    test = {"name": name, "outcome": "passed", "ms": report.now_ms() - started}
-    tampered = snapshot.changes()
-    if tampered:
-        finish("failed", "tampered", tests=[test], tampered=tampered)
-    finish("passed", None, tests=[test])
+    # finish() refuses a pass if the candidate replaced builtins (see efsbx_report).
+    finish("passed", None, tests=[{"name": name, "outcome": "passed", "ms": report.now_ms() - started}])
 
 
 def _statements(source, filename):
@@ -133,7 +129,6 @@ def run_mbpp(spec, emit_test, finish):
     if statements is None:
         finish("error", "tests_syntax_error", message=syntax)
 
-    snapshot = report.Snapshot([report.builtins_namespace()])
     namespace = _module_namespace("solution")
     try:
         exec(setup, namespace)  # noqa: S102
@@ -166,7 +161,4 @@ def run_mbpp(spec, emit_test, finish):
         finish("error", "no_tests", tests=tests)
     if any(t["outcome"] != "passed" for t in tests):
         finish("failed", None, tests=tests)
-    tampered = snapshot.changes()
-    if tampered:
-        finish("failed", "tampered", tests=tests, tampered=tampered)
     finish("passed", None, tests=tests)

@@ -59,7 +59,6 @@ def run_pytest(spec, emit_test, finish):
     recorder = Recorder(emit_test)
     snapshot = report.Snapshot(
         [
-            report.builtins_namespace(),
             ("Recorder", vars(Recorder)),
             ("efsbx_pytest", globals()),
             ("_pytest.runner", vars(_pytest.runner)),

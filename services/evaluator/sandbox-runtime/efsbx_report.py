@@ -70,6 +70,19 @@ def _write_all(fd, data):
         view = view[written:]
 
 
+_BUILTINS = vars(builtins)
+_ORIGINAL_BUILTINS = dict(_BUILTINS)
+
+
+def _restore_builtins():
+    replaced = []
+    for key, original in _ORIGINAL_BUILTINS.items():
+        if key != "_" and (key not in _BUILTINS or _BUILTINS[key] is not original):
+            replaced.append("builtins." + key)
+            _BUILTINS[key] = original
+    return replaced
+
+
 def make_reporter(nonce):
     """Return (emit_test, finish). The nonce is reachable only through finish's closure."""
 
@@ -85,6 +98,10 @@ def make_reporter(nonce):
             pass
 
     def finish(verdict, reason=None, tests=(), message=None, tampered=None):
+        # Serialising needs working builtins (json calls isinstance): put back any the candidate replaced.
+        replaced = _restore_builtins()
+        if replaced and verdict == "passed":
+            verdict, reason, tampered = "failed", "tampered", replaced
         record = {"t": "final", "nonce": nonce, "verdict": verdict, "tests": list(tests)}
         if reason:
             record["reason"] = reason
@@ -115,7 +132,10 @@ def print_error(text):
 
 
 class Snapshot:
-    """Identity snapshot of namespaces a candidate could patch to fake a pass (builtins, harness classes)."""
+    """Identity snapshot of namespaces a candidate could patch to fake a pass (harness classes, TestCase).
+
+    changes() uses no builtins: the candidate may have replaced them (finish() restores those itself).
+    """
 
     def __init__(self, namespaces):
         # Keep references (not ids): an id could be reused once a patched-out original is freed.
@@ -128,9 +148,5 @@ class Snapshot:
                 if key == "_":
                     continue
                 if key not in ns or ns[key] is not original:
-                    changed.append(label + "." + str(key))
+                    changed.append(label + "." + key)
         return changed
-
-
-def builtins_namespace():
-    return ("builtins", vars(builtins))

@@ -68,7 +68,6 @@ def run_unittest(spec, emit_test, finish):
 
     snapshot = report.Snapshot(
         [
-            report.builtins_namespace(),
             ("TestCase", vars(unittest.case.TestCase)),
             ("RecordingResult", vars(RecordingResult)),
             ("efsbx_unittest", globals()),

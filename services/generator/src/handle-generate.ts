@@ -5,15 +5,15 @@ import { makeEnvelope, nextEnvelope, nextStage, type Envelope } from '@evalfleet
 import { runKeys } from '@evalfleet/shared/runs';
 import type { Bus } from '@evalfleet/shared/service';
 import { solveGeneratePayloadSchema, solvePrompt, type GenerationInfo } from '@evalfleet/shared/solve';
-import type { LlmClient, LlmResponse, LlmTrace } from '@evalfleet/shared/llm';
+import type { LlmTrace } from '@evalfleet/shared/llm';
+import { callModel, type CallDeps } from './call-model.js';
 import type { ArtifactStore } from '@evalfleet/shared/storage';
 import type { Extractor } from '@evalfleet/shared/extraction';
 import type { GeneratorMetrics } from './metrics.js';
 
-export type GeneratorDeps = {
+export type GeneratorDeps = CallDeps & {
   bus: Bus;
   store: ArtifactStore;
-  llm: LlmClient;
   extractor: Extractor;
   logger: Logger;
   metrics?: GeneratorMetrics;
@@ -43,44 +43,59 @@ function traceOf(err: unknown): LlmTrace | undefined {
  * thrown (the broker retries through a delay queue); a malformed answer, prose without
  * code or broken code is a recorded outcome that goes straight to the aggregator.
  */
-export async function handleGenerate(env: Envelope, deps: GeneratorDeps): Promise<void> {
+export async function handleGenerate(env: Envelope, deps: GeneratorDeps, signal: AbortSignal = new AbortController().signal): Promise<void> {
   const job = solveGeneratePayloadSchema.parse(env.payload);
   const problem = await loadProblem(job.problem.key, deps);
   const messages = solvePrompt(problem);
   const log = deps.logger.child({ runId: env.runId, jobId: env.jobId, model: job.model });
 
-  let response: LlmResponse;
-  try {
-    response = await deps.llm.complete({
+  const outcome = await callModel(
+    {
+      runId: env.runId,
       model: job.model,
       messages,
       temperature: job.temperature,
       maxTokens: job.maxTokens,
-      seed: job.sampleIndex,
+      sampleIndex: job.sampleIndex,
       attempt: env.attempt,
-    });
-  } catch (err) {
+      ...(job.budgetUsd !== undefined ? { budgetUsd: job.budgetUsd } : {}),
+      noCache: job.noCache,
+      signal,
+    },
+    deps,
+  ).catch(async (err: unknown) => {
     const trace = traceOf(err);
     if (trace) await deps.store.put(runKeys.trace(env.runId, env.jobId, env.attempt), JSON.stringify(trace));
     deps.metrics?.observeCall(job.model, trace?.outcome ?? 'error', trace);
     if (err instanceof PermanentError && err.code === 'malformed_response') {
       log.warn({ code: err.code }, 'malformed provider answer recorded as no_code');
-      await publishTerminal(env, deps, job, 'no_code', 'malformed_response', trace);
-      return;
+      return { kind: 'malformed' as const, trace };
     }
     throw err;
+  });
+  if (outcome.kind === 'malformed') {
+    await publishTerminal(env, deps, job, 'no_code', 'malformed_response', outcome.trace);
+    return;
   }
-  await deps.store.put(runKeys.trace(env.runId, env.jobId, env.attempt), JSON.stringify(response.trace));
-  deps.metrics?.observeCall(job.model, 'ok', response.trace);
+  if (outcome.kind === 'budget_exhausted') {
+    log.info({ spentUsd: outcome.spentUsd, budgetUsd: job.budgetUsd }, 'run budget reached: no call made');
+    await publishTerminal(env, deps, job, 'budget_exhausted', 'budget_exhausted');
+    return;
+  }
+  const answer = outcome.answer;
+  if (answer.trace) {
+    await deps.store.put(runKeys.trace(env.runId, env.jobId, env.attempt), JSON.stringify(answer.trace));
+    deps.metrics?.observeCall(job.model, 'ok', answer.trace);
+  }
 
-  const extraction = deps.extractor.extract(response.text, { entryPoint: problem.entryPoint, prompt: problem.starterCode ?? problem.prompt });
+  const extraction = deps.extractor.extract(answer.text, { entryPoint: problem.entryPoint, prompt: problem.starterCode ?? problem.prompt });
   const generation: GenerationInfo = {
-    promptTokens: response.usage.promptTokens,
-    completionTokens: response.usage.completionTokens,
-    costUsd: response.costUsd,
-    latencyMs: response.latencyMs,
+    promptTokens: answer.promptTokens,
+    completionTokens: answer.completionTokens,
+    costUsd: answer.costUsd,
+    latencyMs: answer.latencyMs,
     extraction: extraction.outcome,
-    cached: false,
+    cached: answer.cached,
     attempts: env.attempt,
   };
   deps.metrics?.extractions.inc({ model: job.model, outcome: extraction.outcome });

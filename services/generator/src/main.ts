@@ -3,6 +3,10 @@ import { createExtractor } from '@evalfleet/shared/extraction';
 import { createLlmClient } from '@evalfleet/shared/llm';
 import { loadRegistryFile, runService } from '@evalfleet/shared/service';
 import type { Problem } from '@evalfleet/shared/datasets';
+import { RunBudget } from '@evalfleet/shared/budget';
+import { envBoolean } from '@evalfleet/shared/config';
+import { ResponseCache } from './cache.js';
+import { createConcurrencyCap } from './concurrency.js';
 import { handleGenerate, type GeneratorDeps } from './handle-generate.js';
 import { createGeneratorMetrics } from './metrics.js';
 
@@ -14,20 +18,32 @@ export function startGenerator(opts: Parameters<typeof runService>[1] = {}) {
       configShape: {
         GENERATOR_CONCURRENCY: z.coerce.number().int().min(1).max(512).default(8),
         LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+        /** Provider calls in flight in this process at most (independent of queue prefetch). */
+        GENERATOR_MAX_INFLIGHT_CALLS: z.coerce.number().int().min(1).max(1024).default(32),
+        RESPONSE_CACHE: envBoolean.default(true),
       },
-      setup: async ({ config, env, store, bus, logger, metrics }) => {
+      setup: async ({ config, env, store, redis, bus, logger, metrics }) => {
         const registry = loadRegistryFile({ path: config.EVALFLEET_MODELS, providerUrls: config.EVALFLEET_PROVIDER_URLS });
+        const genMetrics = createGeneratorMetrics(metrics);
+        const cap = createConcurrencyCap(config.GENERATOR_MAX_INFLIGHT_CALLS);
         const deps: GeneratorDeps = {
           bus,
           store,
+          registry,
           llm: createLlmClient({ registry, env, timeoutMs: config.LLM_TIMEOUT_MS }),
           extractor: await createExtractor(),
           logger,
-          metrics: createGeneratorMetrics(metrics),
+          metrics: genMetrics,
           problems: new Map<string, Problem>(),
+          budget: new RunBudget(redis),
+          cap: (fn) => cap.run(fn),
+          onCache: (model, hit) => genMetrics.cache.inc({ model, result: hit ? 'hit' : 'miss' }),
+          ...(config.RESPONSE_CACHE ? { cache: new ResponseCache(store) } : {}),
         };
         return {
-          consumers: [{ stage: 'generate' as const, concurrency: config.GENERATOR_CONCURRENCY, handler: (e) => handleGenerate(e, deps) }],
+          consumers: [
+            { stage: 'generate' as const, concurrency: config.GENERATOR_CONCURRENCY, handler: (e, ctx) => handleGenerate(e, deps, ctx.signal) },
+          ],
         };
       },
     },

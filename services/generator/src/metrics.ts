@@ -38,7 +38,14 @@ export function createGeneratorMetrics(base: FleetMetrics) {
     labelNames: ['model', 'outcome'] as const,
     registers,
   });
+  const cache = new Counter({
+    name: 'evalfleet_llm_cache_total',
+    help: 'Response cache lookups by model and result (hit, miss).',
+    labelNames: ['model', 'result'] as const,
+    registers,
+  });
   return {
+    cache,
     requests,
     tokens,
     cost,

@@ -7,6 +7,7 @@ import type { FleetMetrics } from '../metrics/index.js';
 import { fullJitterDelay, sleep, type BackoffOptions } from './backoff.js';
 import { openChannel, openConfirmChannel, type ChannelHandle, type Session } from './channel-handle.js';
 import { StageConsumer, type ConsumeOptions, type ConsumerHost } from './consumer.js';
+import { EventSubscription, type EventSubscriptionOptions } from './events.js';
 import { Gate } from './gate.js';
 import { defaultNamespace, topologyNames, type TopologyNames } from './names.js';
 import { ConfirmPublisher, type Publisher, type PublisherHost } from './publisher.js';
@@ -70,6 +71,7 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
   private readonly logger: Logger;
   private readonly confirmPublisher: ConfirmPublisher;
   private readonly stageConsumers: StageConsumer[] = [];
+  private readonly subscriptions = new Set<EventSubscription>();
   private recovery: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -112,7 +114,6 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
     throw new RetryableError(ErrorCodes.brokerUnavailable, `broker unavailable: ${why}`);
   }
 
-
   /** Consume a stage's queue: prefetch = concurrency, manual acks, outcome → ack/retry/DLQ. */
   async consume(opts: ConsumeOptions): Promise<StageConsumer> {
     if (this.closing) throw new RetryableError(ErrorCodes.brokerUnavailable, 'broker connection is closing');
@@ -132,6 +133,17 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
       }
     }
     return consumer;
+  }
+
+  /** Receive run-level events (`event.<name>` on the work exchange) on an own exclusive queue; survives reconnects. */
+  async subscribeEvents(opts: EventSubscriptionOptions): Promise<EventSubscription> {
+    if (this.closing) throw new RetryableError(ErrorCodes.brokerUnavailable, 'broker connection is closing');
+    const sub = new EventSubscription(this.names, opts, this.logger);
+    this.subscriptions.add(sub);
+    await this.waitUntilConnected(this.opts.publishTimeoutMs ?? 30_000);
+    const session = this.session;
+    if (session) await sub.attach(session);
+    return sub;
   }
 
   /** Cancel every consumer; channels stay open so in-flight messages can still be acked. */
@@ -232,7 +244,9 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
 
   private async establish(): Promise<void> {
     const url = new URL(this.opts.url);
-    url.searchParams.set('heartbeat', String(this.opts.heartbeat ?? 30));
+    if (this.opts.heartbeat !== undefined || !url.searchParams.has('heartbeat')) {
+      url.searchParams.set('heartbeat', String(this.opts.heartbeat ?? 30));
+    }
     const model = await connect(url.toString(), {
       clientProperties: { connection_name: this.connectionName },
       timeout: 10_000,
@@ -256,6 +270,7 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
       }
       await this.confirmPublisher.attach(session);
       for (const consumer of this.stageConsumers) await consumer.attach(session);
+      for (const sub of this.subscriptions) await sub.attach(session);
       if (session.lost) throw new RetryableError(ErrorCodes.brokerUnavailable, 'connection lost during recovery');
     } catch (err) {
       await closeModel(session);
@@ -331,6 +346,7 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
     });
     this.closeCtl.abort();
     await step('consumers', () => Promise.all(this.stageConsumers.map((c) => c.shutdown())));
+    await step('event subscriptions', () => Promise.all([...this.subscriptions].map((s) => s.close())));
     await step('publisher', () => this.confirmPublisher.close());
     await step('connection', async () => {
       const session = this.session;

@@ -109,6 +109,7 @@ describe('publish and consume', () => {
     const [dead] = await dlqInspect(conn, ns, 'generate');
     expect(dead).toMatchObject({ code: 'attempts_exhausted', attempts: 3, jobId: 'job-7', routingKey: 'stage.generate', stage: 'generate' });
     expect(dead?.message).toContain('handler_crashed: worker bug');
+    expect(dead?.headers).toMatchObject({ [FailureHeaders.lastErrorCode]: 'handler_crashed', [FailureHeaders.lastErrorMessage]: 'worker bug' });
     expect(dead?.history.map((h) => h.action)).toEqual(['retry', 'retry', 'dead_letter']);
     expect(dead!.firstFailureAt! < dead!.lastFailureAt!).toBe(true);
   });

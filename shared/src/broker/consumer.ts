@@ -174,7 +174,7 @@ export class StageConsumer {
             return;
           } catch (err) {
             const delayMs = fullJitterDelay(attempt, { baseMs: 200, capMs: 10_000 });
-            this.logger.warn({ err, attempt, delayMs }, 're-subscribe failed; trying again');
+            this.logger.warn({ err: asError(err), attempt, delayMs }, 're-subscribe failed; trying again');
             await sleep(delayMs, this.host.closeSignal);
           }
         }
@@ -186,7 +186,7 @@ export class StageConsumer {
 
   private onMessage(handle: ChannelHandle, msg: ConsumeMessage | null): void {
     if (msg === null) {
-      // The broker cancelled us (queue deleted, or a quorum queue leader moved away).
+      // The broker cancelled us (e.g. the queue was deleted): re-declare the topology and subscribe again.
       this.logger.warn('consumer cancelled by the broker; re-subscribing');
       if (handle === this.handle) this.consumerTag = undefined;
       this.host.consumerCancelled(this.stage);
@@ -323,6 +323,7 @@ export class StageConsumer {
       attempts,
       routingKey: stageRoutingKey(this.stage),
       now: new Date(),
+      ...(outcome.lastError ? { lastError: outcome.lastError } : {}),
     });
     const p = msg.properties;
     // The original bytes, unchanged (also when they are not even JSON).

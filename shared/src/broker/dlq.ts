@@ -16,6 +16,7 @@ import {
   type HistoryEntry,
 } from './headers.js';
 import { stageRoutingKey, topologyNames } from './names.js';
+import { checkQueue } from './stats.js';
 
 export type StageQueueStats = {
   stage: Stage;
@@ -75,21 +76,6 @@ export async function dlqList(conn: BrokerConnection, ns: string = conn.namespac
       dlqDepth: dlq?.messageCount ?? null,
       oldestAgeMs: dlq && dlq.messageCount > 0 ? await headAgeMs(conn, names.dlq(stage)) : null,
     });
-  }
-  return out;
-}
-
-/** Ready messages waiting in each delay tier of `ns` (retries not yet due). */
-export async function delayQueueDepths(
-  conn: BrokerConnection,
-  ns: string = conn.namespace,
-  tiers: readonly number[] = conn.delayTiersMs,
-): Promise<{ tierMs: number; queue: string; depth: number | null }[]> {
-  const names = topologyNames(ns);
-  const out = [];
-  for (const tierMs of tiers) {
-    const q = await checkQueue(conn, names.delayQueue(tierMs));
-    out.push({ tierMs, queue: names.delayQueue(tierMs), depth: q?.messageCount ?? null });
   }
   return out;
 }
@@ -213,16 +199,6 @@ async function publishRequeued(ch: ConfirmChannel, exchange: string, stage: Stag
 export async function dlqPurge(conn: BrokerConnection, ns: string, stage: Stage): Promise<number> {
   const queue = topologyNames(ns).dlq(stage);
   return conn.withChannel(async (ch) => (await ch.purgeQueue(queue)).messageCount);
-}
-
-async function checkQueue(conn: BrokerConnection, queue: string): Promise<{ messageCount: number; consumerCount: number } | null> {
-  // A missing queue closes the channel (404), hence one channel per check.
-  try {
-    return await conn.withChannel((ch) => ch.checkQueue(queue));
-  } catch (err) {
-    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 404) return null;
-    throw err;
-  }
 }
 
 async function headAgeMs(conn: BrokerConnection, queue: string): Promise<number | null> {

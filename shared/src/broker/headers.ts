@@ -124,14 +124,20 @@ export function retryHeaders(
   };
 }
 
-/** Reason headers of a message we dead-letter. */
+/** Reason headers of a message we dead-letter (`lastError`: the handler's error behind `attempts_exhausted`). */
 export function deadLetterHeaders(
   headers: HeaderTable | undefined,
-  f: { failure: Failure; stage: string; attempts: number; routingKey: string; now: Date },
+  f: { failure: Failure; stage: string; attempts: number; routingKey: string; now: Date; lastError?: Failure },
 ): HeaderTable {
   const at = f.now.toISOString();
   return {
     ...carriedHeaders(headers),
+    ...(f.lastError
+      ? {
+          [FailureHeaders.lastErrorCode]: f.lastError.code,
+          [FailureHeaders.lastErrorMessage]: truncate(f.lastError.message, maxErrorMessage),
+        }
+      : {}),
     [FailureHeaders.errorCode]: f.failure.code,
     [FailureHeaders.errorMessage]: truncate(f.failure.message, maxErrorMessage),
     [FailureHeaders.stage]: f.stage,

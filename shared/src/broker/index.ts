@@ -17,7 +17,6 @@ export {
   dlqInspect,
   dlqRequeue,
   dlqPurge,
-  delayQueueDepths,
   type StageQueueStats,
   type DeadLetterSummary,
   type RequeueResult,
@@ -31,6 +30,8 @@ export {
   type HistoryEntry,
   type Failure,
 } from './headers.js';
+export { queueDepths, recordQueueDepths, type QueueDepths } from './stats.js';
+export type { EventSubscription, EventHandler, EventSubscriptionOptions } from './events.js';
 export { decideOutcome, type Outcome } from './outcome.js';
 export { BrokerErrorCodes } from './codes.js';
 export { fullJitterDelay } from './backoff.js';

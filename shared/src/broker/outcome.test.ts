@@ -39,6 +39,7 @@ describe('decideOutcome', () => {
     if (out.action !== 'dead_letter') return;
     expect(out.failure.code).toBe(ErrorCodes.attemptsExhausted);
     expect(out.failure.message).toContain('rate_limited: slow down');
+    expect(out.lastError).toEqual({ code: 'rate_limited', message: 'slow down' });
   });
 
   it('lets retryAfterMs pick the smallest tier at least that long', () => {

@@ -7,7 +7,7 @@ import { chooseDelayTier, policyDelayMs, type Failure } from './headers.js';
 export type Outcome =
   | { action: 'ack' }
   | { action: 'retry'; tierMs: number; failure: Failure }
-  | { action: 'dead_letter'; failure: Failure };
+  | { action: 'dead_letter'; failure: Failure; lastError?: Failure };
 
 /**
  * Map a handler's result to a broker action. `error` is undefined on success. Anything that is not
@@ -30,6 +30,7 @@ export function decideOutcome(
         code: ErrorCodes.attemptsExhausted,
         message: `gave up after ${attempt} attempts; last error ${failure.code}: ${failure.message}`,
       },
+      lastError: { code: failure.code, message: failure.message },
     };
   }
   const retryAfterMs = error instanceof RetryableError ? error.retryAfterMs : undefined;

@@ -3,6 +3,7 @@ import { ErrorCodes, RetryableError } from '../errors/index.js';
 import type { Logger } from '../logger/index.js';
 import { encodeMessage, type Envelope } from '../messages/index.js';
 import type { FleetMetrics } from '../metrics/index.js';
+import { fullJitterDelay, sleep } from './backoff.js';
 import { openConfirmChannel, type ChannelHandle, type Session } from './channel-handle.js';
 import { BrokerErrorCodes } from './codes.js';
 import type { Gate } from './gate.js';
@@ -95,7 +96,7 @@ export class ConfirmPublisher implements Publisher {
     const mandatory = !routingKey.startsWith('event.');
     const exchange = this.host.names.exchanges[role];
     try {
-      for (;;) {
+      for (let tries = 1; ; tries++) {
         if (opts.signal?.aborted) {
           throw new RetryableError(BrokerErrorCodes.publishAborted, 'publish abandoned by its caller');
         }
@@ -104,7 +105,10 @@ export class ConfirmPublisher implements Publisher {
         if (!handle.open) continue;
         const result = await this.sendOnce(handle, exchange, routingKey, content, { ...properties, mandatory });
         if (result === 'confirmed') break;
-        this.host.logger.debug({ exchange, routingKey }, 'confirm lost with its channel; publishing again');
+        this.host.logger.debug({ exchange, routingKey, tries }, 'confirm lost with its channel; publishing again');
+        // A channel that keeps dying on a live connection (say, its exchange was deleted) must not
+        // turn this loop into a busy one.
+        await sleep(Math.min(fullJitterDelay(tries, { baseMs: 50, capMs: 1_000 }), Math.max(0, deadline - Date.now())), opts.signal);
       }
       this.host.metrics?.published.inc({ role: metricRole[role], outcome: 'confirmed' });
     } catch (err) {

@@ -35,6 +35,12 @@ export function summaryTable(summary: Summary): string[] {
       ].join('  '),
     );
   }
+  for (const m of summary.models) {
+    if (m.budgetExhausted > 0) {
+      lines.push(`${m.model}: run budget reached — ${m.budgetExhausted} of ${m.samples} jobs ended budget_exhausted (no call made; not scored)`);
+    }
+    if (m.cached > 0) lines.push(`${m.model}: ${m.cached} answers from the response cache (no cost)`);
+  }
   const cats = [...new Set(summary.models.flatMap((m) => m.categories.map((c) => c.category)))].sort();
   if (cats.length > 0) {
     lines.push('', `pass@1 by category: ${''.padEnd(Math.max(0, width - 19))}${cats.map((c) => c.slice(0, 12).padStart(12)).join(' ')}`);

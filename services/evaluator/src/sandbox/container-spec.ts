@@ -62,9 +62,9 @@ export function hardenedContainerSpec(input: ContainerSpecInput): Docker.Contain
       CapAdd: ['SETUID', 'SETGID'],
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
-      // 1733: every job uid may create its directory here, none may list the others; sticky, so none may
-      // delete another's. noexec: jobs read .py files, they never need to execute one.
-      Tmpfs: { [WORK_DIR]: `rw,nosuid,nodev,noexec,size=${limits.workDirSizeMb}m,mode=1733` },
+      // 0711: only the supervisor (root) creates or lists entries; a job reaches its own directory, whose
+      // random name it is given, and nothing else. noexec: jobs read .py files, they never execute one.
+      Tmpfs: { [WORK_DIR]: `rw,nosuid,nodev,noexec,size=${limits.workDirSizeMb}m,mode=0711` },
       IpcMode: 'private',
       ShmSize: 16 * 1024 * 1024,
       Memory: memoryBytes,

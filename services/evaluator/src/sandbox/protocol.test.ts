@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+
+import { hardenedContainerSpec } from './container-spec.js';
+import { parseRunReply, runRequest, validateJob } from './protocol.js';
+import type { SandboxJob } from './types.js';
+
+const base: SandboxJob = { jobId: 'j', runner: 'humaneval', code: 'def f(): pass', tests: 'def check(c): pass', entryPoint: 'f', timeoutMs: 1000 };
+const limits = { memoryMb: 256, outputLimitBytes: 1024, fileSizeLimitBytes: 2048, openFiles: 64, processesPerJob: 32 };
+
+describe('validateJob', () => {
+  it('accepts a well-formed job', () => {
+    expect(validateJob(base)).toBeUndefined();
+  });
+
+  it.each<[string, Partial<SandboxJob>]>([
+    ['unknown runner', { runner: 'jest' as SandboxJob['runner'] }],
+    ['missing entry point', { entryPoint: undefined }],
+    ['entry point that is not an identifier', { entryPoint: 'f()' }],
+    ['zero timeout', { timeoutMs: 0 }],
+    ['module name with a path', { runner: 'pytest', moduleName: '../x' }],
+    ['module name of the harness', { runner: 'pytest', moduleName: 'efsbx_report' }],
+  ])('rejects %s', (_name, change) => {
+    expect(validateJob({ ...base, ...change })).toEqual(expect.any(String));
+  });
+});
+
+describe('runRequest', () => {
+  it('caps a job memory request at the sandbox limit', () => {
+    const request = runRequest('id-1', { ...base, memoryMb: 4096 }, limits);
+    expect(request.limits).toEqual({ timeoutMs: 1000, memoryBytes: 256 * 1024 * 1024, outputBytes: 1024, fileBytes: 2048, openFiles: 64, processes: 32 });
+    expect(request.job).toMatchObject({ runner: 'humaneval', entryPoint: 'f' });
+  });
+});
+
+describe('parseRunReply', () => {
+  it('keeps well-formed fields and drops malformed tests', () => {
+    const reply = parseRunReply({
+      op: 'result',
+      id: 'x',
+      verdict: 'failed',
+      tests: [{ name: 'a', outcome: 'failed', durationMs: 1.5 }, { name: 'b', outcome: 'bogus' }, 'junk'],
+      stdout: 'o',
+      truncated: true,
+      exitCode: 0,
+      recycle: true,
+      anomaly: 'left over',
+    });
+    expect(reply).toMatchObject({ verdict: 'failed', tests: [{ name: 'a', outcome: 'failed', durationMs: 1.5 }], stdout: 'o', stderr: '', truncated: true, recycle: true, anomaly: 'left over', signal: null });
+  });
+
+  it('rejects lines that are not results', () => {
+    expect(parseRunReply({ op: 'result', id: 'x', verdict: 'maybe' })).toBeUndefined();
+    expect(parseRunReply({ op: 'pong', id: 'x' })).toBeUndefined();
+  });
+});
+
+describe('hardenedContainerSpec', () => {
+  it('locks the container down', () => {
+    const spec = hardenedContainerSpec({
+      image: 'img',
+      name: 'n',
+      poolId: 'p',
+      owner: 'h:1',
+      uidBase: 100_000,
+      limits: { memoryMb: 256, overheadMb: 128, cpus: 1, pidsLimit: 128, workDirSizeMb: 64, fileSizeLimitBytes: 1 << 24, openFiles: 256, processesPerJob: 64 },
+    });
+    expect(spec.NetworkDisabled).toBe(true);
+    expect(spec.HostConfig).toMatchObject({
+      NetworkMode: 'none',
+      CapDrop: ['ALL'],
+      CapAdd: ['SETUID', 'SETGID'],
+      SecurityOpt: ['no-new-privileges'],
+      ReadonlyRootfs: true,
+      Memory: 384 * 1024 * 1024,
+      MemorySwap: 384 * 1024 * 1024,
+      PidsLimit: 128,
+      NanoCpus: 1e9,
+      AutoRemove: true,
+    });
+    expect(spec.HostConfig?.Tmpfs?.['/work']).toMatch(/noexec.*mode=0711/);
+    expect(spec.Labels).toMatchObject({ 'org.evalfleet.sandbox': 'true', 'org.evalfleet.sandbox.pool': 'p' });
+  });
+});
