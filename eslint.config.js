@@ -5,7 +5,6 @@ export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.toolchain/**', '.cache/**', '.evalfleet/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   {
     languageOptions: {
       parserOptions: { project: ['./tsconfig.check.json'], tsconfigRootDir: import.meta.dirname },
@@ -24,6 +23,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    // Plain JavaScript (entry shims, this config) is linted without type information.
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      parserOptions: { project: false, projectService: false },
+      globals: { process: 'readonly', console: 'readonly' },
     },
   },
 );

@@ -43,7 +43,7 @@ export class LocalFleet {
     const env = { ...this.opts.env, METRICS_PORT: String(port), EVALFLEET_INSTANCE: name };
     const proc = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     for (const stream of ['stdout', 'stderr'] as const) {
-      const rl = createInterface({ input: proc[stream]! });
+      const rl = createInterface({ input: proc[stream] });
       rl.on('line', (line) => this.opts.onLine?.(name, line, stream));
     }
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
@@ -107,7 +107,8 @@ export function formatLogLine(line: string): string {
       .slice(0, 8)
       .map(([k, v]) => `${k}=${String(v)}`)
       .join(' ');
-    return `${String(level ?? '')} ${String(msg ?? '')}${extras ? ` ${extras}` : ''}`;
+    const text = (v: unknown) => (typeof v === 'string' || typeof v === 'number' ? String(v) : '');
+    return `${text(level)} ${text(msg)}${extras ? ` ${extras}` : ''}`;
   } catch {
     return line;
   }

@@ -44,7 +44,7 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
     updatedAt: now,
     totalJobs: expansion.jobs.length,
     skippedJobs: 0,
-    spec: request.spec as Record<string, unknown>,
+    spec: request.spec,
     meta: expansion.meta,
   };
 

@@ -68,24 +68,25 @@ export async function runService<S extends z.ZodRawShape>(
   });
   if (opts.installSignals !== false) coordinator.install();
 
-  let broker: BrokerConnection | undefined;
+  const live: { broker?: BrokerConnection } = {};
   const ops = await startOpsServer({
     port: config.METRICS_PORT,
     host: config.METRICS_HOST,
     registry: metrics.registry,
-    isReady: () => coordinator.isReady() && (broker?.isConnected() ?? false),
+    isReady: () => coordinator.isReady() && (live.broker?.isConnected() ?? false),
   });
 
   const store = createArtifactStore(artifactStoreConfigFromEnv(env, opts.cwd));
   await store.ensureReady();
   const redis = createRedis({ url: config.REDIS_URL, keyPrefix: `${config.EVALFLEET_NAMESPACE}:`, connectionName: def.name }, logger);
-  broker = await connectBroker({
+  const broker = await connectBroker({
     url: config.RABBITMQ_URL,
     namespace: config.EVALFLEET_NAMESPACE,
     logger,
     metrics,
     connectionName: config.EVALFLEET_INSTANCE ?? def.name,
   });
+  live.broker = broker;
   const connected = broker;
   const bus: Bus = {
     publish: (e) => connected.publisher.send(e),

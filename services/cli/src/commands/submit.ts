@@ -55,7 +55,7 @@ export function planSolve(ctx: CliContext, opts: SolveOptions) {
     ...(opts.quickTest ? { perCategory: 1 } : {}),
     ...(opts.limit ? { limit: opts.limit } : {}),
   });
-  let jobs = 0;
+  let jobs: number;
   const models = list(opts.models) ?? [];
   let samplesText: string | undefined;
   if (opts.samples) {

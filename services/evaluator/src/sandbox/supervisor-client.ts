@@ -3,12 +3,14 @@ import type { Readable, Writable } from 'node:stream';
 import { PROTOCOL_VERSION, parseRunReply, type RunReply, type RunRequest } from './protocol.js';
 
 /** Why a supervisor can no longer be used; the worker that owns it must be discarded. */
+export type SupervisorFailureCode = 'lost' | 'desync' | 'backstop_timeout' | 'not_ready' | 'fatal';
+
 export class SupervisorFailure extends Error {
-  constructor(
-    readonly code: 'lost' | 'desync' | 'backstop_timeout' | 'not_ready' | 'fatal',
-    message: string,
-  ) {
+  readonly code: SupervisorFailureCode;
+
+  constructor(code: SupervisorFailureCode, message: string) {
     super(message);
+    this.code = code;
     this.name = 'SupervisorFailure';
   }
 }
@@ -35,10 +37,10 @@ export class SupervisorClient {
   private resolveReady!: () => void;
   private rejectReady!: (err: SupervisorFailure) => void;
 
-  constructor(
-    private readonly input: Writable,
-    output: Readable,
-  ) {
+  private readonly input: Writable;
+
+  constructor(input: Writable, output: Readable) {
+    this.input = input;
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;

@@ -34,11 +34,12 @@ export class WorkerPool {
   private closing = false;
   private drained: (() => void) | undefined;
 
-  constructor(
-    size: number,
-    private readonly start: () => Promise<SupervisorWorker>,
-    private readonly logger: SandboxLogger,
-  ) {
+  private readonly start: () => Promise<SupervisorWorker>;
+  private readonly logger: SandboxLogger;
+
+  constructor(size: number, start: () => Promise<SupervisorWorker>, logger: SandboxLogger) {
+    this.start = start;
+    this.logger = logger;
     this.slots = Array.from({ length: size }, () => ({ worker: undefined }));
     this.idle = this.slots.map((_, index) => index);
   }

@@ -1,0 +1,162 @@
+/**
+ * Sandbox throughput: the same generated tasks evaluated through createDockerSandbox (per-job isolation)
+ * and as plain local subprocesses of /usr/bin/python3 (no isolation), at the same concurrency, in one run.
+ *
+ *   npm run bench:evaluate -- [--tasks 300] [--concurrency 2] [--rounds 2] [--json]
+ *
+ * Rounds alternate the order (isolated first, then unisolated first, ...) so a machine that speeds up or
+ * slows down during the run does not favour either side. Progress goes to stderr; the report to stdout,
+ * and with --json the last stdout line is a JSON object.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+import Docker from 'dockerode';
+
+import { createDockerSandbox, ensureSandboxImage, type Sandbox } from '../services/evaluator/src/sandbox/index.js';
+import { generateTasks, plainProgram, type BenchTask } from './lib/tasks.js';
+
+const PYTHON = '/usr/bin/python3';
+const TIMEOUT_MS = 10_000;
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '300' },
+    concurrency: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '2' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const taskCount = Number(values.tasks);
+const concurrency = Number(values.concurrency);
+const rounds = Number(values.rounds);
+
+function progress(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** Run `fn` over the tasks with `concurrency` lanes; returns the elapsed seconds. */
+async function lanes(label: string, tasks: BenchTask[], fn: (task: BenchTask) => Promise<void>): Promise<number> {
+  let next = 0;
+  let done = 0;
+  const started = performance.now();
+  const step = Math.max(1, Math.floor(tasks.length / 5));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < tasks.length) {
+        const task = tasks[next++]!;
+        await fn(task);
+        if (++done % step === 0) progress(`  ${label}: ${done}/${tasks.length}`);
+      }
+    }),
+  );
+  return (performance.now() - started) / 1000;
+}
+
+type Tally = { seconds: number; passed: number; wrong: string[] };
+
+async function isolated(sandbox: Sandbox, tasks: BenchTask[], tally: Tally): Promise<void> {
+  tally.seconds += await lanes('isolated', tasks, async (task) => {
+    const result = await sandbox.run({
+      jobId: task.id,
+      runner: task.format,
+      code: task.code,
+      tests: task.tests,
+      entryPoint: task.entryPoint,
+      timeoutMs: TIMEOUT_MS,
+    });
+    if (result.passed) tally.passed++;
+    if (result.passed !== task.expectPass) tally.wrong.push(`${task.id}: ${result.verdict} ${result.reason ?? ''}`);
+  });
+}
+
+function runPython(file: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(PYTHON, [file], { stdio: 'ignore', timeout: TIMEOUT_MS });
+    child.once('close', (code) => resolve(code));
+    child.once('error', () => resolve(null));
+  });
+}
+
+async function unisolated(dir: string, tasks: BenchTask[], tally: Tally): Promise<void> {
+  tally.seconds += await lanes('unisolated', tasks, async (task) => {
+    const file = join(dir, `${task.id}.py`);
+    writeFileSync(file, plainProgram(task));
+    const passed = (await runPython(file)) === 0;
+    if (passed) tally.passed++;
+    if (passed !== task.expectPass) tally.wrong.push(`${task.id}: exit status`);
+  });
+}
+
+async function main(): Promise<void> {
+  const docker = new Docker();
+  await docker.ping().catch(() => {
+    progress('no Docker engine answers: start one with scripts/docker-engine --install');
+    process.exit(3);
+  });
+  progress('building or finding the sandbox image (scripts/sandbox-image)');
+  const image = await ensureSandboxImage({ onProgress: progress });
+  const tasks = generateTasks(taskCount);
+  const expectedPasses = tasks.filter((t) => t.expectPass).length;
+
+  const startedPool = performance.now();
+  const sandbox = await createDockerSandbox({ image, poolSize: concurrency, docker });
+  const poolStartMs = performance.now() - startedPool;
+  progress(`${sandbox.describe()} (ready in ${poolStartMs.toFixed(0)} ms)`);
+  const dir = mkdtempSync(join(tmpdir(), 'evalfleet-bench-'));
+  const iso: Tally = { seconds: 0, passed: 0, wrong: [] };
+  const plain: Tally = { seconds: 0, passed: 0, wrong: [] };
+  try {
+    progress('warming up both paths');
+    const warm = tasks.slice(0, concurrency * 2);
+    await isolated(sandbox, warm, { seconds: 0, passed: 0, wrong: [] });
+    await unisolated(dir, warm, { seconds: 0, passed: 0, wrong: [] });
+    for (let round = 0; round < rounds; round++) {
+      progress(`round ${round + 1}/${rounds}: ${tasks.length} tasks, concurrency ${concurrency}`);
+      if (round % 2 === 0) {
+        await isolated(sandbox, tasks, iso);
+        await unisolated(dir, tasks, plain);
+      } else {
+        await unisolated(dir, tasks, plain);
+        await isolated(sandbox, tasks, iso);
+      }
+    }
+  } finally {
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const evaluations = tasks.length * rounds;
+  const isolatedPerS = evaluations / iso.seconds;
+  const unisolatedPerS = evaluations / plain.seconds;
+  const report = {
+    tasks: tasks.length,
+    rounds,
+    concurrency,
+    isolated_per_s: Number(isolatedPerS.toFixed(2)),
+    unisolated_per_s: Number(unisolatedPerS.toFixed(2)),
+    ratio: Number((isolatedPerS / unisolatedPerS).toFixed(3)),
+    isolated_ms_per_eval: Number(((iso.seconds * 1000 * concurrency) / evaluations).toFixed(1)),
+    unisolated_ms_per_eval: Number(((plain.seconds * 1000 * concurrency) / evaluations).toFixed(1)),
+    pool_start_ms: Math.round(poolStartMs),
+    expected_passes: expectedPasses * rounds,
+    isolated_passes: iso.passed,
+    unisolated_passes: plain.passed,
+    verdict_mismatches: iso.wrong.length + plain.wrong.length,
+    cpus: cpus().length,
+    image,
+  };
+  for (const line of [...iso.wrong, ...plain.wrong].slice(0, 10)) progress(`unexpected verdict: ${line}`);
+  console.log(`isolated (docker pool):   ${report.isolated_per_s} evaluations/s`);
+  console.log(`unisolated (subprocess):  ${report.unisolated_per_s} evaluations/s`);
+  console.log(`ratio isolated/unisolated: ${report.ratio}  (${evaluations} evaluations per side, concurrency ${concurrency})`);
+  console.log(`verdicts as generated: isolated ${iso.passed}/${expectedPasses * rounds} passed, unisolated ${plain.passed}/${expectedPasses * rounds}`);
+  if (values.json) console.log(JSON.stringify(report));
+  if (report.verdict_mismatches > 0) process.exitCode = 1;
+}
+
+await main();
