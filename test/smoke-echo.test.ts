@@ -54,5 +54,19 @@ describe('echo smoke pipeline', () => {
     expect(summary.outcomes).toEqual({ ok: 40 });
     const lines = (await store.get(runKeys.report(runId, 'results.jsonl'))).toString('utf8').trim().split('\n');
     expect(new Set(lines.map((l) => (JSON.parse(l) as { jobId: string }).jobId)).size).toBe(40);
+
+    // Every service serves metrics and probes; each job is counted once in metrics too.
+    const metrics = await (await fetch(`${aggregator.opsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/evalfleet_results_total\{[^}]*kind="echo"[^}]*outcome="ok"[^}]*\} 40/);
+    expect(metrics).toMatch(/evalfleet_jobs_total\{[^}]*stage="aggregate"/);
+    expect(metrics).toContain('process_cpu_user_seconds_total');
+    expect((await fetch(`${aggregator.opsUrl}/readyz`)).status).toBe(200);
+    expect((await fetch(`${producer.opsUrl}/healthz`)).status).toBe(200);
+    const producerMetrics = await (await fetch(`${producer.opsUrl}/metrics`)).text();
+    // The early duplicate of echo-7 may already be counted when the producer expands: then it is skipped.
+    const record = JSON.parse((await store.get(runKeys.record(runId))).toString('utf8')) as { skippedJobs: number };
+    expect(producerMetrics).toMatch(new RegExp(`evalfleet_jobs_published_total\\{[^}]*kind="echo"[^}]*\\} ${40 - record.skippedJobs}\n`));
+    await aggregator.shutdown();
+    await expect(fetch(`${aggregator.opsUrl}/readyz`)).rejects.toThrow();
   });
 });

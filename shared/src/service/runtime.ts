@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { connectBroker, type BrokerConnection, type MessageHandler } from '../broker/index.js';
+import { connectBroker, recordQueueDepths, type BrokerConnection, type MessageHandler } from '../broker/index.js';
 import { commonConfigShape, loadConfig, metricsPortField, type Env } from '../config/index.js';
 import { startOpsServer } from '../http/index.js';
 import { ShutdownCoordinator } from '../lifecycle/index.js';
@@ -15,6 +15,8 @@ export const serviceConfigShape = {
   ...commonConfigShape,
   METRICS_PORT: metricsPortField(0),
   METRICS_HOST: z.string().default('0.0.0.0'),
+  /** How often queue and dead-letter depths are sampled into metrics (0 = never). */
+  QUEUE_DEPTH_INTERVAL_MS: z.coerce.number().int().min(0).default(15_000),
   EVALFLEET_INSTANCE: z.string().optional(),
 };
 
@@ -97,6 +99,16 @@ export async function runService<S extends z.ZodRawShape>(
   for (const c of built.consumers) {
     await broker.consume({ stage: c.stage, concurrency: c.concurrency, handler: c.handler, logger });
   }
+
+  // Queue depths (work, dead-letter) as gauges; KEDA and the dashboards read them.
+  const sampler =
+    config.QUEUE_DEPTH_INTERVAL_MS > 0
+      ? setInterval(() => {
+          recordQueueDepths(connected, metrics).catch((err: unknown) => logger.debug({ err }, 'queue depth sample failed'));
+        }, config.QUEUE_DEPTH_INTERVAL_MS)
+      : undefined;
+  sampler?.unref();
+  coordinator.addHook('queue-depth-sampler', () => clearInterval(sampler));
 
   // Hooks run in this order on shutdown; readiness is off from the first signal, and the ops
   // server closes last so /metrics shows the drain.
