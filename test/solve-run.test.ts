@@ -41,7 +41,7 @@ describe('solve run', () => {
     // right-fraction 0.6: exactly round(0.6 × 27) = 16 tasks right per sample index.
     const mixed = by.get('mixed')!;
     expect(mixed.verdicts.passed).toBe(16 * n);
-    expect(mixed.verdicts.passed + mixed.verdicts.failed + mixed.verdicts.error).toBe(tasks * n);
+    expect((mixed.verdicts.passed ?? 0) + (mixed.verdicts.failed ?? 0) + (mixed.verdicts.error ?? 0)).toBe(tasks * n);
     expect(mixed.passAtK.find((p) => p.k === 1)?.value).toBeCloseTo((16 * n) / (tasks * n), 10);
 
     expect(by.get('prose')!.verdicts.no_code).toBe(tasks * n);

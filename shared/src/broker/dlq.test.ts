@@ -137,5 +137,8 @@ describe('dead-letter queue operations', () => {
     const ids = moved.map((m) => m.env.jobId);
     expect(ids).toHaveLength(total);
     expect(new Set(ids).size).toBe(total);
+    // And none came back: an ack the broker dropped when the channel closed would put its message
+    // back in the DLQ a moment later (a duplicate for the next requeue).
+    expect(await queueDepth(`${ns}.generate.dlq`)).toBe(0);
   });
 });

@@ -104,6 +104,16 @@ export async function dlqInspect(
 }
 
 /**
+ * At most this many acks between two basic.get calls. A RabbitMQ 3.10 quorum queue channel keeps at
+ * most 32 commands in flight (quorum_commands_soft_limit); above that it holds acks back in the
+ * channel, and a channel that closes then loses them: the broker puts those messages back in the DLQ
+ * although they were moved (seen under load). A basic.get is a synchronous command through the
+ * queue's log, so when it returns every earlier ack has been applied and the count is back to zero;
+ * batches below the limit therefore never reach it, and one last get flushes the final batch.
+ */
+const maxAckBatch = 16;
+
+/**
  * Move dead letters back to work, each exactly once: get (unacked), publish with a confirm to the
  * work exchange with its original routing key and attempt 1, THEN ack it from the DLQ. Messages that
  * do not match `filterCode` stay unacked (so neither this loop nor a concurrent one sees them again)
@@ -120,7 +130,7 @@ export async function dlqRequeue(
   const names = topologyNames(ns);
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   const maxSkipped = opts.maxSkipped ?? 10_000;
-  const batchSize = Math.max(1, opts.batchSize ?? 50);
+  const batchSize = Math.min(Math.max(1, opts.batchSize ?? maxAckBatch), maxAckBatch);
   const failures: unknown[] = [];
   const result = await conn.withConfirmChannel(async (ch) => {
     const returned = new Set<string>();
@@ -159,6 +169,9 @@ export async function dlqRequeue(
           }
         });
       }
+      // The last acks went out after the last get: make them count before the channel closes.
+      const extra = await ch.get(names.dlq(stage), { noAck: false });
+      if (extra) ch.nack(extra, false, true);
     } finally {
       try {
         for (const m of held) ch.nack(m, false, true);

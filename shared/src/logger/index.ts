@@ -64,8 +64,11 @@ export function createLogger(
     },
     serializers: {
       err: (err: unknown) => {
-        const s = pino.stdSerializers.err(err as Error);
-        return { ...s, message: redactString(s.message), stack: s.stack ? redactString(s.stack) : s.stack };
+        // Anything may be thrown; only Errors go through pino's serializer.
+        if (!(err instanceof Error)) return { type: typeof err, message: redactString(String(err)) };
+        const s = pino.stdSerializers.err(err);
+        const message = typeof s.message === 'string' ? redactString(s.message) : s.message;
+        return { ...s, message, stack: typeof s.stack === 'string' ? redactString(s.stack) : s.stack };
       },
       url: (u: unknown) => (typeof u === 'string' ? redactString(u) : u),
     },
