@@ -54,3 +54,29 @@ describe('samples run', () => {
     expect(results[4]!.result).toMatch(/^failed/);
   });
 });
+
+describe('samples run on MBPP', () => {
+  it('matches bare MBPP task ids, runs setup code and asserts, and keeps the lines', { timeout: 180_000 }, async () => {
+    fleet = await startSolveFleet('samples-mbpp', { dataset: 'datasets/mbpp-mini.jsonl', services: ['producer', 'evaluator', 'aggregator'] });
+    const { env, fleetEnv } = fleet;
+    const problems = (await readFile('datasets/mbpp-mini.jsonl', 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { task_id: number; code: string });
+    const samples = [
+      ...problems.map((p) => ({ task_id: p.task_id, solution: p.code, expect: true })),
+      { task_id: problems[0]!.task_id, solution: 'def second_largest(xs):\n    return max(xs)\n', expect: false },
+      // Exits with status 0 before the asserts run: not a pass.
+      { task_id: problems[1]!.task_id, solution: 'import os\nos._exit(0)\n', expect: false },
+    ];
+    const file = path.join(fleetEnv.artifactDir, 'mbpp-samples.jsonl');
+    await writeFile(file, samples.map(({ task_id, solution }) => JSON.stringify({ task_id, solution })).join('\n') + '\n');
+    const err: string[] = [];
+    const code = await main(
+      ['node', 'evalfleet', 'submit', 'solve', '--dataset', 'datasets/mbpp-mini.jsonl', '--samples', file, '--run-id', 'mbpp-samples', '--wait'],
+      env,
+      { out: () => undefined, err: (s) => err.push(s) },
+    );
+    expect(code, err.join('\n')).toBe(0);
+    const results = (await readFile(`${file}_results.jsonl`, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { task_id: number; passed: boolean });
+    expect(results.map((r) => r.passed)).toEqual(samples.map((s) => s.expect));
+    expect(results.map((r) => r.task_id)).toEqual(samples.map((s) => s.task_id));
+  });
+});

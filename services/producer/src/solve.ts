@@ -1,5 +1,5 @@
 import { PermanentError } from '@evalfleet/shared/errors';
-import { parseProblemSet, parseSamples, selectProblems, datasetId, type Problem } from '@evalfleet/shared/datasets';
+import { parseProblemSet, parseSamples, resolveSampleTask, selectProblems, datasetId, type Problem } from '@evalfleet/shared/datasets';
 import { makeEnvelope, type RunRequested, type ObjectRefField } from '@evalfleet/shared/messages';
 import { encodeJobId } from '@evalfleet/shared/runs';
 import type { SolveSpec } from '@evalfleet/shared/solve';
@@ -57,8 +57,10 @@ export function makeSolveExpander(deps: SolveExpanderDeps) {
 
     if (spec.samples) {
       const samplesText = await loadText(deps.store, spec.samples, 'samples file');
-      const { samples, errors } = parseSamples(samplesText);
+      const parsedSamples = parseSamples(samplesText);
       const byId = new Map(parsed.problems.map((p) => [p.taskId, p]));
+      const samples = parsedSamples.samples.map((s) => ({ ...s, taskId: resolveSampleTask(s.taskId, byId) ?? s.taskId }));
+      const errors = parsedSamples.errors;
       const unknown = samples.filter((s) => !byId.has(s.taskId));
       if (unknown.length > 0) {
         throw new PermanentError('unknown_task', `samples name tasks not in the dataset: ${[...new Set(unknown.map((s) => s.taskId))].slice(0, 5).join(', ')}`);

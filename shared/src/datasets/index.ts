@@ -28,4 +28,4 @@ export {
   type BuildOptions,
   type SandboxProgram,
 } from './program.js';
-export { parseSamples, sampleResultLine, type Sample } from './samples.js';
+export { parseSamples, resolveSampleTask, sampleResultLine, type Sample } from './samples.js';

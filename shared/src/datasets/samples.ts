@@ -65,3 +65,13 @@ export function parseSamples(text: string): { samples: Sample[]; errors: Problem
 export function sampleResultLine(sample: Pick<Sample, 'raw'>, outcome: { result: string; passed: boolean }): string {
   return JSON.stringify({ ...sample.raw, result: outcome.result, passed: outcome.passed });
 }
+
+/**
+ * The dataset task a sample names: its `task_id` as given, or, for MBPP's bare numbers,
+ * `Mbpp/<n>` as the MBPP loader names tasks (so `{"task_id": 11}` finds `Mbpp/11`).
+ */
+export function resolveSampleTask(taskId: string, known: { has(id: string): boolean }): string | undefined {
+  if (known.has(taskId)) return taskId;
+  if (/^\d+$/.test(taskId) && known.has(`Mbpp/${taskId}`)) return `Mbpp/${taskId}`;
+  return undefined;
+}

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { keyStatus } from '@evalfleet/shared/llm';
-import { datasetId, parseProblemSet, parseSamples, selectProblems } from '@evalfleet/shared/datasets';
+import { datasetId, parseProblemSet, parseSamples, resolveSampleTask, selectProblems } from '@evalfleet/shared/datasets';
 import { makeEnvelope, runRequestedSchema, type RunRequested } from '@evalfleet/shared/messages';
 import { solveSpecSchema, type SolveSpec } from '@evalfleet/shared/solve';
 import type { ObjectRef } from '@evalfleet/shared/storage';
@@ -63,7 +63,7 @@ export function planSolve(ctx: CliContext, opts: SolveOptions) {
     const s = parseSamples(samplesText);
     for (const e of s.errors) ctx.err(`${opts.samples}:${e.line}: ${e.message}`);
     const known = new Set(parsed.problems.map((p) => p.taskId));
-    const unknown = [...new Set(s.samples.filter((x) => !known.has(x.taskId)).map((x) => x.taskId))];
+    const unknown = [...new Set(s.samples.filter((x) => resolveSampleTask(x.taskId, known) === undefined).map((x) => x.taskId))];
     if (unknown.length) throw new Error(`${opts.samples}: tasks not in the dataset: ${unknown.slice(0, 5).join(', ')}`);
     jobs = s.samples.length;
   } else {
