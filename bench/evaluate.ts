@@ -2,11 +2,14 @@
  * Sandbox throughput: the same generated tasks evaluated through createDockerSandbox (per-job isolation)
  * and as plain local subprocesses of /usr/bin/python3 (no isolation), at the same concurrency, in one run.
  *
- *   npm run bench:evaluate -- [--tasks 300] [--concurrency 2] [--rounds 2] [--json]
+ *   npm run bench:evaluate -- [--tasks 300] [--concurrency 2] [--rounds 2] [--fresh 40] [--json]
  *
- * Rounds alternate the order (isolated first, then unisolated first, ...) so a machine that speeds up or
- * slows down during the run does not favour either side. Progress goes to stderr; the report to stdout,
+ * The tasks run in blocks (default 50), each block on both sides, alternating which side goes first, so a
+ * burst of other load on the machine hits both sides alike. Progress goes to stderr; the report to stdout,
  * and with --json the last stdout line is a JSON object.
+ *
+ * --fresh N also evaluates N tasks with a fresh container per evaluation (the same hardened containers,
+ * recycled after every job), the alternative design the pool has to beat; 0 skips it.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,30 +31,28 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '300' },
     concurrency: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '2' },
+    block: { type: 'string', default: '50' },
+    fresh: { type: 'string', default: '40' },
     json: { type: 'boolean', default: false },
   },
 });
 const taskCount = Number(values.tasks);
 const concurrency = Number(values.concurrency);
 const rounds = Number(values.rounds);
+const block = Number(values.block);
+const freshTasks = Number(values.fresh);
 
 function progress(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
 /** Run `fn` over the tasks with `concurrency` lanes; returns the elapsed seconds. */
-async function lanes(label: string, tasks: BenchTask[], fn: (task: BenchTask) => Promise<void>): Promise<number> {
+async function lanes(tasks: BenchTask[], fn: (task: BenchTask) => Promise<void>): Promise<number> {
   let next = 0;
-  let done = 0;
   const started = performance.now();
-  const step = Math.max(1, Math.floor(tasks.length / 5));
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < tasks.length) {
-        const task = tasks[next++]!;
-        await fn(task);
-        if (++done % step === 0) progress(`  ${label}: ${done}/${tasks.length}`);
-      }
+      while (next < tasks.length) await fn(tasks[next++]!);
     }),
   );
   return (performance.now() - started) / 1000;
@@ -60,7 +61,7 @@ async function lanes(label: string, tasks: BenchTask[], fn: (task: BenchTask) =>
 type Tally = { seconds: number; passed: number; wrong: string[] };
 
 async function isolated(sandbox: Sandbox, tasks: BenchTask[], tally: Tally): Promise<void> {
-  tally.seconds += await lanes('isolated', tasks, async (task) => {
+  tally.seconds += await lanes(tasks, async (task) => {
     const result = await sandbox.run({
       jobId: task.id,
       runner: task.format,
@@ -83,7 +84,7 @@ function runPython(file: string): Promise<number | null> {
 }
 
 async function unisolated(dir: string, tasks: BenchTask[], tally: Tally): Promise<void> {
-  tally.seconds += await lanes('unisolated', tasks, async (task) => {
+  tally.seconds += await lanes(tasks, async (task) => {
     const file = join(dir, `${task.id}.py`);
     writeFileSync(file, plainProgram(task));
     const passed = (await runPython(file)) === 0;
@@ -115,19 +116,36 @@ async function main(): Promise<void> {
     const warm = tasks.slice(0, concurrency * 2);
     await isolated(sandbox, warm, { seconds: 0, passed: 0, wrong: [] });
     await unisolated(dir, warm, { seconds: 0, passed: 0, wrong: [] });
+    let turn = 0;
     for (let round = 0; round < rounds; round++) {
-      progress(`round ${round + 1}/${rounds}: ${tasks.length} tasks, concurrency ${concurrency}`);
-      if (round % 2 === 0) {
-        await isolated(sandbox, tasks, iso);
-        await unisolated(dir, tasks, plain);
-      } else {
-        await unisolated(dir, tasks, plain);
-        await isolated(sandbox, tasks, iso);
+      progress(`round ${round + 1}/${rounds}: ${tasks.length} tasks in blocks of ${block}, concurrency ${concurrency}`);
+      for (let start = 0; start < tasks.length; start += block) {
+        const slice = tasks.slice(start, start + block);
+        if (turn++ % 2 === 0) {
+          await isolated(sandbox, slice, iso);
+          await unisolated(dir, slice, plain);
+        } else {
+          await unisolated(dir, slice, plain);
+          await isolated(sandbox, slice, iso);
+        }
+        const done = start + slice.length;
+        progress(`  ${done}/${tasks.length}: isolated ${(done / iso.seconds).toFixed(1)}/s, unisolated ${(done / plain.seconds).toFixed(1)}/s so far`);
       }
     }
   } finally {
     await sandbox.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+
+  const fresh: Tally = { seconds: 0, passed: 0, wrong: [] };
+  if (freshTasks > 0) {
+    progress(`fresh container per evaluation: ${freshTasks} tasks, concurrency ${concurrency}`);
+    const perJob = await createDockerSandbox({ image, poolSize: concurrency, docker, maxJobsPerContainer: 1 });
+    try {
+      await isolated(perJob, tasks.slice(0, freshTasks), fresh);
+    } finally {
+      await perJob.close();
+    }
   }
 
   const evaluations = tasks.length * rounds;
@@ -142,18 +160,20 @@ async function main(): Promise<void> {
     ratio: Number((isolatedPerS / unisolatedPerS).toFixed(3)),
     isolated_ms_per_eval: Number(((iso.seconds * 1000 * concurrency) / evaluations).toFixed(1)),
     unisolated_ms_per_eval: Number(((plain.seconds * 1000 * concurrency) / evaluations).toFixed(1)),
+    fresh_container_per_s: freshTasks > 0 ? Number((freshTasks / fresh.seconds).toFixed(2)) : null,
     pool_start_ms: Math.round(poolStartMs),
     expected_passes: expectedPasses * rounds,
     isolated_passes: iso.passed,
     unisolated_passes: plain.passed,
-    verdict_mismatches: iso.wrong.length + plain.wrong.length,
+    verdict_mismatches: iso.wrong.length + plain.wrong.length + fresh.wrong.length,
     cpus: cpus().length,
     image,
   };
-  for (const line of [...iso.wrong, ...plain.wrong].slice(0, 10)) progress(`unexpected verdict: ${line}`);
+  for (const line of [...iso.wrong, ...plain.wrong, ...fresh.wrong].slice(0, 10)) progress(`unexpected verdict: ${line}`);
   console.log(`isolated (docker pool):   ${report.isolated_per_s} evaluations/s`);
   console.log(`unisolated (subprocess):  ${report.unisolated_per_s} evaluations/s`);
   console.log(`ratio isolated/unisolated: ${report.ratio}  (${evaluations} evaluations per side, concurrency ${concurrency})`);
+  if (report.fresh_container_per_s !== null) console.log(`fresh container per evaluation: ${report.fresh_container_per_s} evaluations/s`);
   console.log(`verdicts as generated: isolated ${iso.passed}/${expectedPasses * rounds} passed, unisolated ${plain.passed}/${expectedPasses * rounds}`);
   if (values.json) console.log(JSON.stringify(report));
   if (report.verdict_mismatches > 0) process.exitCode = 1;

@@ -20,9 +20,9 @@ def _message(rep):
         return ""
 
 
-def _is_memory_error(rep):
+def _crash_starts_with(rep, prefix):
     crash = getattr(rep.longrepr, "reprcrash", None)
-    return str(getattr(crash, "message", "")).startswith("MemoryError")
+    return str(getattr(crash, "message", "")).startswith(prefix)
 
 
 class Recorder:
@@ -31,24 +31,49 @@ class Recorder:
     def __init__(self, emit_test):
         self.emit_test = emit_test
         self.tests = {}
+        self.called = set()
+        self.finished = set()
+        self.collected = 0
         self.collection_errors = []
+        self.exited_at_import = False
         self.out_of_memory = False
 
     def pytest_collectreport(self, report):
         if report.failed:
             self.collection_errors.append(report.nodeid + "\n" + _message(report))
+            # The module under test called sys.exit() while the tests imported it.
+            self.exited_at_import = self.exited_at_import or _crash_starts_with(report, "SystemExit")
+
+    def pytest_collection_finish(self, session):
+        self.collected = len(session.items)
+
+    def interrupted(self):
+        """Some collected test never reached its teardown: pytest.exit(), a KeyboardInterrupt, -x."""
+        return len(self.finished) < self.collected
 
     def pytest_runtest_logreport(self, report):
         test = self.tests.setdefault(report.nodeid, {"name": report.nodeid, "outcome": "passed", "ms": 0.0})
         test["ms"] += report.duration * 1000.0
+        if report.when == "call":
+            self.called.add(report.nodeid)
         if report.failed:
-            self.out_of_memory = self.out_of_memory or _is_memory_error(report)
+            self.out_of_memory = self.out_of_memory or _crash_starts_with(report, "MemoryError")
             test["outcome"] = "failed" if report.when == "call" else "error"
             test["message"] = _message(report)
         elif report.skipped and test["outcome"] == "passed":
             test["outcome"] = "skipped"
         if report.when == "teardown":
+            self.finished.add(report.nodeid)
+            if test["outcome"] == "passed" and report.nodeid not in self.called:
+                test["outcome"] = "error"  # interrupted between setup and teardown: it never ran
             self.emit_test(test["name"], test["outcome"], test["ms"], test.get("message"))
+
+    def results(self):
+        tests = list(self.tests.values())
+        for test in tests:
+            if test["outcome"] == "passed" and test["name"] not in self.called:
+                test["outcome"] = "error"
+        return tests
 
 
 def run_pytest(spec, emit_test, finish):
@@ -72,14 +97,16 @@ def run_pytest(spec, emit_test, finish):
     except SystemExit as exc:
         finish("failed", "exit_before_checks", message=report.describe(exc))
     except MemoryError:
-        finish("oom", "memory_limit", tests=list(recorder.tests.values()))
+        finish("oom", "memory_limit", tests=recorder.results())
 
-    tests = list(recorder.tests.values())
+    tests = recorder.results()
     if recorder.out_of_memory:
         finish("oom", "memory_limit", tests=tests)
+    if recorder.exited_at_import:
+        finish("failed", "exit_before_checks", tests=tests, message="\n".join(recorder.collection_errors))
     if recorder.collection_errors:
         finish("error", "collection_error", tests=tests, message="\n".join(recorder.collection_errors))
-    if code == pytest.ExitCode.INTERRUPTED:
+    if code == pytest.ExitCode.INTERRUPTED or recorder.interrupted():
         finish("failed", "interrupted", tests=tests)
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         finish("error", "harness_error", tests=tests, message="pytest exit code " + str(int(code)))

@@ -1,6 +1,8 @@
 """Entry point of one job, started by the supervisor as the job's own uid in the job's directory.
 
-fd 3: spec pipe (nonce and job fields; drained and closed first); fd 4: result pipe; fds 0-2 as usual.
+It may start before its job is known: it blocks reading fd 3 (the spec pipe: nonce, job fields, limits and
+sources; drained and closed first), writes the sources, applies the limits, then runs the checks.
+fd 4: result pipe; fds 0-2 as usual.
 Everything the harness needs is imported before any candidate code runs; then the runtime directory leaves
 sys.path and the job directory takes its place, so the job imports its own modules and nothing of ours.
 """
@@ -8,16 +10,18 @@ sys.path and the job directory takes its place, so the job imports its own modul
 import os
 import sys
 
+import efsbx_formats  # light; imported before the spec arrives, while the runner waits for its job
 import efsbx_report as report
 
-spec = report.read_spec()
+spec, files = report.read_spec()
 emit_test, finish = report.make_reporter(spec.pop("nonce"))
 kind = spec.get("runner")
 
 try:
+    report.write_files(files)
+    del files
+    report.apply_limits(spec)
     if kind in ("humaneval", "mbpp"):
-        import efsbx_formats
-
         run = efsbx_formats.run_humaneval if kind == "humaneval" else efsbx_formats.run_mbpp
     elif kind == "pytest":
         import efsbx_pytest

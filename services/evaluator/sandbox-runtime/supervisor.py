@@ -78,70 +78,102 @@ class Supervisor:
             "PYTHONUNBUFFERED": "1",
             "EVALFLEET_PYTHON": args.python or sys.executable,
         }
+        self.next_job = None
 
-    def run(self, request):
-        started = time.monotonic()
-        try:
-            files, spec, expected = spawn.job_files(request.get("job") or {})
-        except spawn.InvalidJob as exc:
-            return _reply(request, {"verdict": "error", "reason": "invalid_job", "message": str(exc), "tests": []})
-        limits = dict(DEFAULT_LIMITS)
-        limits.update({k: v for k, v in (request.get("limits") or {}).items() if isinstance(v, int) and v > 0})
-        nonce = secrets.token_hex(16)
-        spec["nonce"] = nonce
-        spec_bytes = json.dumps(spec).encode()
+    def prepare(self):
+        """Start the next job's runner now, so its Python start-up overlaps the wait for the next request."""
+        if self.next_job is None:
+            self.next_job = self._start_runner()
 
+    def close(self):
+        if self.next_job is not None:
+            self._finish_unused(self.next_job)
+            self.next_job = None
+
+    def _start_runner(self):
         uid = self.uids.take() if self.uids else None
         if uid is not None:
             job_dir = _make_job_dir(self.work, uid)
         else:
             job_dir = tempfile.mkdtemp(prefix="evalfleet-job-", dir=self.work)
+        return spawn.Job(job_dir, uid, self.env)
+
+    def _clean_up(self, job):
+        """Kill whatever the job left and remove its files; None when provably clean."""
+        if job.uid is not None:
+            return cleanup.reap_uid(job.uid, job.job_dir)
+        cleanup.kill_process_group(job.pid)
+        return cleanup.remove_job_dir(job.job_dir)
+
+    def _finish_unused(self, job):
+        job.discard()
+        anomaly = self._clean_up(job)
+        job.wait()
+        return anomaly
+
+    def _runner_for(self, spec_bytes):
+        """A runner that accepted the job, or (None, error text) when two in a row failed to start."""
+        error = None
+        for _ in range(2):
+            job, self.next_job = self.next_job or self._start_runner(), None
+            if job.alive() and job.dispatch(spec_bytes):
+                return job, None
+            error = job.spawn_error or "the runner exited before it got its job"
+            anomaly = self._finish_unused(job)
+            if anomaly:
+                return None, error + "; " + anomaly
+        return None, error
+
+    def run(self, request):
+        started = time.monotonic()
+        try:
+            files, fields, expected = spawn.job_files(request.get("job") or {})
+        except spawn.InvalidJob as exc:
+            return _reply(request, {"verdict": "error", "reason": "invalid_job", "message": str(exc), "tests": []})
+        limits = dict(DEFAULT_LIMITS)
+        limits.update({k: v for k, v in (request.get("limits") or {}).items() if isinstance(v, int) and v > 0})
+        nonce = secrets.token_hex(16)
+        fields["nonce"] = nonce
+        for key, value in limits.items():
+            fields["limit." + key] = value
+        fields["isolated"] = "1" if self.uids else "0"
         oom_before = _oom_kills()
-        timeout_s = limits["timeoutMs"] / 1000.0
-        job = spawn.Job(job_dir, files, uid, limits, timeout_s, self.env, spec_bytes)
+        job, error = self._runner_for(spawn.encode_spec(fields, files))
+        if job is None:
+            body = {"verdict": "infra_error", "reason": "spawn_failed", "message": error, "tests": [], "recycle": True}
+            return _reply(request, body)
+
         captures = {"out": spawn.Capture(limits["outputBytes"]), "err": spawn.Capture(limits["outputBytes"])}
         captures["res"] = spawn.ResultCapture()
 
         def kill_job():
-            if uid is not None:
-                cleanup.reap_uid(uid, None)
+            if job.uid is not None:
+                cleanup.reap_uid(job.uid, None)
             else:
                 cleanup.kill_process_group(job.pid)
 
-        timed_out = False
-        if job.spawn_error is None:
-            timed_out = job.collect(started + timeout_s, captures, self.wake_fd, kill_job)
-        else:
-            _, job.exit_status = os.waitpid(job.pid, 0)
-        if uid is not None:
-            anomaly = cleanup.reap_uid(uid, job_dir)
-        else:
-            cleanup.kill_process_group(job.pid)
-            anomaly = cleanup.remove_job_dir(job_dir)
+        timed_out = job.collect(time.monotonic() + limits["timeoutMs"] / 1000.0, captures, self.wake_fd, kill_job)
+        anomaly = self._clean_up(job)
         job.drain(captures, time.monotonic() + DRAIN_S)
         duration_ms = (time.monotonic() - started) * 1000.0
         exit_code, signal_number = spawn.exit_details(job.exit_status)
-
-        if job.spawn_error is not None:
-            decision = {"verdict": "infra_error", "reason": "spawn_failed", "message": job.spawn_error, "tests": []}
-        else:
-            stderr_text = captures["err"].text()
-            decision = verdicts.decide(
-                verdicts.parse_records(bytes(captures["res"].head)),
-                nonce,
-                expected,
-                {
-                    "timed_out": timed_out,
-                    "exit_code": exit_code,
-                    "signal": signal_number,
-                    "oom_kills": max(0, _oom_kills() - oom_before),
-                    "memory_error_in_stderr": "MemoryError" in stderr_text[-2000:],
-                },
-            )
+        stderr_text = captures["err"].text()
+        decision = verdicts.decide(
+            verdicts.parse_records(bytes(captures["res"].head)),
+            nonce,
+            expected,
+            {
+                "timed_out": timed_out,
+                "exit_code": exit_code,
+                "signal": signal_number,
+                "oom_kills": max(0, _oom_kills() - oom_before),
+                "memory_error_in_stderr": "MemoryError" in stderr_text[-2000:],
+            },
+        )
         body = dict(decision)
         body.update(
             stdout=captures["out"].text(),
-            stderr=captures["err"].text(),
+            stderr=stderr_text,
             truncated=captures["out"].truncated or captures["err"].truncated,
             durationMs=round(duration_ms, 3),
             exitCode=exit_code,
@@ -230,6 +262,7 @@ def main(argv):
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
     supervisor = Supervisor(args, wake_r)
+    _prepare_quietly(supervisor)
     send({"op": "ready", "protocol": PROTOCOL, "mode": args.mode, "python": platform.python_version()})
 
     for line in sys.stdin.buffer:
@@ -254,9 +287,20 @@ def main(argv):
                 reply = _reply(request, {"verdict": "infra_error", "reason": "supervisor_error", "message": text,
                                          "tests": [], "recycle": True})
             send(reply)
+            if not reply.get("recycle"):
+                _prepare_quietly(supervisor)
         else:
             send({"op": "error", "id": request.get("id"), "reason": "unknown_op", "recycle": True})
+    supervisor.close()
     return 0
+
+
+def _prepare_quietly(supervisor):
+    # A failure here resurfaces, and is reported, when the next job needs a runner.
+    try:
+        supervisor.prepare()
+    except Exception:  # noqa: BLE001
+        log("could not start a runner ahead of time:\n" + traceback.format_exc())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 import ast
 import ctypes
 import fcntl
-import math
 import os
 import re
 import resource
@@ -92,28 +91,26 @@ class Capture:
         return (bytes(self.head) + middle + tail).decode("utf-8", "replace")
 
 
-def _set_limits(limits, timeout_s, uid_mode):
-    def lower(which, value):
-        _soft, hard = resource.getrlimit(which)
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(which, (value, value))
+def encode_spec(fields, files):
+    """The spec the runner reads from fd 3: `key value` lines, then `file <name> <bytes>` + raw content.
 
-    if limits.get("memoryBytes"):
-        lower(resource.RLIMIT_AS, limits["memoryBytes"])
-        lower(resource.RLIMIT_DATA, limits["memoryBytes"])
-    cpu = int(math.ceil(timeout_s)) + 1
-    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1 if hard == resource.RLIM_INFINITY else min(cpu + 1, hard)))
-    lower(resource.RLIMIT_FSIZE, limits["fileBytes"])
-    lower(resource.RLIMIT_NOFILE, limits["openFiles"])
-    lower(resource.RLIMIT_CORE, 0)
-    if uid_mode:
-        # Per uid, and the uid is the job's alone: this is what contains a fork bomb.
-        lower(resource.RLIMIT_NPROC, limits["processes"])
+    Values are identifiers, hex or integers (no spaces or newlines), so the runner needs no json to parse it.
+    """
+    parts = ["%s %s\n" % (key, value) for key, value in fields.items()]
+    chunks = ["".join(parts).encode()]
+    for name, content in files.items():
+        data = content.encode("utf-8", "surrogatepass")
+        chunks.append(b"file %s %d\n" % (name.encode(), len(data)))
+        chunks.append(data)
+    return b"".join(chunks)
 
 
-def _child(job_dir, files, uid, limits, timeout_s, env, pipes, exec_status_w):
-    """Runs between fork and exec: become the job, lay out its directory, then exec the runner."""
+def _child(job_dir, uid, env, pipes, exec_status_w):
+    """Runs between fork and exec: become the job's uid, enter its directory, exec the runner.
+
+    Job-specific limits are applied by the runner itself once it has its spec (it is trusted code until
+    it runs the candidate's), which is what lets the runner start before the job is known.
+    """
     try:
         # Keep the exec-status pipe clear of fds 0-4, which the dup2 calls below overwrite.
         exec_status_w = fcntl.fcntl(exec_status_w, fcntl.F_DUPFD_CLOEXEC, 16)
@@ -130,15 +127,9 @@ def _child(job_dir, files, uid, limits, timeout_s, env, pipes, exec_status_w):
         except OSError:
             pass
         os.umask(0o077)
-        if not os.path.isdir(job_dir):
-            os.mkdir(job_dir, 0o700)
-        os.mkdir(os.path.join(job_dir, "tmp"), 0o700)
-        for name, content in files.items():
-            fd = os.open(os.path.join(job_dir, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content.encode("utf-8", "surrogatepass"))
         os.chdir(job_dir)
-        _set_limits(limits, timeout_s, uid is not None)
+        os.mkdir("tmp", 0o700)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         null = os.open(os.devnull, os.O_RDONLY)
         for target, source in enumerate((null, pipes["out_w"], pipes["err_w"], pipes["spec_r"], pipes["res_w"])):
             os.dup2(source, target, inheritable=True)
@@ -160,27 +151,58 @@ def _job_env(base, job_dir):
 
 
 class Job:
-    """A started job: its pid and the parent's ends of its pipes."""
+    """A runner started ahead of its job (as the job's uid, in the job's directory), waiting on fd 3.
 
-    def __init__(self, job_dir, files, uid, limits, timeout_s, env, spec_bytes):
+    Starting Python and importing the harness takes most of an evaluation's time; doing it while the
+    evaluator is still sending the next job hides it.
+    """
+
+    def __init__(self, job_dir, uid, env):
+        self.job_dir = job_dir
+        self.uid = uid
         fds = {}
         for name in ("spec", "res", "out", "err", "status"):
             fds[name + "_r"], fds[name + "_w"] = os.pipe2(os.O_CLOEXEC)
         self.pid = os.fork()
         if self.pid == 0:
-            _child(job_dir, files, uid, limits, timeout_s, env, fds, fds["status_w"])
+            _child(job_dir, uid, env, fds, fds["status_w"])
         for name in ("spec_r", "res_w", "out_w", "err_w", "status_w"):
             os.close(fds[name])
         # Whether exec succeeded: the status pipe closes on exec (CLOEXEC) or carries the child's error.
         self.spawn_error = _read_all(fds["status_r"]).decode("utf-8", "replace") or None
         os.close(fds["status_r"])
-        try:
-            os.write(fds["spec_w"], spec_bytes)
-        except OSError:
-            pass  # the runner died before reading its spec; the verdict will say so
-        os.close(fds["spec_w"])
+        self.spec_w = fds["spec_w"]
         self.fds = {fds["out_r"]: "out", fds["err_r"]: "err", fds["res_r"]: "res"}
         self.exit_status = None
+
+    def alive(self):
+        if self.exit_status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.exit_status = status
+        return self.exit_status is None and self.spawn_error is None
+
+    def dispatch(self, spec_bytes):
+        """Hand the runner its job. False if it is gone (the caller starts another)."""
+        try:
+            view = memoryview(spec_bytes)
+            while view:
+                view = view[os.write(self.spec_w, view) :]
+            return True
+        except BrokenPipeError:
+            return False
+        finally:
+            os.close(self.spec_w)
+            self.spec_w = None
+
+    def discard(self):
+        """Close our ends without running a job (the caller kills the runner)."""
+        if self.spec_w is not None:
+            os.close(self.spec_w)
+            self.spec_w = None
+        for fd in list(self.fds):
+            os.close(fd)
+        self.fds = {}
 
     def collect(self, deadline, captures, wake_fd, on_timeout):
         """Read output until the runner exits or the deadline passes. Returns True on timeout."""
@@ -206,6 +228,10 @@ class Job:
                 if not self._read(fd, captures):
                     poller.unregister(fd)
         return timed_out
+
+    def wait(self):
+        if self.exit_status is None:
+            _, self.exit_status = os.waitpid(self.pid, 0)
 
     def _read(self, fd, captures):
         chunk = os.read(fd, READ_CHUNK)

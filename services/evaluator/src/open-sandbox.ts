@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import type { Logger } from '@evalfleet/shared/logger';
-import { createDockerSandbox, createProcessSandbox, type Sandbox } from './sandbox/index.js';
+import { createDockerSandbox, createProcessSandbox, removeSandboxContainers, type Sandbox } from './sandbox/index.js';
 
 /**
  * The sandbox the evaluator uses: Docker when an engine answers and an image is configured
@@ -20,6 +20,9 @@ export async function openSandbox(opts: {
       () => false,
     );
     if (reachable && opts.image) {
+      // Containers of an evaluator on this host that died without cleaning up (e.g. SIGKILL).
+      const orphans = await removeSandboxContainers(docker);
+      if (orphans > 0) opts.logger.warn({ orphans }, 'removed sandbox containers left by a dead evaluator');
       const sandbox = await createDockerSandbox({ image: opts.image, docker, poolSize: opts.concurrency, logger: opts.logger });
       opts.logger.info({ sandbox: sandbox.describe() }, 'docker sandbox ready');
       return sandbox;

@@ -12,7 +12,7 @@ const dockerUp = await docker.ping().then(
 );
 if (!dockerUp) {
   const why = 'no Docker engine answers (start one with scripts/docker-engine --install)';
-  if (process.env.CI) throw new Error(`Docker sandbox attack tests need Docker in CI: ${why}`);
+  if (process.env.CI && process.env.CI !== 'false') throw new Error(`Docker sandbox attack tests need Docker in CI: ${why}`);
   console.warn(`SKIPPING Docker sandbox attack tests: ${why}`);
 }
 

@@ -12,7 +12,7 @@ const dockerUp = await docker.ping().then(
 );
 if (!dockerUp) {
   const why = 'no Docker engine answers (start one with scripts/docker-engine --install)';
-  if (process.env.CI) throw new Error(`Docker sandbox tests need Docker in CI: ${why}`);
+  if (process.env.CI && process.env.CI !== 'false') throw new Error(`Docker sandbox tests need Docker in CI: ${why}`);
   console.warn(`SKIPPING Docker sandbox tests: ${why}`);
 }
 
@@ -203,6 +203,20 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
       expect(result).toMatchObject({ verdict: 'error', reason: 'no_tests' });
     });
 
+    it('does not pass a module that calls sys.exit(0) while the tests import it', async () => {
+      const tests = 'from solution import add\n\ndef test_small():\n    assert add(1, 2) == 3\n';
+      const result = await sandbox.run(job({ runner: 'pytest', code: `import sys\nsys.exit(0)\n${module}`, tests }));
+      expect(result).toMatchObject({ verdict: 'failed', reason: 'exit_before_checks' });
+    });
+
+    it('does not pass a run that pytest.exit() cut short', async () => {
+      const code = `${module}import pytest\n\ndef stop():\n    pytest.exit("done", returncode=0)\n`;
+      const tests = 'from solution import add, stop\n\ndef test_a():\n    stop()\n\ndef test_b():\n    assert add(2, 2) == 5\n';
+      const result = await sandbox.run(job({ runner: 'pytest', code, tests }));
+      expect(result).toMatchObject({ verdict: 'failed', reason: 'interrupted' });
+      expect(result.tests.some((t) => t.outcome === 'passed')).toBe(false);
+    });
+
     it('does not pass when the module exits the interpreter during a test', async () => {
       const tests = 'import os\nfrom solution import add\n\ndef test_exit():\n    os._exit(0)\n';
       const result = await sandbox.run(job({ runner: 'pytest', code: module, tests }));
@@ -232,6 +246,12 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
         'test_solution.AddTest.test_error': 'error',
         'test_solution.AddTest.test_fail': 'failed',
       });
+    });
+
+    it('does not pass a module that calls sys.exit(0) on import', async () => {
+      const tests = `${header}    def test_small(self):\n        self.assertEqual(add(1, 2), 3)\n`;
+      const result = await sandbox.run(job({ runner: 'unittest', code: `${module}import sys\nsys.exit(0)\n`, tests }));
+      expect(result).toMatchObject({ verdict: 'failed', reason: 'exit_before_checks' });
     });
 
     it('does not pass a module that patches TestCase to hide failures', async () => {

@@ -2,6 +2,7 @@ import { PassThrough, type Duplex } from 'node:stream';
 
 import type Docker from 'dockerode';
 
+import { demultiplex } from './demux.js';
 import { SupervisorClient } from './supervisor-client.js';
 import type { SandboxLogger } from './types.js';
 import type { SupervisorWorker } from './worker-pool.js';
@@ -37,15 +38,7 @@ export async function startDockerWorker(
     stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
     const stdout = new PassThrough();
     const stderr = new PassThrough();
-    container.modem.demuxStream(stream, stdout, stderr);
-    stream.on('end', () => {
-      stdout.end();
-      stderr.end();
-    });
-    stream.on('close', () => {
-      stdout.end();
-      stderr.end();
-    });
+    demultiplex(stream, stdout, stderr);
     forwardLog(stderr, label, logger);
     const client = new SupervisorClient(stream, stdout);
     await container.start();

@@ -59,8 +59,9 @@ export function createProcessSandbox(opts: ProcessSandboxOptions = {}): Sandbox 
     maxJobsPerWorker: 1_000,
     description: `process sandbox (NOT isolated): ${python}, concurrency ${concurrency}, work dir ${workDir}`,
     logger,
-    onClose: async () => {
+    onClose: () => {
       if (ownWorkDir) rmSync(workDir, { recursive: true, force: true });
+      return Promise.resolve();
     },
   });
 }

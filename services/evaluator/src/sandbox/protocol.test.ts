@@ -81,3 +81,30 @@ describe('hardenedContainerSpec', () => {
     expect(spec.Labels).toMatchObject({ 'org.evalfleet.sandbox': 'true', 'org.evalfleet.sandbox.pool': 'p' });
   });
 });
+
+describe('demultiplex', () => {
+  it("splits Docker's framed stream, across chunk boundaries", async () => {
+    const { PassThrough } = await import('node:stream');
+    const { demultiplex } = await import('./demux.js');
+    const frame = (type: number, text: string): Buffer => {
+      const payload = Buffer.from(text);
+      const header = Buffer.alloc(8);
+      header[0] = type;
+      header.writeUInt32BE(payload.length, 4);
+      return Buffer.concat([header, payload]);
+    };
+    const source = new PassThrough();
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const collected = { out: '', err: '' };
+    out.on('data', (c: Buffer) => (collected.out += c.toString()));
+    err.on('data', (c: Buffer) => (collected.err += c.toString()));
+    demultiplex(source, out, err);
+    const bytes = Buffer.concat([frame(1, '{"op":'), frame(2, 'log line\n'), frame(1, '"ready"}\n')]);
+    source.write(bytes.subarray(0, 5));
+    source.write(bytes.subarray(5, 20));
+    source.end(bytes.subarray(20));
+    await new Promise((resolve) => out.on('end', resolve).resume());
+    expect(collected).toEqual({ out: '{"op":"ready"}\n', err: 'log line\n' });
+  });
+});

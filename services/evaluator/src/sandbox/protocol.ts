@@ -85,7 +85,7 @@ function parseTests(value: unknown): TestOutcome[] {
   const tests: TestOutcome[] = [];
   for (const item of value) {
     if (!isRecord(item) || !OUTCOMES.includes(item.outcome as TestOutcome['outcome'])) continue;
-    const test: TestOutcome = { name: String(item.name ?? ''), outcome: item.outcome as TestOutcome['outcome'] };
+    const test: TestOutcome = { name: typeof item.name === 'string' ? item.name : '', outcome: item.outcome as TestOutcome['outcome'] };
     if (typeof item.durationMs === 'number') test.durationMs = item.durationMs;
     if (typeof item.message === 'string') test.message = item.message;
     tests.push(test);
