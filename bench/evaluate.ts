@@ -129,7 +129,9 @@ async function main(): Promise<void> {
           await isolated(sandbox, slice, iso);
         }
         const done = start + slice.length;
-        progress(`  ${done}/${tasks.length}: isolated ${(done / iso.seconds).toFixed(1)}/s, unisolated ${(done / plain.seconds).toFixed(1)}/s so far`);
+        progress(
+          `  ${done}/${tasks.length}: isolated ${(done / iso.seconds).toFixed(1)}/s, unisolated ${(done / plain.seconds).toFixed(1)}/s so far`,
+        );
       }
     }
   } finally {
@@ -169,12 +171,18 @@ async function main(): Promise<void> {
     cpus: cpus().length,
     image,
   };
-  for (const line of [...iso.wrong, ...plain.wrong, ...fresh.wrong].slice(0, 10)) progress(`unexpected verdict: ${line}`);
+  for (const line of [...iso.wrong, ...plain.wrong, ...fresh.wrong].slice(0, 10))
+    progress(`unexpected verdict: ${line}`);
   console.log(`isolated (docker pool):   ${report.isolated_per_s} evaluations/s`);
   console.log(`unisolated (subprocess):  ${report.unisolated_per_s} evaluations/s`);
-  console.log(`ratio isolated/unisolated: ${report.ratio}  (${evaluations} evaluations per side, concurrency ${concurrency})`);
-  if (report.fresh_container_per_s !== null) console.log(`fresh container per evaluation: ${report.fresh_container_per_s} evaluations/s`);
-  console.log(`verdicts as generated: isolated ${iso.passed}/${expectedPasses * rounds} passed, unisolated ${plain.passed}/${expectedPasses * rounds}`);
+  console.log(
+    `ratio isolated/unisolated: ${report.ratio}  (${evaluations} evaluations per side, concurrency ${concurrency})`,
+  );
+  if (report.fresh_container_per_s !== null)
+    console.log(`fresh container per evaluation: ${report.fresh_container_per_s} evaluations/s`);
+  console.log(
+    `verdicts as generated: isolated ${iso.passed}/${expectedPasses * rounds} passed, unisolated ${plain.passed}/${expectedPasses * rounds}`,
+  );
   if (values.json) console.log(JSON.stringify(report));
   if (report.verdict_mismatches > 0) process.exitCode = 1;
 }

@@ -18,7 +18,14 @@ async function cli(env: Record<string, string>, ...args: string[]) {
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-type ModelSummary = { model: string; samples: number; verdicts: Record<string, number>; costUsd: number; cached: number; budgetExhausted: number };
+type ModelSummary = {
+  model: string;
+  samples: number;
+  verdicts: Record<string, number>;
+  costUsd: number;
+  cached: number;
+  budgetExhausted: number;
+};
 type Summary = { models: ModelSummary[]; totals: { costUsd: number } };
 
 describe('budget and cache', () => {
@@ -26,7 +33,21 @@ describe('budget and cache', () => {
     fleet = await startSolveFleet('budget');
     const { env } = fleet;
     const budget = 0.005;
-    const a = await cli(env, 'submit', 'solve', '--dataset', 'datasets/solve-example.jsonl', '--models', 'good', '--budget-usd', String(budget), '--run-id', 'budget-run', '--wait', '--json');
+    const a = await cli(
+      env,
+      'submit',
+      'solve',
+      '--dataset',
+      'datasets/solve-example.jsonl',
+      '--models',
+      'good',
+      '--budget-usd',
+      String(budget),
+      '--run-id',
+      'budget-run',
+      '--wait',
+      '--json',
+    );
     expect(a.code, a.err).toBe(0);
     const s1 = JSON.parse(a.out) as Summary;
     const good = s1.models.find((m) => m.model === 'good')!;
@@ -43,7 +64,19 @@ describe('budget and cache', () => {
     // Same requests in a new run without a budget: the answers already bought come from the
     // cache (free, no provider call); only the rest are called.
     const before = fleet.provider.log().length;
-    const b = await cli(env, 'submit', 'solve', '--dataset', 'datasets/solve-example.jsonl', '--models', 'good', '--run-id', 'cached-run', '--wait', '--json');
+    const b = await cli(
+      env,
+      'submit',
+      'solve',
+      '--dataset',
+      'datasets/solve-example.jsonl',
+      '--models',
+      'good',
+      '--run-id',
+      'cached-run',
+      '--wait',
+      '--json',
+    );
     expect(b.code, b.err).toBe(0);
     const s2 = (JSON.parse(b.out) as Summary).models.find((m) => m.model === 'good')!;
     expect(s2.cached).toBe(calls);
@@ -51,13 +84,38 @@ describe('budget and cache', () => {
     expect(s2.verdicts.passed).toBe(27);
 
     // A third run is answered entirely from the cache; --no-cache calls the provider again.
-    const c = await cli(env, 'submit', 'solve', '--dataset', 'datasets/solve-example.jsonl', '--models', 'good', '--run-id', 'cached-run-2', '--wait', '--json');
+    const c = await cli(
+      env,
+      'submit',
+      'solve',
+      '--dataset',
+      'datasets/solve-example.jsonl',
+      '--models',
+      'good',
+      '--run-id',
+      'cached-run-2',
+      '--wait',
+      '--json',
+    );
     const s3 = (JSON.parse(c.out) as Summary).models.find((m) => m.model === 'good')!;
     expect(s3.cached).toBe(27);
     expect(s3.costUsd).toBe(0);
     const mid = fleet.provider.log().length;
     expect(mid - before).toBe(27 - calls);
-    const d = await cli(env, 'submit', 'solve', '--dataset', 'datasets/solve-example.jsonl', '--models', 'good', '--run-id', 'nocache-run', '--no-cache', '--wait', '--json');
+    const d = await cli(
+      env,
+      'submit',
+      'solve',
+      '--dataset',
+      'datasets/solve-example.jsonl',
+      '--models',
+      'good',
+      '--run-id',
+      'nocache-run',
+      '--no-cache',
+      '--wait',
+      '--json',
+    );
     expect((JSON.parse(d.out) as Summary).models[0]!.cached).toBe(0);
     expect(fleet.provider.log().length - mid).toBe(27);
   });

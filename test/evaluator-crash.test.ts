@@ -42,13 +42,32 @@ describe('evaluator crash', () => {
       const first = spawnEvaluator(env);
       const out: string[] = [];
       const code = await main(
-        ['node', 'evalfleet', 'submit', 'solve', '--dataset', 'datasets/solve-example.jsonl', '--models', 'good', '--samples-per-task', '3', '--run-id', 'crash-run', '--json'],
+        [
+          'node',
+          'evalfleet',
+          'submit',
+          'solve',
+          '--dataset',
+          'datasets/solve-example.jsonl',
+          '--models',
+          'good',
+          '--samples-per-task',
+          '3',
+          '--run-id',
+          'crash-run',
+          '--json',
+        ],
         env,
         { out: (s) => out.push(s), err: () => undefined },
       );
       expect(code).toBe(0);
       const total = 27 * 3;
-      await waitFor('some evaluations done', async () => ((await counters.progress('crash-run')).done >= 10 ? true : undefined), 120_000, 50);
+      await waitFor(
+        'some evaluations done',
+        async () => ((await counters.progress('crash-run')).done >= 10 ? true : undefined),
+        120_000,
+        50,
+      );
       first.kill('SIGKILL');
       await once(first, 'exit');
       const before = (await counters.progress('crash-run')).done;
@@ -61,7 +80,14 @@ describe('evaluator crash', () => {
       expect(progress.outcomes['outcome:passed']).toBe(total);
       const rows = (await fleetEnv.store.get('runs/crash-run/results.jsonl')).toString('utf8').trim().split('\n');
       expect(rows).toHaveLength(total);
-      expect(new Set(rows.map((l) => { const r = JSON.parse(l) as { taskId: string; sampleIndex: number }; return `${r.taskId}#${r.sampleIndex}`; })).size).toBe(total);
+      expect(
+        new Set(
+          rows.map((l) => {
+            const r = JSON.parse(l) as { taskId: string; sampleIndex: number };
+            return `${r.taskId}#${r.sampleIndex}`;
+          }),
+        ).size,
+      ).toBe(total);
     } finally {
       redis.disconnect();
     }

@@ -24,7 +24,9 @@ export default async function setup(): Promise<void> {
   if (!(await answers(rabbit, 5672))) missing.push(`RabbitMQ (${new URL(rabbit).host})`);
   if (!(await answers(redis, 6379))) missing.push(`Redis (${new URL(redis).host})`);
   if (missing.length > 0) {
-    throw new Error(`${missing.join(' and ')} not answering: run scripts/test (it starts them) or docker compose up -d rabbitmq redis minio`);
+    throw new Error(
+      `${missing.join(' and ')} not answering: run scripts/test (it starts them) or docker compose up -d rabbitmq redis minio`,
+    );
   }
   // Process-level tests run the services' built entry points; tsc -b is incremental.
   // EVALFLEET_TEST_NO_BUILD=1 skips it when iterating on a part whose neighbours do not build.

@@ -39,7 +39,14 @@ describe('echo smoke pipeline', () => {
     });
     // A duplicate of one job, as a redelivery would produce, must not be counted twice.
     await client.publisher.send(
-      makeEnvelope({ type: 'echo.job', runId, jobId: 'echo-7', kind: 'echo', stage: 'aggregate', payload: { index: 7, text: 'hi' } }),
+      makeEnvelope({
+        type: 'echo.job',
+        runId,
+        jobId: 'echo-7',
+        kind: 'echo',
+        stage: 'aggregate',
+        payload: { index: 7, text: 'hi' },
+      }),
     );
     await client.publisher.send(request);
 
@@ -65,7 +72,9 @@ describe('echo smoke pipeline', () => {
     const producerMetrics = await (await fetch(`${producer.opsUrl}/metrics`)).text();
     // The early duplicate of echo-7 may already be counted when the producer expands: then it is skipped.
     const record = JSON.parse((await store.get(runKeys.record(runId))).toString('utf8')) as { skippedJobs: number };
-    expect(producerMetrics).toMatch(new RegExp(`evalfleet_jobs_published_total\\{[^}]*kind="echo"[^}]*\\} ${40 - record.skippedJobs}\n`));
+    expect(producerMetrics).toMatch(
+      new RegExp(`evalfleet_jobs_published_total\\{[^}]*kind="echo"[^}]*\\} ${40 - record.skippedJobs}\n`),
+    );
     await aggregator.shutdown();
     await expect(fetch(`${aggregator.opsUrl}/readyz`)).rejects.toThrow();
   });

@@ -19,14 +19,37 @@ async function cli(env: Record<string, string>, ...args: string[]) {
 }
 
 type Row = { taskId: string; model: string; sampleIndex: number; verdict: string; passed: boolean; category: string };
-type ModelSummary = { model: string; samples: number; passAtK: { k: number; value: number }[]; verdicts: Record<string, number>; noCodeRate: number | null; syntaxErrorRate: number | null; solvedTasks: number; costUsd: number };
+type ModelSummary = {
+  model: string;
+  samples: number;
+  passAtK: { k: number; value: number }[];
+  verdicts: Record<string, number>;
+  noCodeRate: number | null;
+  syntaxErrorRate: number | null;
+  solvedTasks: number;
+  costUsd: number;
+};
 
 describe('solve run', () => {
   it('scores mixed fake models with exact verdict counts, pass@k and reports', { timeout: 240_000 }, async () => {
     fleet = await startSolveFleet('solve');
     const { env, fleetEnv } = fleet;
     const n = 2;
-    const r = await cli(env, 'submit', 'solve', '--dataset', 'datasets/solve-example.jsonl', '--models', 'good,mixed,prose,broken,malformed', '--samples-per-task', String(n), '--run-id', 'solve-e2e', '--wait', '--json');
+    const r = await cli(
+      env,
+      'submit',
+      'solve',
+      '--dataset',
+      'datasets/solve-example.jsonl',
+      '--models',
+      'good,mixed,prose,broken,malformed',
+      '--samples-per-task',
+      String(n),
+      '--run-id',
+      'solve-e2e',
+      '--wait',
+      '--json',
+    );
     expect(r.code, r.err).toBe(0);
     const summary = JSON.parse(r.out) as { models: ModelSummary[]; totalJobs: number };
     const tasks = 27;
@@ -53,7 +76,11 @@ describe('solve run', () => {
     expect(good.costUsd).toBeGreaterThan(0);
 
     // pass@k recomputed from results.jsonl with the unbiased estimator.
-    const rows = (await fleetEnv.store.get('runs/solve-e2e/results.jsonl')).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+    const rows = (await fleetEnv.store.get('runs/solve-e2e/results.jsonl'))
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Row);
     expect(rows).toHaveLength(tasks * n * 5);
     const mixedRows = rows.filter((x) => x.model === 'mixed');
     const perTask = new Map<string, number>();
@@ -63,12 +90,22 @@ describe('solve run', () => {
 
     const keys: string[] = [];
     for await (const k of fleetEnv.store.list('runs/solve-e2e/')) keys.push(k);
-    for (const name of ['results.jsonl', 'summary.json', 'comparison.json', 'completed.json', 'by-model/good/strings.jsonl', 'by-model/mixed/parsing.csv']) {
+    for (const name of [
+      'results.jsonl',
+      'summary.json',
+      'comparison.json',
+      'completed.json',
+      'by-model/good/strings.jsonl',
+      'by-model/mixed/parsing.csv',
+    ]) {
       expect(keys).toContain(`runs/solve-e2e/${name}`);
     }
     const csv = (await fleetEnv.store.get('runs/solve-e2e/by-model/mixed/parsing.csv')).toString('utf8');
     expect(csv.split('\n')[0]).toContain('verdict');
-    const parsing = (await fleetEnv.store.get('runs/solve-e2e/by-model/mixed/parsing.jsonl')).toString('utf8').trim().split('\n');
+    const parsing = (await fleetEnv.store.get('runs/solve-e2e/by-model/mixed/parsing.jsonl'))
+      .toString('utf8')
+      .trim()
+      .split('\n');
     expect(parsing).toHaveLength(6 * n);
     expect(parsing.every((l) => (JSON.parse(l) as Row).category === 'parsing')).toBe(true);
 

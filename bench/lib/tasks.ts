@@ -17,14 +17,86 @@ type Family = {
 };
 
 const FAMILIES: Family[] = [
-  { name: 'square_sum', body: 'return sum(i * i for i in range(x + 1))', buggy: 'return sum(i * i for i in range(x))', cases: [['3', '14'], ['0', '0'], ['5', '55']] },
-  { name: 'reverse_words', body: "return ' '.join(reversed(x.split()))", buggy: "return ' '.join(x.split())", cases: [["'a b c'", "'c b a'"], ["'hi'", "'hi'"], ["'x y'", "'y x'"]] },
-  { name: 'count_vowels', body: "return sum(1 for c in x.lower() if c in 'aeiou')", buggy: "return sum(1 for c in x if c in 'aeio')", cases: [["'Education'", '5'], ["'xyz'", '0'], ["'AEIOU'", '5']] },
-  { name: 'fib', body: 'a, b = 0, 1\n    for _ in range(x):\n        a, b = b, a + b\n    return a', buggy: 'a, b = 1, 1\n    for _ in range(x):\n        a, b = b, a + b\n    return a', cases: [['10', '55'], ['1', '1'], ['0', '0']] },
-  { name: 'is_prime', body: 'return x > 1 and all(x % d for d in range(2, int(x ** 0.5) + 1))', buggy: 'return all(x % d for d in range(2, x))', cases: [['97', 'True'], ['1', 'False'], ['91', 'False']] },
-  { name: 'max_gap', body: 'return max(b - a for a, b in zip(x, x[1:]))', buggy: 'return max(abs(b - a) for a, b in zip(x, x[1:]))', cases: [['[1, 4, 6, 11]', '5'], ['[3, 1, 2]', '1'], ['[0, 10]', '10']] },
-  { name: 'dedupe', body: 'seen = set()\n    return [v for v in x if not (v in seen or seen.add(v))]', buggy: 'return sorted(set(x))', cases: [['[3, 1, 3, 2, 1]', '[3, 1, 2]'], ['[]', '[]'], ['[5, 5]', '[5]']] },
-  { name: 'digit_sum', body: 'return sum(int(c) for c in str(abs(x)))', buggy: 'return sum(int(c) for c in str(x) if c.isdigit()) + (1 if x < 0 else 0)', cases: [['1234', '10'], ['-56', '11'], ['0', '0']] },
+  {
+    name: 'square_sum',
+    body: 'return sum(i * i for i in range(x + 1))',
+    buggy: 'return sum(i * i for i in range(x))',
+    cases: [
+      ['3', '14'],
+      ['0', '0'],
+      ['5', '55'],
+    ],
+  },
+  {
+    name: 'reverse_words',
+    body: "return ' '.join(reversed(x.split()))",
+    buggy: "return ' '.join(x.split())",
+    cases: [
+      ["'a b c'", "'c b a'"],
+      ["'hi'", "'hi'"],
+      ["'x y'", "'y x'"],
+    ],
+  },
+  {
+    name: 'count_vowels',
+    body: "return sum(1 for c in x.lower() if c in 'aeiou')",
+    buggy: "return sum(1 for c in x if c in 'aeio')",
+    cases: [
+      ["'Education'", '5'],
+      ["'xyz'", '0'],
+      ["'AEIOU'", '5'],
+    ],
+  },
+  {
+    name: 'fib',
+    body: 'a, b = 0, 1\n    for _ in range(x):\n        a, b = b, a + b\n    return a',
+    buggy: 'a, b = 1, 1\n    for _ in range(x):\n        a, b = b, a + b\n    return a',
+    cases: [
+      ['10', '55'],
+      ['1', '1'],
+      ['0', '0'],
+    ],
+  },
+  {
+    name: 'is_prime',
+    body: 'return x > 1 and all(x % d for d in range(2, int(x ** 0.5) + 1))',
+    buggy: 'return all(x % d for d in range(2, x))',
+    cases: [
+      ['97', 'True'],
+      ['1', 'False'],
+      ['91', 'False'],
+    ],
+  },
+  {
+    name: 'max_gap',
+    body: 'return max(b - a for a, b in zip(x, x[1:]))',
+    buggy: 'return max(abs(b - a) for a, b in zip(x, x[1:]))',
+    cases: [
+      ['[1, 4, 6, 11]', '5'],
+      ['[3, 1, 2]', '1'],
+      ['[0, 10]', '10'],
+    ],
+  },
+  {
+    name: 'dedupe',
+    body: 'seen = set()\n    return [v for v in x if not (v in seen or seen.add(v))]',
+    buggy: 'return sorted(set(x))',
+    cases: [
+      ['[3, 1, 3, 2, 1]', '[3, 1, 2]'],
+      ['[]', '[]'],
+      ['[5, 5]', '[5]'],
+    ],
+  },
+  {
+    name: 'digit_sum',
+    body: 'return sum(int(c) for c in str(abs(x)))',
+    buggy: 'return sum(int(c) for c in str(x) if c.isdigit()) + (1 if x < 0 else 0)',
+    cases: [
+      ['1234', '10'],
+      ['-56', '11'],
+      ['0', '0'],
+    ],
+  },
 ];
 
 /** Deterministic: task i uses family i mod n; every `failEvery`-th task gets the buggy body. */
@@ -47,5 +119,7 @@ export function generateTasks(count: number, failEvery = 7): BenchTask[] {
 
 /** The same task as one plain Python program (what an unisolated harness would run). */
 export function plainProgram(task: BenchTask): string {
-  return task.format === 'mbpp' ? `${task.code}\n${task.tests}\n` : `${task.code}\n${task.tests}\ncheck(${task.entryPoint})\n`;
+  return task.format === 'mbpp'
+    ? `${task.code}\n${task.tests}\n`
+    : `${task.code}\n${task.tests}\ncheck(${task.entryPoint})\n`;
 }

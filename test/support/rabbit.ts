@@ -5,7 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { connect, type Channel } from 'amqplib';
 import { z } from 'zod';
-import { connectBroker, deleteTopology, type BrokerConnection, type BrokerOptions } from '../../shared/src/broker/index.js';
+import {
+  connectBroker,
+  deleteTopology,
+  type BrokerConnection,
+  type BrokerOptions,
+} from '../../shared/src/broker/index.js';
 import { createLogger, type Logger } from '../../shared/src/logger/index.js';
 import { catalogEntry, registerMessageType, type CatalogEntry } from '../../shared/src/messages/index.js';
 
@@ -26,7 +31,9 @@ export function uniqueNamespace(label: string): string {
  */
 export function testLogger(): Logger {
   const level = process.env.TEST_LOG_LEVEL;
-  return level ? createLogger({ service: 'test' }, { level }) : createLogger({ service: 'test' }, { level: 'trace', destination: { write: () => undefined } });
+  return level
+    ? createLogger({ service: 'test' }, { level })
+    : createLogger({ service: 'test' }, { level: 'trace', destination: { write: () => undefined } });
 }
 
 /** Connect with test defaults (tiny tiers, small delivery limit, a connection name to find it by). */
@@ -82,7 +89,12 @@ export async function closeConnectionNamed(name: string): Promise<number> {
 }
 
 /** Poll `check` until it returns a truthy value; fail with `what` after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000, intervalMs = 25): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  intervalMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -15,7 +15,8 @@ export const sandboxImage = process.env.EVALFLEET_SANDBOX_IMAGE;
 
 /** Registry of the test models: each a fixed fake behaviour. */
 export function testRegistryYaml(providerUrl: string): string {
-  const model = (id: string) => `    provider: fake\n    model: ${id}\n    input_per_mtok: 1\n    output_per_mtok: 2\n    max_output_tokens: 1024\n`;
+  const model = (id: string) =>
+    `    provider: fake\n    model: ${id}\n    input_per_mtok: 1\n    output_per_mtok: 2\n    max_output_tokens: 1024\n`;
   return [
     'providers:',
     '  fake:',
@@ -45,7 +46,11 @@ export type SolveFleet = {
 
 export async function startSolveFleet(
   label: string,
-  opts: { dataset?: string; services?: ('producer' | 'generator' | 'evaluator' | 'aggregator')[]; extraEnv?: Record<string, string> } = {},
+  opts: {
+    dataset?: string;
+    services?: ('producer' | 'generator' | 'evaluator' | 'aggregator')[];
+    extraEnv?: Record<string, string>;
+  } = {},
 ): Promise<SolveFleet> {
   const datasetText = await readFile(opts.dataset ?? 'datasets/solve-example.jsonl', 'utf8');
   const provider = await startFakeProvider({ port: 0, host: '127.0.0.1', datasetText });
@@ -60,7 +65,12 @@ export async function startSolveFleet(
   fleetEnv.env['EVALFLEET_MODELS'] = registryFile;
   const env = fleetEnv.env;
   const stops: (() => Promise<void>)[] = [];
-  const starters = { producer: startProducer, generator: startGenerator, evaluator: startEvaluator, aggregator: startAggregator };
+  const starters = {
+    producer: startProducer,
+    generator: startGenerator,
+    evaluator: startEvaluator,
+    aggregator: startAggregator,
+  };
   const startService = async (name: keyof typeof starters) => {
     const s = await starters[name]({ env, installSignals: false, cwd: fleetEnv.artifactDir });
     stops.push(() => s.shutdown());

@@ -12,6 +12,12 @@ export const echoReporter: Reporter = async ({ record, results, store }) => {
   const resultsKey = runKeys.report(record.runId, 'results.jsonl');
   const summaryKey = runKeys.report(record.runId, 'summary.json');
   await putJsonl(store, resultsKey, rows);
-  await putJson(store, summaryKey, { runId: record.runId, kind: record.kind, totalJobs: record.totalJobs, results: results.length, outcomes });
+  await putJson(store, summaryKey, {
+    runId: record.runId,
+    kind: record.kind,
+    totalJobs: record.totalJobs,
+    results: results.length,
+    outcomes,
+  });
   return { 'results.jsonl': resultsKey, 'summary.json': summaryKey };
 };

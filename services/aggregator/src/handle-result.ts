@@ -26,7 +26,12 @@ export type AggregatorDeps = {
 
 /** A result message (or a smoke-kind job) → the job's terminal result, recorded once. */
 export async function handleResult(env: Envelope, deps: AggregatorDeps): Promise<void> {
-  const result: { kind: StoredResult['kind']; outcome: string; result: Record<string, unknown>; artifacts: StoredResult['artifacts'] } =
+  const result: {
+    kind: StoredResult['kind'];
+    outcome: string;
+    result: Record<string, unknown>;
+    artifacts: StoredResult['artifacts'];
+  } =
     env.type === 'echo.job'
       ? { kind: env.kind, outcome: 'ok', result: echoJobSchema.parse(env.payload), artifacts: {} }
       : jobResultSchema.parse(env.payload);
@@ -97,7 +102,10 @@ export async function finalizeRun(runId: string, deps: AggregatorDeps, opts: { f
   const record = await loadRecord(runId, deps.store);
   const results = await loadResults(runId, deps.store);
   if (results.length < record.totalJobs && !opts.force) {
-    throw new RetryableError('results_incomplete', `run ${runId}: ${results.length} of ${record.totalJobs} results stored`);
+    throw new RetryableError(
+      'results_incomplete',
+      `run ${runId}: ${results.length} of ${record.totalJobs} results stored`,
+    );
   }
   const reporter = deps.reporters[record.kind];
   const reports = reporter ? await reporter({ record, results, store: deps.store }) : {};

@@ -1,6 +1,16 @@
 import { parseSamples, sampleResultLine } from '@evalfleet/shared/datasets';
 import { runKeys } from '@evalfleet/shared/runs';
-import { compare, groupByModelCategory, naturalCompare, pathSegment, resultRowColumns, resultRowSchema, summarize, toCsv, type ResultRow } from '@evalfleet/shared/scoring';
+import {
+  compare,
+  groupByModelCategory,
+  naturalCompare,
+  pathSegment,
+  resultRowColumns,
+  resultRowSchema,
+  summarize,
+  toCsv,
+  type ResultRow,
+} from '@evalfleet/shared/scoring';
 import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
 import type { StoredResult } from '@evalfleet/shared/runs';
 import type { Reporter } from './reporters.js';
@@ -12,7 +22,12 @@ function toRow(runId: string, r: StoredResult): ResultRow {
 const orderRows = (a: ResultRow, b: ResultRow) =>
   naturalCompare(a.model, b.model) || naturalCompare(a.taskId, b.taskId) || a.sampleIndex - b.sampleIndex;
 
-async function writeSamplesResults(store: ArtifactStore, runId: string, samplesKey: string, rows: StoredResult[]): Promise<string> {
+async function writeSamplesResults(
+  store: ArtifactStore,
+  runId: string,
+  samplesKey: string,
+  rows: StoredResult[],
+): Promise<string> {
   const { samples } = parseSamples((await store.get(samplesKey)).toString('utf8'));
   const byLine = new Map<number, StoredResult>();
   for (const r of rows) {
@@ -21,7 +36,8 @@ async function writeSamplesResults(store: ArtifactStore, runId: string, samplesK
   }
   const lines = samples.map((s) => {
     const r = byLine.get(s.lineIndex);
-    const result = typeof r?.result['humanEvalResult'] === 'string' ? r.result['humanEvalResult'] : 'failed: not evaluated';
+    const result =
+      typeof r?.result['humanEvalResult'] === 'string' ? r.result['humanEvalResult'] : 'failed: not evaluated';
     return sampleResultLine(s, { result, passed: r?.result['passed'] === true });
   });
   const key = runKeys.report(runId, 'samples_results.jsonl');
@@ -50,7 +66,11 @@ export const solveReporter: Reporter = async ({ record, results, store }) => {
     completedAt: new Date().toISOString(),
     totalJobs: record.totalJobs,
     parameters: record.spec,
-    dataset: { id: record.meta['datasetId'], format: record.meta['datasetFormat'], errors: record.meta['datasetErrors'] },
+    dataset: {
+      id: record.meta['datasetId'],
+      format: record.meta['datasetFormat'],
+      errors: record.meta['datasetErrors'],
+    },
     ...summary,
   });
   reports['summary.json'] = summaryKey;
@@ -63,13 +83,16 @@ export const solveReporter: Reporter = async ({ record, results, store }) => {
     const base = `by-model/${pathSegment(group.model)}/${pathSegment(group.category)}`;
     const jsonlKey = runKeys.report(runId, `${base}.jsonl`);
     const csvKey = runKeys.report(runId, `${base}.csv`);
-    await store.put(jsonlKey, group.rows.map((r) => JSON.stringify(r)).join('\n') + '\n', { contentType: 'application/x-ndjson' });
+    await store.put(jsonlKey, group.rows.map((r) => JSON.stringify(r)).join('\n') + '\n', {
+      contentType: 'application/x-ndjson',
+    });
     await store.put(csvKey, toCsv(group.rows, resultRowColumns), { contentType: 'text/csv' });
     reports[`${base}.jsonl`] = jsonlKey;
     reports[`${base}.csv`] = csvKey;
   }
 
   const samplesKey = record.meta['samplesKey'];
-  if (typeof samplesKey === 'string') reports['samples_results.jsonl'] = await writeSamplesResults(store, runId, samplesKey, results);
+  if (typeof samplesKey === 'string')
+    reports['samples_results.jsonl'] = await writeSamplesResults(store, runId, samplesKey, results);
   return reports;
 };

@@ -13,7 +13,10 @@ afterEach(async () => {
   fleetEnv = undefined;
 });
 
-async function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+async function cli(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
   const code = await main(['node', 'evalfleet', ...args], env, { out: (s) => out.push(s), err: (s) => err.push(s) });
@@ -28,7 +31,14 @@ describe('evalfleet CLI', () => {
     const client = await connectTest(ns, { delayTiersMs: undefined, deliveryLimit: undefined });
     try {
       // A run.requested whose spec violates the schema: the producer dead-letters it at once.
-      const bad = makeEnvelope({ type: 'run.requested', runId: 'r1', jobId: 'r1:request', kind: 'echo', stage: 'produce', payload: { kind: 'echo', spec: { count: -1 } } });
+      const bad = makeEnvelope({
+        type: 'run.requested',
+        runId: 'r1',
+        jobId: 'r1:request',
+        kind: 'echo',
+        stage: 'produce',
+        payload: { kind: 'echo', spec: { count: -1 } },
+      });
       await client.publisher.send(bad);
       await waitFor('dead letter', async () => (await queueDepth(`${ns}.produce.dlq`)) === 1 || undefined, 15_000);
 
@@ -61,15 +71,46 @@ describe('evalfleet CLI', () => {
   it('dry-runs a solve submission: counts jobs, checks models, publishes nothing', async () => {
     fleetEnv = await testFleetEnv('cli-dry');
     const { env, ns } = fleetEnv;
-    const r = await cli(env, 'submit', 'solve', '--dataset', 'datasets/solve-example.jsonl', '--models', 'fake-good,fake-mixed', '--samples-per-task', '2', '--quick-test', '--dry-run', '--json');
+    const r = await cli(
+      env,
+      'submit',
+      'solve',
+      '--dataset',
+      'datasets/solve-example.jsonl',
+      '--models',
+      'fake-good,fake-mixed',
+      '--samples-per-task',
+      '2',
+      '--quick-test',
+      '--dry-run',
+      '--json',
+    );
     expect(r.code).toBe(0);
     const plan = JSON.parse(r.out) as { jobs: number; problems: number };
     expect(plan.jobs).toBe(plan.problems * 2 * 2);
     expect(plan.problems).toBeGreaterThanOrEqual(4);
-    const unknown = await cli(env, 'submit', 'solve', '--dataset', 'datasets/solve-example.jsonl', '--models', 'no-such-model', '--dry-run');
+    const unknown = await cli(
+      env,
+      'submit',
+      'solve',
+      '--dataset',
+      'datasets/solve-example.jsonl',
+      '--models',
+      'no-such-model',
+      '--dry-run',
+    );
     expect(unknown.code).toBe(1);
     expect(unknown.err).toContain('unknown model no-such-model');
-    const needsKey = await cli({ ...env, OPENROUTER_API_KEY: '' }, 'submit', 'solve', '--dataset', 'datasets/solve-example.jsonl', '--models', 'gpt-4o-mini', '--dry-run');
+    const needsKey = await cli(
+      { ...env, OPENROUTER_API_KEY: '' },
+      'submit',
+      'solve',
+      '--dataset',
+      'datasets/solve-example.jsonl',
+      '--models',
+      'gpt-4o-mini',
+      '--dry-run',
+    );
     expect(needsKey.code).toBe(1);
     expect(needsKey.err).toContain('needs OPENROUTER_API_KEY');
     await expect(queueDepth(`${ns}.produce`)).rejects.toThrow();

@@ -72,7 +72,9 @@ export async function main(
     .option('--run-id <id>', 'run id')
     .option('--wait', 'show progress until the run completes')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { count: number; text: string; runId?: string; wait?: boolean; json?: boolean }) => run((c) => submitEcho(c, opts))());
+    .action(async (opts: { count: number; text: string; runId?: string; wait?: boolean; json?: boolean }) =>
+      run((c) => submitEcho(c, opts))(),
+    );
 
   program
     .command('resume <run>')
@@ -105,7 +107,9 @@ export async function main(
     .option('--json', 'print summary.json')
     .option('--out <dir>', 'copy every report file into this directory')
     .option('--rebuild', 'rebuild the reports from stored results (also for an incomplete run)')
-    .action(async (runId: string, opts: { json?: boolean; out?: string; rebuild?: boolean }) => run((c) => reportCommand(c, runId, opts))());
+    .action(async (runId: string, opts: { json?: boolean; out?: string; rebuild?: boolean }) =>
+      run((c) => reportCommand(c, runId, opts))(),
+    );
 
   const dlq = program.command('dlq').description('dead-letter queues: list, inspect, requeue, purge');
   dlq
@@ -118,20 +122,26 @@ export async function main(
     .description("dead letters' reasons, attempts, history and payload summary (nothing is consumed)")
     .option('--limit <n>', 'at most this many', int('--limit'), 20)
     .option('--json', 'machine-readable output')
-    .action(async (stage: string, opts: { limit?: number; json?: boolean }) => run((c) => dlqInspectCommand(c, stage, opts))());
+    .action(async (stage: string, opts: { limit?: number; json?: boolean }) =>
+      run((c) => dlqInspectCommand(c, stage, opts))(),
+    );
   dlq
     .command('requeue <stage>')
     .description('move dead letters back to their work queue, each exactly once, attempt reset, history kept')
     .option('--filter <code>', 'only dead letters with this error code')
     .option('--limit <n>', 'at most this many', int('--limit'))
     .option('--json', 'machine-readable output')
-    .action(async (stage: string, opts: { filter?: string; limit?: number; json?: boolean }) => run((c) => dlqRequeueCommand(c, stage, opts))());
+    .action(async (stage: string, opts: { filter?: string; limit?: number; json?: boolean }) =>
+      run((c) => dlqRequeueCommand(c, stage, opts))(),
+    );
   dlq
     .command('purge <stage>')
     .description('delete every dead letter of a stage')
     .option('--yes', 'really delete')
     .option('--json', 'machine-readable output')
-    .action(async (stage: string, opts: { yes?: boolean; json?: boolean }) => run((c) => dlqPurgeCommand(c, stage, opts))());
+    .action(async (stage: string, opts: { yes?: boolean; json?: boolean }) =>
+      run((c) => dlqPurgeCommand(c, stage, opts))(),
+    );
 
   program
     .command('up')
@@ -151,7 +161,9 @@ export async function main(
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : (e.exitCode ?? 1);
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help'
+        ? 0
+        : (e.exitCode ?? 1);
     }
     io.err(`evalfleet: ${e.message ?? String(err)}`);
     code = 1;

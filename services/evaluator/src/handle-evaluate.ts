@@ -103,7 +103,9 @@ export async function handleEvaluate(env: Envelope, deps: EvaluatorDeps): Promis
           latencyMs: g?.latencyMs ?? 0,
           extraction: g?.extraction ?? 'given',
           cached: g?.cached ?? false,
-          ...(job.sampleLine !== undefined ? { sampleLine: job.sampleLine, humanEvalResult: humanEvalResultText(result) } : {}),
+          ...(job.sampleLine !== undefined
+            ? { sampleLine: job.sampleLine, humanEvalResult: humanEvalResultText(result) }
+            : {}),
         },
         artifacts: { verdict: verdictRef },
       },

@@ -41,7 +41,13 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
           onVerdict: (verdict, seconds) => verdicts.observe({ verdict, sandbox: kind }, seconds),
         };
         return {
-          consumers: [{ stage: 'evaluate' as const, concurrency: config.EVALUATOR_CONCURRENCY, handler: (e) => handleEvaluate(e, deps) }],
+          consumers: [
+            {
+              stage: 'evaluate' as const,
+              concurrency: config.EVALUATOR_CONCURRENCY,
+              handler: (e) => handleEvaluate(e, deps),
+            },
+          ],
           close: () => sandbox.close(),
         };
       },

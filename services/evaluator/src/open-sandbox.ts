@@ -23,13 +23,23 @@ export async function openSandbox(opts: {
       // Containers of an evaluator on this host that died without cleaning up (e.g. SIGKILL).
       const orphans = await removeSandboxContainers(docker);
       if (orphans > 0) opts.logger.warn({ orphans }, 'removed sandbox containers left by a dead evaluator');
-      const sandbox = await createDockerSandbox({ image: opts.image, docker, poolSize: opts.concurrency, logger: opts.logger });
+      const sandbox = await createDockerSandbox({
+        image: opts.image,
+        docker,
+        poolSize: opts.concurrency,
+        logger: opts.logger,
+      });
       opts.logger.info({ sandbox: sandbox.describe() }, 'docker sandbox ready');
       return sandbox;
     }
-    const why = !reachable ? `no Docker engine at ${opts.socketPath}` : 'EVALFLEET_SANDBOX_IMAGE is not set (scripts/sandbox-image prints it)';
+    const why = !reachable
+      ? `no Docker engine at ${opts.socketPath}`
+      : 'EVALFLEET_SANDBOX_IMAGE is not set (scripts/sandbox-image prints it)';
     if (opts.mode === 'docker') throw new Error(`SANDBOX=docker but ${why}`);
-    opts.logger.warn({ reason: why }, 'falling back to the process sandbox: evaluated code is NOT isolated from this machine');
+    opts.logger.warn(
+      { reason: why },
+      'falling back to the process sandbox: evaluated code is NOT isolated from this machine',
+    );
   }
   return createProcessSandbox({ concurrency: opts.concurrency, logger: opts.logger });
 }

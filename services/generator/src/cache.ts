@@ -26,7 +26,14 @@ export type CacheKeyParts = {
 
 /** The cache key: a hash of what determines the answer (model, messages, parameters, sample index). */
 export function cacheKey(parts: CacheKeyParts): string {
-  const canonical = JSON.stringify([parts.provider, parts.remoteModel, parts.messages.map((m) => [m.role, m.content]), parts.temperature, parts.maxTokens, parts.sampleIndex]);
+  const canonical = JSON.stringify([
+    parts.provider,
+    parts.remoteModel,
+    parts.messages.map((m) => [m.role, m.content]),
+    parts.temperature,
+    parts.maxTokens,
+    parts.sampleIndex,
+  ]);
   const hash = createHash('sha256').update(canonical).digest('hex');
   return `cache/llm/${hash.slice(0, 2)}/${hash}.json`;
 }

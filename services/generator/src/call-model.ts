@@ -1,5 +1,13 @@
 import { EvalfleetError, PermanentError } from '@evalfleet/shared/errors';
-import { costUsd, estimatePromptTokens, getModel, type ChatMessage, type LlmClient, type LlmTrace, type Registry } from '@evalfleet/shared/llm';
+import {
+  costUsd,
+  estimatePromptTokens,
+  getModel,
+  type ChatMessage,
+  type LlmClient,
+  type LlmTrace,
+  type Registry,
+} from '@evalfleet/shared/llm';
 import type { RunBudget } from '@evalfleet/shared/budget';
 import type { CacheKeyParts, ResponseCache } from './cache.js';
 import { cacheKey } from './cache.js';
@@ -7,7 +15,11 @@ import { cacheKey } from './cache.js';
 /** What the generator needs from the fleet-wide rate limiter (see @evalfleet/shared/ratelimit). */
 export interface CallLimiter {
   /** Waits for capacity for one request of `tokens`; throws RetryableError when the wait would be too long. */
-  acquire(model: string, tokens: number, signal: AbortSignal): Promise<{ reconcile(actualTokens: number): Promise<void>; cancel(): Promise<void> }>;
+  acquire(
+    model: string,
+    tokens: number,
+    signal: AbortSignal,
+  ): Promise<{ reconcile(actualTokens: number): Promise<void>; cancel(): Promise<void> }>;
   /** Feeds a response's status and rate-limit headers back to the scope (429 pauses the fleet). */
   observe(model: string, status: number | null, headers: Record<string, string>): Promise<void>;
 }
@@ -77,7 +89,14 @@ export async function callModel(req: CallRequest, deps: CallDeps): Promise<CallO
     if (hit) {
       return {
         kind: 'answer',
-        answer: { text: hit.text, promptTokens: hit.usage.promptTokens, completionTokens: hit.usage.completionTokens, costUsd: 0, latencyMs: 0, cached: true },
+        answer: {
+          text: hit.text,
+          promptTokens: hit.usage.promptTokens,
+          completionTokens: hit.usage.completionTokens,
+          costUsd: 0,
+          latencyMs: 0,
+          cached: true,
+        },
       };
     }
   }
@@ -85,11 +104,18 @@ export async function callModel(req: CallRequest, deps: CallDeps): Promise<CallO
   const promptEstimate = estimatePromptTokens(req.messages);
   const maxTokens = Math.min(req.maxTokens, model.maxOutputTokens);
   if (promptEstimate + maxTokens > (model.tpm ?? Infinity)) {
-    throw new PermanentError('request_too_large', `request of ~${promptEstimate + maxTokens} tokens exceeds ${req.model}'s ${model.tpm} tokens per minute`);
+    throw new PermanentError(
+      'request_too_large',
+      `request of ~${promptEstimate + maxTokens} tokens exceeds ${req.model}'s ${model.tpm} tokens per minute`,
+    );
   }
   const hold =
     req.budgetUsd !== undefined && deps.budget
-      ? await deps.budget.reserve(req.runId, req.budgetUsd, costUsd(model, { promptTokens: promptEstimate, completionTokens: maxTokens }))
+      ? await deps.budget.reserve(
+          req.runId,
+          req.budgetUsd,
+          costUsd(model, { promptTokens: promptEstimate, completionTokens: maxTokens }),
+        )
       : undefined;
   if (req.budgetUsd !== undefined && deps.budget && !hold) {
     return { kind: 'budget_exhausted', spentUsd: await deps.budget.spentUsd(req.runId) };
@@ -97,11 +123,21 @@ export async function callModel(req: CallRequest, deps: CallDeps): Promise<CallO
 
   let spent = 0;
   try {
-    const reservation = deps.limiter ? await deps.limiter.acquire(req.model, promptEstimate + maxTokens, req.signal) : undefined;
+    const reservation = deps.limiter
+      ? await deps.limiter.acquire(req.model, promptEstimate + maxTokens, req.signal)
+      : undefined;
     const run = deps.cap ?? (<T>(fn: () => Promise<T>) => fn());
     try {
       const response = await run(() =>
-        deps.llm.complete({ model: req.model, messages: req.messages, temperature: req.temperature, maxTokens, seed: req.sampleIndex, signal: req.signal, attempt: req.attempt }),
+        deps.llm.complete({
+          model: req.model,
+          messages: req.messages,
+          temperature: req.temperature,
+          maxTokens,
+          seed: req.sampleIndex,
+          signal: req.signal,
+          attempt: req.attempt,
+        }),
       );
       spent = response.costUsd;
       await reservation?.reconcile(response.usage.totalTokens);

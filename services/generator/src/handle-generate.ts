@@ -43,7 +43,11 @@ function traceOf(err: unknown): LlmTrace | undefined {
  * thrown (the broker retries through a delay queue); a malformed answer, prose without
  * code or broken code is a recorded outcome that goes straight to the aggregator.
  */
-export async function handleGenerate(env: Envelope, deps: GeneratorDeps, signal: AbortSignal = new AbortController().signal): Promise<void> {
+export async function handleGenerate(
+  env: Envelope,
+  deps: GeneratorDeps,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<void> {
   const job = solveGeneratePayloadSchema.parse(env.payload);
   const problem = await loadProblem(job.problem.key, deps);
   const messages = solvePrompt(problem);
@@ -88,7 +92,10 @@ export async function handleGenerate(env: Envelope, deps: GeneratorDeps, signal:
     deps.metrics?.observeCall(job.model, 'ok', answer.trace);
   }
 
-  const extraction = deps.extractor.extract(answer.text, { entryPoint: problem.entryPoint, prompt: problem.starterCode ?? problem.prompt });
+  const extraction = deps.extractor.extract(answer.text, {
+    entryPoint: problem.entryPoint,
+    prompt: problem.starterCode ?? problem.prompt,
+  });
   const generation: GenerationInfo = {
     promptTokens: answer.promptTokens,
     completionTokens: answer.completionTokens,
@@ -100,7 +107,16 @@ export async function handleGenerate(env: Envelope, deps: GeneratorDeps, signal:
   };
   deps.metrics?.extractions.inc({ model: job.model, outcome: extraction.outcome });
   if (extraction.outcome !== 'ok' || extraction.code === undefined) {
-    await publishTerminal(env, deps, job, extraction.outcome === 'syntax_error' ? 'syntax_error' : 'no_code', extraction.outcome, undefined, generation, extraction.message);
+    await publishTerminal(
+      env,
+      deps,
+      job,
+      extraction.outcome === 'syntax_error' ? 'syntax_error' : 'no_code',
+      extraction.outcome,
+      undefined,
+      generation,
+      extraction.message,
+    );
     return;
   }
   await deps.store.put(runKeys.job(env.runId, env.jobId, 'code.py'), extraction.code);

@@ -23,7 +23,10 @@ export function startGenerator(opts: Parameters<typeof runService>[1] = {}) {
         RESPONSE_CACHE: envBoolean.default(true),
       },
       setup: async ({ config, env, store, redis, bus, logger, metrics }) => {
-        const registry = loadRegistryFile({ path: config.EVALFLEET_MODELS, providerUrls: config.EVALFLEET_PROVIDER_URLS });
+        const registry = loadRegistryFile({
+          path: config.EVALFLEET_MODELS,
+          providerUrls: config.EVALFLEET_PROVIDER_URLS,
+        });
         const genMetrics = createGeneratorMetrics(metrics);
         const cap = createConcurrencyCap(config.GENERATOR_MAX_INFLIGHT_CALLS);
         const deps: GeneratorDeps = {
@@ -42,7 +45,11 @@ export function startGenerator(opts: Parameters<typeof runService>[1] = {}) {
         };
         return {
           consumers: [
-            { stage: 'generate' as const, concurrency: config.GENERATOR_CONCURRENCY, handler: (e, ctx) => handleGenerate(e, deps, ctx.signal) },
+            {
+              stage: 'generate' as const,
+              concurrency: config.GENERATOR_CONCURRENCY,
+              handler: (e, ctx) => handleGenerate(e, deps, ctx.signal),
+            },
           ],
         };
       },

@@ -63,7 +63,11 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
   }
   record.skippedJobs = skipped;
   await putJson(deps.store, runKeys.record(env.runId), record);
-  await putJson(deps.store, runKeys.index(env.runId), { runId: env.runId, kind: record.kind, createdAt: record.createdAt });
+  await putJson(deps.store, runKeys.index(env.runId), {
+    runId: env.runId,
+    kind: record.kind,
+    createdAt: record.createdAt,
+  });
   await deps.counters.setTotal(env.runId, record.totalJobs);
   log.info({ total: record.totalJobs, skipped, publishing: pending.length }, 'run expanded');
 

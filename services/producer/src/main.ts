@@ -21,7 +21,11 @@ export function startProducer(opts: Parameters<typeof runService>[1] = {}) {
           registers: [metrics.registry],
         });
         const knownModels = () =>
-          new Set(Object.keys(loadRegistryFile({ path: config.EVALFLEET_MODELS, providerUrls: config.EVALFLEET_PROVIDER_URLS }).models));
+          new Set(
+            Object.keys(
+              loadRegistryFile({ path: config.EVALFLEET_MODELS, providerUrls: config.EVALFLEET_PROVIDER_URLS }).models,
+            ),
+          );
         const deps = {
           bus,
           store,
@@ -34,7 +38,13 @@ export function startProducer(opts: Parameters<typeof runService>[1] = {}) {
           onPublished: (kind: string) => published.inc({ kind }),
         };
         return Promise.resolve({
-          consumers: [{ stage: 'produce' as const, concurrency: config.PRODUCER_CONCURRENCY, handler: (env) => handleRunRequested(env, deps) }],
+          consumers: [
+            {
+              stage: 'produce' as const,
+              concurrency: config.PRODUCER_CONCURRENCY,
+              handler: (env) => handleRunRequested(env, deps),
+            },
+          ],
         });
       },
     },

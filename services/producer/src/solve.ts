@@ -1,5 +1,12 @@
 import { PermanentError } from '@evalfleet/shared/errors';
-import { parseProblemSet, parseSamples, resolveSampleTask, selectProblems, datasetId, type Problem } from '@evalfleet/shared/datasets';
+import {
+  parseProblemSet,
+  parseSamples,
+  resolveSampleTask,
+  selectProblems,
+  datasetId,
+  type Problem,
+} from '@evalfleet/shared/datasets';
 import { makeEnvelope, type RunRequested, type ObjectRefField } from '@evalfleet/shared/messages';
 import { encodeJobId } from '@evalfleet/shared/runs';
 import type { SolveSpec } from '@evalfleet/shared/solve';
@@ -44,7 +51,10 @@ export function makeSolveExpander(deps: SolveExpanderDeps) {
     const parsed = parseProblemSet(text, spec.datasetFormat ? { format: spec.datasetFormat } : {});
     if (parsed.problems.length === 0) {
       const first = parsed.errors[0];
-      throw new PermanentError('dataset_empty', `dataset has no usable problem${first ? ` (line ${first.line}: ${first.message})` : ''}`);
+      throw new PermanentError(
+        'dataset_empty',
+        `dataset has no usable problem${first ? ` (line ${first.line}: ${first.message})` : ''}`,
+      );
     }
     const dsId = datasetId(text);
     const meta: Record<string, unknown> = {
@@ -59,13 +69,23 @@ export function makeSolveExpander(deps: SolveExpanderDeps) {
       const samplesText = await loadText(deps.store, spec.samples, 'samples file');
       const parsedSamples = parseSamples(samplesText);
       const byId = new Map(parsed.problems.map((p) => [p.taskId, p]));
-      const samples = parsedSamples.samples.map((s) => ({ ...s, taskId: resolveSampleTask(s.taskId, byId) ?? s.taskId }));
+      const samples = parsedSamples.samples.map((s) => ({
+        ...s,
+        taskId: resolveSampleTask(s.taskId, byId) ?? s.taskId,
+      }));
       const errors = parsedSamples.errors;
       const unknown = samples.filter((s) => !byId.has(s.taskId));
       if (unknown.length > 0) {
-        throw new PermanentError('unknown_task', `samples name tasks not in the dataset: ${[...new Set(unknown.map((s) => s.taskId))].slice(0, 5).join(', ')}`);
+        throw new PermanentError(
+          'unknown_task',
+          `samples name tasks not in the dataset: ${[...new Set(unknown.map((s) => s.taskId))].slice(0, 5).join(', ')}`,
+        );
       }
-      const refs = await storeProblems(deps.store, dsId, [...new Set(samples.map((s) => s.taskId))].map((id) => byId.get(id)!));
+      const refs = await storeProblems(
+        deps.store,
+        dsId,
+        [...new Set(samples.map((s) => s.taskId))].map((id) => byId.get(id)!),
+      );
       const jobs: PlannedJob[] = samples.map((s) => {
         const problem = byId.get(s.taskId)!;
         const jobId = `samples/${s.lineIndex}`;
@@ -93,12 +113,22 @@ export function makeSolveExpander(deps: SolveExpanderDeps) {
             }),
         };
       });
-      return { jobs, meta: { ...meta, mode: 'samples', samplesKey: spec.samples.key, samplesErrors: errors.slice(0, 100), samplesLines: samples.length } };
+      return {
+        jobs,
+        meta: {
+          ...meta,
+          mode: 'samples',
+          samplesKey: spec.samples.key,
+          samplesErrors: errors.slice(0, 100),
+          samplesLines: samples.length,
+        },
+      };
     }
 
     const known = deps.knownModels();
     const missing = spec.models.filter((m) => !known.has(m));
-    if (missing.length > 0) throw new PermanentError('unknown_model', `models not in the registry: ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw new PermanentError('unknown_model', `models not in the registry: ${missing.join(', ')}`);
     const problems = selectProblems(parsed.problems, {
       ...(spec.categories ? { categories: spec.categories } : {}),
       ...(spec.taskIds ? { taskIds: spec.taskIds } : {}),

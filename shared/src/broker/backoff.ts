@@ -5,7 +5,11 @@ export type BackoffOptions = { baseMs?: number; capMs?: number };
  * Full jitter spreads a fleet that lost the broker at the same moment instead of having it
  * reconnect in lock-step.
  */
-export function fullJitterDelay(attempt: number, opts: BackoffOptions = {}, random: () => number = Math.random): number {
+export function fullJitterDelay(
+  attempt: number,
+  opts: BackoffOptions = {},
+  random: () => number = Math.random,
+): number {
   const base = opts.baseMs ?? 100;
   const cap = opts.capMs ?? 10_000;
   const ceiling = Math.min(cap, base * 2 ** Math.min(Math.max(attempt, 0), 30));

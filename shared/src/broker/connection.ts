@@ -110,7 +110,11 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
     const signals = signal ? [signal, this.closeCtl.signal] : [this.closeCtl.signal];
     const result = await this.connectedGate.wait(timeoutMs, AbortSignal.any(signals));
     if (result === 'open') return;
-    const why = this.closeCtl.signal.aborted ? 'connection closed' : result === 'aborted' ? 'wait aborted' : `not connected after ${timeoutMs} ms`;
+    const why = this.closeCtl.signal.aborted
+      ? 'connection closed'
+      : result === 'aborted'
+        ? 'wait aborted'
+        : `not connected after ${timeoutMs} ms`;
     throw new RetryableError(ErrorCodes.brokerUnavailable, `broker unavailable: ${why}`);
   }
 
@@ -174,7 +178,10 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
   }
 
   /** Like `withChannel`, with a confirm-mode channel. */
-  async withConfirmChannel<T>(fn: (channel: ConfirmChannel) => Promise<T>, opts: { timeoutMs?: number } = {}): Promise<T> {
+  async withConfirmChannel<T>(
+    fn: (channel: ConfirmChannel) => Promise<T>,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<T> {
     const handle = await this.freshChannel(true, opts.timeoutMs);
     try {
       return await fn(handle.channel);
@@ -214,7 +221,10 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
 
   private async freshChannel(confirm: true, timeoutMs?: number): Promise<ChannelHandle<ConfirmChannel>>;
   private async freshChannel(confirm: false, timeoutMs?: number): Promise<ChannelHandle>;
-  private async freshChannel(confirm: boolean, timeoutMs = this.opts.publishTimeoutMs ?? 30_000): Promise<ChannelHandle> {
+  private async freshChannel(
+    confirm: boolean,
+    timeoutMs = this.opts.publishTimeoutMs ?? 30_000,
+  ): Promise<ChannelHandle> {
     await this.waitUntilConnected(timeoutMs);
     const session = this.session;
     if (!session || session.lost) throw new RetryableError(ErrorCodes.brokerUnavailable, 'broker connection lost');
@@ -223,7 +233,8 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
 
   private async connectLoop(deadline?: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      if (this.closeCtl.signal.aborted) throw new RetryableError(ErrorCodes.brokerUnavailable, 'broker connection closed');
+      if (this.closeCtl.signal.aborted)
+        throw new RetryableError(ErrorCodes.brokerUnavailable, 'broker connection closed');
       try {
         await this.establish();
         return;
@@ -232,11 +243,18 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
         if (err instanceof PermanentError && !this.everConnected) throw err;
         const delayMs = fullJitterDelay(attempt, this.opts.reconnectBackoff);
         if (deadline !== undefined && Date.now() + delayMs > deadline) {
-          throw new RetryableError(ErrorCodes.brokerUnavailable, `broker unreachable at ${redactString(this.opts.url)}`, {
-            cause: err,
-          });
+          throw new RetryableError(
+            ErrorCodes.brokerUnavailable,
+            `broker unreachable at ${redactString(this.opts.url)}`,
+            {
+              cause: err,
+            },
+          );
         }
-        this.logger.warn({ err, attempt, delayMs, url: redactString(this.opts.url) }, 'broker connect failed; retrying');
+        this.logger.warn(
+          { err, attempt, delayMs, url: redactString(this.opts.url) },
+          'broker connect failed; retrying',
+        );
         await sleep(delayMs, this.closeCtl.signal);
       }
     }
@@ -252,7 +270,9 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
       timeout: 10_000,
     });
     const session: Session = { model, generation: ++this.generationCounter, lost: false };
-    model.on('error', (err: Error) => this.logger.warn({ err, generation: session.generation }, 'broker connection error'));
+    model.on('error', (err: Error) =>
+      this.logger.warn({ err, generation: session.generation }, 'broker connection error'),
+    );
     model.on('close', (err?: Error) => this.onSessionLost(session, err));
     model.on('blocked', (reason: string) => this.onBlocked(session, reason));
     model.on('unblocked', () => this.onUnblocked(session));
@@ -282,7 +302,10 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
     this.connectedGate.open();
     this.opts.metrics?.brokerConnected.set(1);
     if (reconnect) this.opts.metrics?.brokerReconnects.inc();
-    this.logger.info({ generation: session.generation, url: redactString(this.opts.url), reconnect }, 'broker connected');
+    this.logger.info(
+      { generation: session.generation, url: redactString(this.opts.url), reconnect },
+      'broker connected',
+    );
     this.emitSafely(() => this.emit('connected', { generation: session.generation, reconnect }));
   }
 

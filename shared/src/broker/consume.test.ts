@@ -32,7 +32,14 @@ async function setup(label: string, overrides = {}): Promise<{ ns: string; conn:
 }
 
 function job(n: number, mode = 'ok', type: string = testTypes.work.type): Envelope {
-  return makeEnvelope({ type, runId: 'run-1', jobId: `job-${n}`, kind: 'echo', stage: 'generate', payload: { n, mode } });
+  return makeEnvelope({
+    type,
+    runId: 'run-1',
+    jobId: `job-${n}`,
+    kind: 'echo',
+    stage: 'generate',
+    payload: { n, mode },
+  });
 }
 
 describe('publish and consume', () => {
@@ -40,7 +47,10 @@ describe('publish and consume', () => {
     const metrics = createMetrics({ service: 'test', defaultMetrics: false });
     const { ns, conn } = await setup('roundtrip', { metrics });
     const seen: Seen[] = [];
-    await conn.consume({ stage: 'generate', concurrency: 4, handler: (env, ctx) => {
+    await conn.consume({
+      stage: 'generate',
+      concurrency: 4,
+      handler: (env, ctx) => {
         seen.push({ env, ctx, at: Date.now() });
         return Promise.resolve();
       },
@@ -51,11 +61,16 @@ describe('publish and consume', () => {
     expect(seen[0]?.env.payload).toEqual({ n: 0, mode: 'ok' });
     expect(seen[0]?.ctx.deliveryCount).toBe(0);
     expect(seen[0]?.ctx.redelivered).toBe(false);
-    await waitFor('acks (queue empty, nothing in flight)', async () => conn.inFlight() === 0 && (await queueDepth(`${ns}.generate`)) === 0);
+    await waitFor(
+      'acks (queue empty, nothing in flight)',
+      async () => conn.inFlight() === 0 && (await queueDepth(`${ns}.generate`)) === 0,
+    );
     const jobs = await metrics.registry.getSingleMetricAsString('evalfleet_jobs_total');
     expect(jobs).toContain('outcome="ack"');
     expect(jobs).toMatch(/stage="generate",kind="echo",type="test.broker.work",outcome="ack"[^}]*} 20/);
-    expect(await metrics.registry.getSingleMetricAsString('evalfleet_published_total')).toMatch(/role="work",outcome="confirmed"[^}]*} 20/);
+    expect(await metrics.registry.getSingleMetricAsString('evalfleet_published_total')).toMatch(
+      /role="work",outcome="confirmed"[^}]*} 20/,
+    );
 
     // AMQP properties the rest of the fleet relies on (idempotency key, type, persistence).
     await conn.stopConsuming();
@@ -64,7 +79,12 @@ describe('publish and consume', () => {
       const m = await ch.get(`${ns}.generate`, { noAck: true });
       return m ? m.properties : undefined;
     });
-    expect(props).toMatchObject({ messageId: 'job-99:generate:1', type: testTypes.work.type, contentType: 'application/json', deliveryMode: 2 });
+    expect(props).toMatchObject({
+      messageId: 'job-99:generate:1',
+      type: testTypes.work.type,
+      contentType: 'application/json',
+      deliveryMode: 2,
+    });
   });
 
   it('retries a retryable failure through a delay queue and back with the attempt count', async () => {
@@ -75,7 +95,8 @@ describe('publish and consume', () => {
       concurrency: 2,
       handler: (env, ctx) => {
         seen.push({ env, ctx, at: Date.now() });
-        if (env.attempt < 3) return Promise.reject(new RetryableError('upstream_5xx', `bad gateway on attempt ${env.attempt}`));
+        if (env.attempt < 3)
+          return Promise.reject(new RetryableError('upstream_5xx', `bad gateway on attempt ${env.attempt}`));
         return Promise.resolve();
       },
     });
@@ -107,9 +128,18 @@ describe('publish and consume', () => {
     await waitFor('dead letter', async () => (await queueDepth(`${ns}.generate.dlq`)) === 1);
     expect(calls).toBe(testTypes.work.retry.maxAttempts);
     const [dead] = await dlqInspect(conn, ns, 'generate');
-    expect(dead).toMatchObject({ code: 'attempts_exhausted', attempts: 3, jobId: 'job-7', routingKey: 'stage.generate', stage: 'generate' });
+    expect(dead).toMatchObject({
+      code: 'attempts_exhausted',
+      attempts: 3,
+      jobId: 'job-7',
+      routingKey: 'stage.generate',
+      stage: 'generate',
+    });
     expect(dead?.message).toContain('handler_crashed: worker bug');
-    expect(dead?.headers).toMatchObject({ [FailureHeaders.lastErrorCode]: 'handler_crashed', [FailureHeaders.lastErrorMessage]: 'worker bug' });
+    expect(dead?.headers).toMatchObject({
+      [FailureHeaders.lastErrorCode]: 'handler_crashed',
+      [FailureHeaders.lastErrorMessage]: 'worker bug',
+    });
     expect(dead?.history.map((h) => h.action)).toEqual(['retry', 'retry', 'dead_letter']);
     expect(dead!.firstFailureAt! < dead!.lastFailureAt!).toBe(true);
   });
@@ -122,7 +152,8 @@ describe('publish and consume', () => {
       concurrency: 3,
       handler: (env) => {
         calls++;
-        if ((env.payload as { mode: string }).mode === 'permanent') return Promise.reject(new PermanentError('over_limit', 'input too large'));
+        if ((env.payload as { mode: string }).mode === 'permanent')
+          return Promise.reject(new PermanentError('over_limit', 'input too large'));
         return Promise.resolve();
       },
     });
@@ -144,8 +175,16 @@ describe('publish and consume', () => {
     expect(byCode.invalid_json).toMatchObject({ messageId: 'garbage-1', sizeBytes: garbage.length, jobId: undefined });
     expect(byCode.schema_violation?.message).toContain('payload');
     for (const d of dead) {
-      for (const h of [FailureHeaders.errorCode, FailureHeaders.errorMessage, FailureHeaders.stage, FailureHeaders.attempts,
-        FailureHeaders.firstFailureAt, FailureHeaders.lastFailureAt, FailureHeaders.originalRoutingKey, FailureHeaders.history]) {
+      for (const h of [
+        FailureHeaders.errorCode,
+        FailureHeaders.errorMessage,
+        FailureHeaders.stage,
+        FailureHeaders.attempts,
+        FailureHeaders.firstFailureAt,
+        FailureHeaders.lastFailureAt,
+        FailureHeaders.originalRoutingKey,
+        FailureHeaders.history,
+      ]) {
         expect(d.headers, `${d.code} has ${h}`).toHaveProperty(h);
       }
     }

@@ -224,7 +224,16 @@ export class StageConsumer {
       this.logger.warn({ code: failure.code, err: asError(err) }, 'undecodable message; dead-lettering it');
       const attempts = headerNumber(headers, FailureHeaders.attempt) ?? 1;
       const outcome: Outcome = { action: 'dead_letter', failure: { code: failure.code, message: failure.message } };
-      await this.settle(handle, msg, outcome, undefined, attempts, { kind: 'unknown', type: 'invalid' }, started, this.logger);
+      await this.settle(
+        handle,
+        msg,
+        outcome,
+        undefined,
+        attempts,
+        { kind: 'unknown', type: 'invalid' },
+        started,
+        this.logger,
+      );
       return;
     }
     const log = this.logger.child({ runId: env.runId, jobId: env.jobId, type: env.type, attempt: env.attempt });
@@ -232,7 +241,10 @@ export class StageConsumer {
     const entry = catalogEntry(env.type);
     if (!entry) {
       // decodeMessage already rejects unknown types; a type unregistered since is still permanent.
-      const outcome: Outcome = { action: 'dead_letter', failure: { code: ErrorCodes.schemaViolation, message: `unknown type ${env.type}` } };
+      const outcome: Outcome = {
+        action: 'dead_letter',
+        failure: { code: ErrorCodes.schemaViolation, message: `unknown type ${env.type}` },
+      };
       await this.settle(handle, msg, outcome, env, env.attempt, labels, started, log);
       return;
     }
@@ -249,7 +261,8 @@ export class StageConsumer {
       handle.closedSignal,
     );
     const outcome = decideOutcome(error, env.attempt, entry, this.host.delayTiersMs);
-    if (outcome.action !== 'ack') log.warn({ err: asError(error), action: outcome.action, code: outcome.failure.code }, 'handler failed');
+    if (outcome.action !== 'ack')
+      log.warn({ err: asError(error), action: outcome.action, code: outcome.failure.code }, 'handler failed');
     await this.settle(handle, msg, outcome, env, env.attempt, labels, started, log);
   }
 
@@ -275,7 +288,10 @@ export class StageConsumer {
         else if (outcome.action === 'dead_letter') await this.publishDeadLetter(handle, msg, outcome, attempts);
         this.settleDelivery(handle, msg, 'ack', log);
       } catch (err) {
-        log.warn({ err: asError(err), action: outcome.action }, 'could not publish the outcome; handing the message back to the queue');
+        log.warn(
+          { err: asError(err), action: outcome.action },
+          'could not publish the outcome; handing the message back to the queue',
+        );
         this.settleDelivery(handle, msg, 'requeue', log);
         result = 'requeued';
       }

@@ -28,20 +28,38 @@ async function setup(label: string): Promise<{ ns: string; conn: BrokerConnectio
 }
 
 function job(n: number, attempt = 3): Envelope {
-  return makeEnvelope({ type: testTypes.work.type, runId: 'run-d', jobId: `job-${n}`, kind: 'echo', stage: 'generate', payload: { n }, attempt });
+  return makeEnvelope({
+    type: testTypes.work.type,
+    runId: 'run-d',
+    jobId: `job-${n}`,
+    kind: 'echo',
+    stage: 'generate',
+    payload: { n },
+    attempt,
+  });
 }
 
 /** Put dead letters straight into the generate DLQ, as the consumer would. */
-async function seed(conn: BrokerConnection, ns: string, count: number, code = 'over_limit', failedAt = new Date(), from = 0): Promise<void> {
+async function seed(
+  conn: BrokerConnection,
+  ns: string,
+  count: number,
+  code = 'over_limit',
+  failedAt = new Date(),
+  from = 0,
+): Promise<void> {
   const batch: Promise<void>[] = [];
   for (let i = from; i < from + count; i++) {
-    const headers = deadLetterHeaders({ app: 'kept' }, {
-      failure: { code, message: `failure ${code}` },
-      stage: 'generate',
-      attempts: 3,
-      routingKey: 'stage.generate',
-      now: failedAt,
-    });
+    const headers = deadLetterHeaders(
+      { app: 'kept' },
+      {
+        failure: { code, message: `failure ${code}` },
+        stage: 'generate',
+        attempts: 3,
+        routingKey: 'stage.generate',
+        now: failedAt,
+      },
+    );
     batch.push(conn.publisher.publish('stage.generate', job(i), { exchange: 'dlx', headers }));
   }
   await Promise.all(batch);
@@ -66,7 +84,13 @@ describe('dead-letter queue operations', () => {
     await conn.publisher.send(job(100, 1));
     const stats = await dlqList(conn, ns);
     const gen = stats.find((s) => s.stage === 'generate');
-    expect(gen).toMatchObject({ queue: `${ns}.generate`, dlq: `${ns}.generate.dlq`, dlqDepth: 4, workDepth: 1, workConsumers: 0 });
+    expect(gen).toMatchObject({
+      queue: `${ns}.generate`,
+      dlq: `${ns}.generate.dlq`,
+      dlqDepth: 4,
+      workDepth: 1,
+      workConsumers: 0,
+    });
     expect(gen?.oldestAgeMs).toBeGreaterThanOrEqual(60_000);
     expect(gen?.oldestAgeMs).toBeLessThan(120_000);
     expect(stats.find((s) => s.stage === 'evaluate')).toMatchObject({ dlqDepth: 0, oldestAgeMs: null });
@@ -98,7 +122,9 @@ describe('dead-letter queue operations', () => {
     const result = await dlqRequeue(conn, ns, 'generate', { filterCode: 'over_limit' });
     expect(result).toEqual({ moved: 3, skipped: 3 });
     await waitFor('skipped ones back', async () => (await queueDepth(`${ns}.generate.dlq`)) === 3);
-    expect((await dlqInspect(conn, ns, 'generate', { limit: 10 })).map((d) => d.code)).toEqual(Array(3).fill('schema_violation'));
+    expect((await dlqInspect(conn, ns, 'generate', { limit: 10 })).map((d) => d.code)).toEqual(
+      Array(3).fill('schema_violation'),
+    );
 
     const moved = await takeAll(`${ns}.generate`);
     expect(moved.map((m) => m.env.jobId).sort()).toEqual(['job-0', 'job-1', 'job-2']);
@@ -127,7 +153,10 @@ describe('dead-letter queue operations', () => {
     await seed(conn, ns, total);
 
     // Different batch sizes so the two loops interleave at different rhythms.
-    const [a, b] = await Promise.all([dlqRequeue(conn, ns, 'generate'), dlqRequeue(other, ns, 'generate', { batchSize: 7 })]);
+    const [a, b] = await Promise.all([
+      dlqRequeue(conn, ns, 'generate'),
+      dlqRequeue(other, ns, 'generate', { batchSize: 7 }),
+    ]);
     expect(a.moved + b.moved).toBe(total);
     expect(a.moved).toBeGreaterThan(0);
     expect(b.moved).toBeGreaterThan(0);

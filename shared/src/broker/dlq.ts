@@ -149,10 +149,13 @@ export async function dlqRequeue(
             empty = true;
             break;
           }
-          if (opts.filterCode !== undefined && deadLetterReason(msg.properties.headers).code !== opts.filterCode) held.push(msg);
+          if (opts.filterCode !== undefined && deadLetterReason(msg.properties.headers).code !== opts.filterCode)
+            held.push(msg);
           else batch.push(msg);
         }
-        const sent = await Promise.allSettled(batch.map((msg) => publishRequeued(ch, names.exchanges.work, stage, msg)));
+        const sent = await Promise.allSettled(
+          batch.map((msg) => publishRequeued(ch, names.exchanges.work, stage, msg)),
+        );
         sent.forEach((outcome, i) => {
           const msg = batch[i];
           if (!msg) return;
@@ -229,12 +232,21 @@ function timestampOf(msg: Message): Date | undefined {
   return typeof ts === 'number' ? new Date(ts * 1000) : undefined;
 }
 
-type EnvelopeLike = { type?: unknown; runId?: unknown; jobId?: unknown; kind?: unknown; stage?: unknown; attempt?: unknown };
+type EnvelopeLike = {
+  type?: unknown;
+  runId?: unknown;
+  jobId?: unknown;
+  kind?: unknown;
+  stage?: unknown;
+  attempt?: unknown;
+};
 
 function parseEnvelope(content: Buffer): (EnvelopeLike & Record<string, unknown>) | undefined {
   try {
     const v: unknown = JSON.parse(content.toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as EnvelopeLike & Record<string, unknown>) : undefined;
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as EnvelopeLike & Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -265,7 +277,12 @@ async function publishConfirmed(
 ): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     ch.publish(exchange, routingKey, content, options, (err: unknown) => {
-      if (err) reject(new RetryableError(BrokerErrorCodes.brokerNack, `publish to ${exchange} ${routingKey} not confirmed`, { cause: err }));
+      if (err)
+        reject(
+          new RetryableError(BrokerErrorCodes.brokerNack, `publish to ${exchange} ${routingKey} not confirmed`, {
+            cause: err,
+          }),
+        );
       else resolve();
     });
   });

@@ -2,7 +2,13 @@ import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeEnvelope, type Envelope } from '../messages/index.js';
 import { createMetrics } from '../metrics/index.js';
-import { closeConnectionNamed, connectTest, deleteNamespace, uniqueNamespace, waitFor } from '../../../test/support/rabbit.js';
+import {
+  closeConnectionNamed,
+  connectTest,
+  deleteNamespace,
+  uniqueNamespace,
+  waitFor,
+} from '../../../test/support/rabbit.js';
 import { queueDepths, recordQueueDepths, type BrokerConnection } from './index.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -17,7 +23,14 @@ async function open(ns: string): Promise<BrokerConnection> {
 }
 
 function completed(runId: string): Envelope {
-  return makeEnvelope({ type: 'run.completed', runId, jobId: runId, kind: 'echo', stage: 'aggregate', payload: { totalJobs: 1 } });
+  return makeEnvelope({
+    type: 'run.completed',
+    runId,
+    jobId: runId,
+    kind: 'echo',
+    stage: 'aggregate',
+    payload: { totalJobs: 1 },
+  });
 }
 
 describe('run-level events', () => {
@@ -53,13 +66,29 @@ describe('queue depths', () => {
     cleanups.push(() => deleteNamespace(ns));
     const conn = await open(ns);
     for (let i = 0; i < 2; i++) {
-      await conn.publisher.send(makeEnvelope({ type: 'echo.job', runId: 'r', jobId: `j${i}`, kind: 'echo', stage: 'evaluate', payload: { index: i, text: 'x' } }));
+      await conn.publisher.send(
+        makeEnvelope({
+          type: 'echo.job',
+          runId: 'r',
+          jobId: `j${i}`,
+          kind: 'echo',
+          stage: 'evaluate',
+          payload: { index: i, text: 'x' },
+        }),
+      );
     }
     const metrics = createMetrics({ service: 'test', defaultMetrics: false });
     const depths = await recordQueueDepths(conn, metrics);
-    expect(depths.stages.find((s) => s.stage === 'evaluate')).toEqual({ stage: 'evaluate', work: 2, consumers: 0, deadLetters: 0 });
+    expect(depths.stages.find((s) => s.stage === 'evaluate')).toEqual({
+      stage: 'evaluate',
+      work: 2,
+      consumers: 0,
+      deadLetters: 0,
+    });
     expect(depths.delayed.map((d) => d.tierMs)).toEqual([200, 400]);
-    expect(await metrics.registry.getSingleMetricAsString('evalfleet_queue_depth')).toMatch(/stage="evaluate",role="work"[^}]*} 2/);
+    expect(await metrics.registry.getSingleMetricAsString('evalfleet_queue_depth')).toMatch(
+      /stage="evaluate",role="work"[^}]*} 2/,
+    );
     const missing = await queueDepths(conn, uniqueNamespace('nothing-here'));
     expect(missing.stages[0]).toMatchObject({ work: null, deadLetters: null });
   });

@@ -51,7 +51,8 @@ export class EventSubscription {
     const handle = await openChannel(session, this.logger, 'events');
     try {
       const { queue } = await handle.channel.assertQueue('', { exclusive: true, autoDelete: true, durable: false });
-      for (const name of this.opts.events) await handle.channel.bindQueue(queue, this.names.exchanges.work, eventRoutingKey(name));
+      for (const name of this.opts.events)
+        await handle.channel.bindQueue(queue, this.names.exchanges.work, eventRoutingKey(name));
       await handle.channel.consume(queue, (msg) => this.onMessage(msg), { noAck: true });
     } catch (err) {
       await handle.close();

@@ -25,13 +25,16 @@ describe('failure headers', () => {
   });
 
   it('keeps first-failure-at across retries and into the dead letter, with a growing history', () => {
-    const first = retryHeaders({ app: 'kept', 'x-death': [{}], 'x-delivery-count': 2 }, {
-      failure: { code: 'upstream_5xx', message: 'bad gateway' },
-      stage: 'generate',
-      attempt: 1,
-      tierMs: 1_000,
-      now: t1,
-    });
+    const first = retryHeaders(
+      { app: 'kept', 'x-death': [{}], 'x-delivery-count': 2 },
+      {
+        failure: { code: 'upstream_5xx', message: 'bad gateway' },
+        stage: 'generate',
+        attempt: 1,
+        tierMs: 1_000,
+        now: t1,
+      },
+    );
     expect(first).toMatchObject({
       app: 'kept',
       [FailureHeaders.attempt]: 2,
@@ -52,13 +55,16 @@ describe('failure headers', () => {
     expect(second[FailureHeaders.firstFailureAt]).toBe(t1.toISOString());
     expect(second[FailureHeaders.lastFailureAt]).toBe(t2.toISOString());
 
-    const dead = deadLetterHeaders({ ...second, 'evalfleet-delay-tier': '5000' }, {
-      failure: { code: 'attempts_exhausted', message: 'gave up' },
-      stage: 'generate',
-      attempts: 3,
-      routingKey: 'stage.generate',
-      now: t3,
-    });
+    const dead = deadLetterHeaders(
+      { ...second, 'evalfleet-delay-tier': '5000' },
+      {
+        failure: { code: 'attempts_exhausted', message: 'gave up' },
+        stage: 'generate',
+        attempts: 3,
+        routingKey: 'stage.generate',
+        now: t3,
+      },
+    );
     expect(dead).toMatchObject({
       [FailureHeaders.errorCode]: 'attempts_exhausted',
       [FailureHeaders.stage]: 'generate',
@@ -79,7 +85,13 @@ describe('failure headers', () => {
     const long = 'e'.repeat(5_000);
     let headers: Record<string, unknown> = {};
     for (let i = 1; i <= 60; i++) {
-      headers = retryHeaders(headers, { failure: { code: `c${i}`, message: long }, stage: 'evaluate', attempt: i, tierMs: 1, now: t1 });
+      headers = retryHeaders(headers, {
+        failure: { code: `c${i}`, message: long },
+        stage: 'evaluate',
+        attempt: i,
+        tierMs: 1,
+        now: t1,
+      });
     }
     expect(String(headers[FailureHeaders.lastErrorMessage]).length).toBeLessThanOrEqual(500);
     const history = readHistory(headers);
@@ -90,17 +102,22 @@ describe('failure headers', () => {
 
   it('survives a garbage history header', () => {
     expect(readHistory({ [FailureHeaders.history]: 'not json' })).toEqual([]);
-    expect(JSON.parse(appendHistory({ [FailureHeaders.history]: '{"a":1}' }, { at: 'x', action: 'requeue', code: 'c' }))).toHaveLength(1);
+    expect(
+      JSON.parse(appendHistory({ [FailureHeaders.history]: '{"a":1}' }, { at: 'x', action: 'requeue', code: 'c' })),
+    ).toHaveLength(1);
   });
 
   it('turns the dead-letter reason into history on requeue and restarts the attempt', () => {
-    const dead = deadLetterHeaders({}, {
-      failure: { code: 'over_limit', message: 'too big' },
-      stage: 'evaluate',
-      attempts: 1,
-      routingKey: 'stage.evaluate',
-      now: t1,
-    });
+    const dead = deadLetterHeaders(
+      {},
+      {
+        failure: { code: 'over_limit', message: 'too big' },
+        stage: 'evaluate',
+        attempts: 1,
+        routingKey: 'stage.evaluate',
+        now: t1,
+      },
+    );
     const requeued = requeueHeaders(dead, deadLetterReason(dead), t2);
     expect(requeued[FailureHeaders.attempt]).toBe(1);
     expect(requeued[FailureHeaders.requeuedCount]).toBe(1);
@@ -113,7 +130,13 @@ describe('failure headers', () => {
   it('reads the reason of a message the broker dead-lettered itself from x-death', () => {
     const headers = {
       'x-death': [
-        { count: 1, reason: 'delivery_limit', queue: 'ns.generate', time: { '!': 'timestamp', value: 1_900_000_000 }, 'routing-keys': ['stage.generate'] },
+        {
+          count: 1,
+          reason: 'delivery_limit',
+          queue: 'ns.generate',
+          time: { '!': 'timestamp', value: 1_900_000_000 },
+          'routing-keys': ['stage.generate'],
+        },
         { count: 1, reason: 'expired', queue: 'ns.delay.200', 'routing-keys': ['stage.generate'] },
       ],
       'x-first-death-reason': 'expired',

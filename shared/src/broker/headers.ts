@@ -196,7 +196,9 @@ type XDeathEntry = { reason?: unknown; time?: unknown; 'routing-keys'?: unknown 
 function latestDeath(headers: HeaderTable | undefined): XDeathEntry | undefined {
   const deaths = headers?.['x-death'];
   // The broker keeps the most recent death first.
-  return Array.isArray(deaths) && typeof deaths[0] === 'object' && deaths[0] !== null ? (deaths[0] as XDeathEntry) : undefined;
+  return Array.isArray(deaths) && typeof deaths[0] === 'object' && deaths[0] !== null
+    ? (deaths[0] as XDeathEntry)
+    : undefined;
 }
 
 /**

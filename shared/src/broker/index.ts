@@ -1,8 +1,20 @@
-export { connectBroker, BrokerConnection, type BrokerOptions, type BrokerEvents, type BrokerState } from './connection.js';
+export {
+  connectBroker,
+  BrokerConnection,
+  type BrokerOptions,
+  type BrokerEvents,
+  type BrokerState,
+} from './connection.js';
 export type { Publisher, PublishOptions } from './publisher.js';
 export { envelopeProperties } from './publisher.js';
 export type { StageConsumer, ConsumeOptions, MessageHandler, HandlerContext } from './consumer.js';
-export { declareTopology, deleteTopology, defaultDeliveryLimit, normaliseDelayTiers, type TopologyOptions } from './topology.js';
+export {
+  declareTopology,
+  deleteTopology,
+  defaultDeliveryLimit,
+  normaliseDelayTiers,
+  type TopologyOptions,
+} from './topology.js';
 export {
   topologyNames,
   stageRoutingKey,

@@ -38,7 +38,14 @@ describe('graceful stop', () => {
     });
     for (let i = 0; i < 5; i++) {
       await conn.publisher.send(
-        makeEnvelope({ type: testTypes.work.type, runId: 'run-l', jobId: `job-${i}`, kind: 'echo', stage: 'generate', payload: { n: i } }),
+        makeEnvelope({
+          type: testTypes.work.type,
+          runId: 'run-l',
+          jobId: `job-${i}`,
+          kind: 'echo',
+          stage: 'generate',
+          payload: { n: i },
+        }),
       );
     }
     await waitFor('three in flight', () => conn.inFlight() === 3);

@@ -13,7 +13,11 @@ describe('decideOutcome', () => {
 
   it('retries a RetryableError through the tier of its attempt, the last tier repeating', () => {
     const err = new RetryableError('upstream_5xx', 'bad gateway');
-    expect(decideOutcome(err, 1, entry, tiers)).toMatchObject({ action: 'retry', tierMs: 1_000, failure: { code: 'upstream_5xx' } });
+    expect(decideOutcome(err, 1, entry, tiers)).toMatchObject({
+      action: 'retry',
+      tierMs: 1_000,
+      failure: { code: 'upstream_5xx' },
+    });
     expect(decideOutcome(err, 2, entry, tiers)).toMatchObject({ action: 'retry', tierMs: 5_000 });
     expect(decideOutcome(err, 3, entry, tiers)).toMatchObject({ action: 'retry', tierMs: 30_000 });
   });
@@ -23,7 +27,10 @@ describe('decideOutcome', () => {
       action: 'retry',
       failure: { code: ErrorCodes.handlerCrashed, message: 'x is undefined' },
     });
-    expect(decideOutcome('boom', 1, entry, tiers)).toMatchObject({ action: 'retry', failure: { code: ErrorCodes.handlerCrashed } });
+    expect(decideOutcome('boom', 1, entry, tiers)).toMatchObject({
+      action: 'retry',
+      failure: { code: ErrorCodes.handlerCrashed },
+    });
   });
 
   it('dead-letters a PermanentError at once, whatever the attempt', () => {
@@ -52,7 +59,9 @@ describe('decideOutcome', () => {
   it('maps a policy delay onto the nearest longer configured tier (tests use tiny tiers)', () => {
     const err = new RetryableError('x', 'y');
     expect(decideOutcome(err, 1, entry, [200, 400])).toMatchObject({ action: 'retry', tierMs: 400 });
-    expect(decideOutcome(err, 1, { retry: { maxAttempts: 3, delaysMs: [150] } }, [200, 400])).toMatchObject({ tierMs: 200 });
+    expect(decideOutcome(err, 1, { retry: { maxAttempts: 3, delaysMs: [150] } }, [200, 400])).toMatchObject({
+      tierMs: 200,
+    });
   });
 });
 
@@ -64,9 +73,13 @@ describe('runGuarded', () => {
     const err = new Error('rejected');
     expect(await runGuarded(() => Promise.reject(err), 1_000, never)).toBe(err);
     expect(
-      await runGuarded(() => {
-        throw err;
-      }, 1_000, never),
+      await runGuarded(
+        () => {
+          throw err;
+        },
+        1_000,
+        never,
+      ),
     ).toBe(err);
   });
 

@@ -68,7 +68,13 @@ export class ConfirmPublisher implements Publisher {
 
   publish(routingKey: string, env: Envelope, opts: PublishOptions = {}): Promise<void> {
     const content = encodeMessage(env);
-    return this.publishContent(opts.exchange ?? 'work', routingKey, content, envelopeProperties(env, opts.headers), opts);
+    return this.publishContent(
+      opts.exchange ?? 'work',
+      routingKey,
+      content,
+      envelopeProperties(env, opts.headers),
+      opts,
+    );
   }
 
   send(env: Envelope, opts: Omit<PublishOptions, 'exchange'> = {}): Promise<void> {
@@ -108,7 +114,10 @@ export class ConfirmPublisher implements Publisher {
         this.host.logger.debug({ exchange, routingKey, tries }, 'confirm lost with its channel; publishing again');
         // A channel that keeps dying on a live connection (say, its exchange was deleted) must not
         // turn this loop into a busy one.
-        await sleep(Math.min(fullJitterDelay(tries, { baseMs: 50, capMs: 1_000 }), Math.max(0, deadline - Date.now())), opts.signal);
+        await sleep(
+          Math.min(fullJitterDelay(tries, { baseMs: 50, capMs: 1_000 }), Math.max(0, deadline - Date.now())),
+          opts.signal,
+        );
       }
       this.host.metrics?.published.inc({ role: metricRole[role], outcome: 'confirmed' });
     } catch (err) {
@@ -162,7 +171,8 @@ export class ConfirmPublisher implements Publisher {
       try {
         await this.host.waitUntilConnected(Math.min(remaining, 1_000), signal);
       } catch (err) {
-        if (signal?.aborted) throw new RetryableError(BrokerErrorCodes.publishAborted, 'publish abandoned by its caller');
+        if (signal?.aborted)
+          throw new RetryableError(BrokerErrorCodes.publishAborted, 'publish abandoned by its caller');
         if (Date.now() >= deadline) throw unavailable('no broker connection', err);
       }
     }
@@ -176,7 +186,8 @@ export class ConfirmPublisher implements Publisher {
     ] as const) {
       const result = await gate.wait(deadline - Date.now(), signal);
       if (result === 'timeout') throw unavailable(what);
-      if (result === 'aborted') throw new RetryableError(BrokerErrorCodes.publishAborted, 'publish abandoned by its caller');
+      if (result === 'aborted')
+        throw new RetryableError(BrokerErrorCodes.publishAborted, 'publish abandoned by its caller');
     }
   }
 
@@ -201,7 +212,12 @@ export class ConfirmPublisher implements Publisher {
           } else if (!handle.open) {
             resolve('channel_closed');
           } else {
-            reject(new RetryableError(BrokerErrorCodes.brokerNack, `broker refused the message for ${exchange} ${routingKey}`));
+            reject(
+              new RetryableError(
+                BrokerErrorCodes.brokerNack,
+                `broker refused the message for ${exchange} ${routingKey}`,
+              ),
+            );
           }
         });
       } catch (err) {
@@ -232,5 +248,9 @@ export class ConfirmPublisher implements Publisher {
 }
 
 function unavailable(what: string, cause?: unknown): RetryableError {
-  return new RetryableError(ErrorCodes.brokerUnavailable, `broker unavailable: ${what}`, cause === undefined ? {} : { cause });
+  return new RetryableError(
+    ErrorCodes.brokerUnavailable,
+    `broker unavailable: ${what}`,
+    cause === undefined ? {} : { cause },
+  );
 }

@@ -24,7 +24,10 @@ afterEach(async () => {
 });
 beforeAll(() => registerTestTypes());
 
-async function setup(label: string, overrides: Partial<BrokerOptions> = {}): Promise<{ ns: string; conn: BrokerConnection }> {
+async function setup(
+  label: string,
+  overrides: Partial<BrokerOptions> = {},
+): Promise<{ ns: string; conn: BrokerConnection }> {
   const ns = uniqueNamespace(label);
   cleanups.push(() => deleteNamespace(ns));
   const conn = await connectTest(ns, overrides);
@@ -33,7 +36,14 @@ async function setup(label: string, overrides: Partial<BrokerOptions> = {}): Pro
 }
 
 function job(n: number): Envelope {
-  return makeEnvelope({ type: testTypes.work.type, runId: 'run-r', jobId: `job-${n}`, kind: 'echo', stage: 'generate', payload: { n } });
+  return makeEnvelope({
+    type: testTypes.work.type,
+    runId: 'run-r',
+    jobId: `job-${n}`,
+    kind: 'echo',
+    stage: 'generate',
+    payload: { n },
+  });
 }
 
 describe('connection recovery', () => {
@@ -79,7 +89,12 @@ describe('connection recovery', () => {
     await conn.consume({
       stage: 'generate',
       handler: async (env, ctx) => {
-        deliveries.push({ jobId: env.jobId, redelivered: ctx.redelivered, count: ctx.deliveryCount, generation: conn.generation() });
+        deliveries.push({
+          jobId: env.jobId,
+          redelivered: ctx.redelivered,
+          count: ctx.deliveryCount,
+          generation: conn.generation(),
+        });
         if (deliveries.length === 1) {
           const reconnected = once(conn, 'connected');
           await closeConnectionNamed(conn.connectionName);
@@ -154,9 +169,18 @@ describe('connection recovery', () => {
 
   it('fails connectBroker with broker_unavailable and never logs the password', async () => {
     const lines: string[] = [];
-    const logger = createLogger({ service: 'test' }, { level: 'debug', destination: { write: (s: string) => void lines.push(s) } });
+    const logger = createLogger(
+      { service: 'test' },
+      { level: 'debug', destination: { write: (s: string) => void lines.push(s) } },
+    );
     const url = rabbitUrl.replace(/\/\/([^:]+):([^@]+)@([^:/]+):\d+/, '//$1:sup3rsecret@$3:1');
-    const err = await connectBroker({ url, namespace: uniqueNamespace('down'), logger, connectTimeoutMs: 400, reconnectBackoff: { baseMs: 20, capMs: 50 } }).catch((e: unknown) => e);
+    const err = await connectBroker({
+      url,
+      namespace: uniqueNamespace('down'),
+      logger,
+      connectTimeoutMs: 400,
+      reconnectBackoff: { baseMs: 20, capMs: 50 },
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryableError);
     expect((err as RetryableError).code).toBe('broker_unavailable');
     expect((err as Error).message).not.toContain('sup3rsecret');

@@ -49,7 +49,11 @@ export async function queueDepths(
 }
 
 /** Sample queue depths into the `evalfleet_queue_depth` gauge (role work / dead_letter); call it on a timer. */
-export async function recordQueueDepths(conn: BrokerConnection, metrics: FleetMetrics, ns: string = conn.namespace): Promise<QueueDepths> {
+export async function recordQueueDepths(
+  conn: BrokerConnection,
+  metrics: FleetMetrics,
+  ns: string = conn.namespace,
+): Promise<QueueDepths> {
   const depths = await queueDepths(conn, ns);
   for (const s of depths.stages) {
     if (s.work !== null) metrics.queueDepth.set({ stage: s.stage, role: 'work' }, s.work);

@@ -50,7 +50,15 @@ export class RunBudget {
   async reserve(runId: string, budgetUsd: number, worstCaseUsd: number): Promise<BudgetReservation | undefined> {
     const [spentKey, heldKey] = this.keys(runId);
     const amount = micro(worstCaseUsd);
-    const reply = (await this.redis.eval(reserveScript, 2, spentKey, heldKey, amount, micro(budgetUsd), this.ttlSeconds)) as number[];
+    const reply = (await this.redis.eval(
+      reserveScript,
+      2,
+      spentKey,
+      heldKey,
+      amount,
+      micro(budgetUsd),
+      this.ttlSeconds,
+    )) as number[];
     if (reply[0] !== 1) return undefined;
     let settled = false;
     return {

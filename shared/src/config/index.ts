@@ -4,16 +4,14 @@ import { PermanentError, ErrorCodes } from '../errors/index.js';
 export type Env = Record<string, string | undefined>;
 
 /** Boolean from env text: 1/true/yes/on and 0/false/no/off. */
-export const envBoolean = z
-  .union([z.boolean(), z.string()])
-  .transform((v, ctx) => {
-    if (typeof v === 'boolean') return v;
-    const s = v.trim().toLowerCase();
-    if (['1', 'true', 'yes', 'on'].includes(s)) return true;
-    if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
-    ctx.addIssue({ code: 'custom', message: `not a boolean: ${v}` });
-    return z.NEVER;
-  });
+export const envBoolean = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  const s = v.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(s)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(s)) return false;
+  ctx.addIssue({ code: 'custom', message: `not a boolean: ${v}` });
+  return z.NEVER;
+});
 
 /**
  * Fields every service shares: where the broker and Redis are. The artifact store is

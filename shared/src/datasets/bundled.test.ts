@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createExtractor } from '../extraction/index.js';
-import { buildProgram, buildReferenceProgram, listCategories, parseProblemSet, type ParsedProblemSet, type Problem, type SandboxProgram } from './index.js';
+import {
+  buildProgram,
+  buildReferenceProgram,
+  listCategories,
+  parseProblemSet,
+  type ParsedProblemSet,
+  type Problem,
+  type SandboxProgram,
+} from './index.js';
 
 // The bundled problem sets must be correct: every reference solution passes its
 // tests under real Python, and an answer that returns None fails them.
@@ -23,10 +31,15 @@ async function run(program: SandboxProgram): Promise<{ code: number; output: str
   for (const [name, content] of Object.entries(program.files)) await writeFile(path.join(dir, name), content);
   const [command, ...args] = program.argv;
   return new Promise((resolve) => {
-    execFile(command ?? 'python3', args, { cwd: dir, timeout: 60_000, env: { ...process.env, ...program.env } }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
-      resolve({ code, output: `${stdout}${stderr}` });
-    });
+    execFile(
+      command ?? 'python3',
+      args,
+      { cwd: dir, timeout: 60_000, env: { ...process.env, ...program.env } },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+        resolve({ code, output: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
@@ -66,7 +79,13 @@ describe('datasets/solve-example.jsonl', () => {
     expect(errors).toEqual([]);
     expect(format).toBe('native');
     expect(problems.length).toBeGreaterThanOrEqual(25);
-    expect(listCategories(problems).map((c) => c.category)).toEqual(['algorithms', 'collections', 'math', 'parsing', 'strings']);
+    expect(listCategories(problems).map((c) => c.category)).toEqual([
+      'algorithms',
+      'collections',
+      'math',
+      'parsing',
+      'strings',
+    ]);
     for (const p of problems) {
       expect(p.testFormat, p.taskId).toBe('pytest');
       expect(p.referenceSolution, p.taskId).toBeDefined();
@@ -101,7 +120,10 @@ describe('extraction accepts every bundled reference solution', () => {
     const sets = await Promise.all(['solve-example.jsonl', 'humaneval-mini.jsonl', 'mbpp-mini.jsonl'].map(load));
     for (const p of sets.flatMap((s) => s.problems)) {
       const reference = p.referenceSolution!;
-      const answer = p.referenceMode === 'completion' ? reference : `Here is my solution.\n\n\`\`\`python\n${reference}\n\`\`\`\n\nIt handles the edge cases.`;
+      const answer =
+        p.referenceMode === 'completion'
+          ? reference
+          : `Here is my solution.\n\n\`\`\`python\n${reference}\n\`\`\`\n\nIt handles the edge cases.`;
       const result = extractor.extract(answer, { entryPoint: p.entryPoint, prompt: p.starterCode });
       expect(result, p.taskId).toMatchObject({ outcome: 'ok', mode: p.referenceMode });
       expect(result.code?.trim(), p.taskId).toBe(reference.replace(/\r\n/g, '\n').trim());

@@ -10,7 +10,13 @@ export {
   type ProblemSource,
   type TestFormat,
 } from './problem.js';
-export { detectFormat, parseProblemSet, type ParsedProblemSet, type ProblemSetError, type ProblemSetFormat } from './parse.js';
+export {
+  detectFormat,
+  parseProblemSet,
+  type ParsedProblemSet,
+  type ProblemSetError,
+  type ProblemSetFormat,
+} from './parse.js';
 export { fromNativeRecord } from './native.js';
 export { fromHumanEvalRecord, signatureLine } from './humaneval.js';
 export { fromMbppRecord, mbppEntryPoint, mbppTaskId } from './mbpp.js';

@@ -17,8 +17,28 @@ const mbppRecordSchema = z.object({
 // Calls that wrap the function under test in MBPP asserts, e.g.
 // `assert set(similar_elements(...)) == ...` or `assert math.isclose(area(2), ...)`.
 const wrapperCalls = new Set([
-  'set', 'sorted', 'list', 'tuple', 'dict', 'frozenset', 'str', 'int', 'float', 'bool', 'len', 'abs',
-  'round', 'any', 'all', 'isclose', 'math', 'type', 'isinstance', 'sum', 'min', 'max',
+  'set',
+  'sorted',
+  'list',
+  'tuple',
+  'dict',
+  'frozenset',
+  'str',
+  'int',
+  'float',
+  'bool',
+  'len',
+  'abs',
+  'round',
+  'any',
+  'all',
+  'isclose',
+  'math',
+  'type',
+  'isinstance',
+  'sum',
+  'min',
+  'max',
 ]);
 
 /**
@@ -30,7 +50,9 @@ export function mbppEntryPoint(tests: readonly string[], code?: string): string 
   const first = tests[0] ?? '';
   const calls = [...first.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)].map((m) => m[1] ?? '');
   if (code !== undefined) {
-    const defined = new Set([...code.matchAll(/^\s*(?:async\s+)?def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(/gm)].map((m) => m[1]));
+    const defined = new Set(
+      [...code.matchAll(/^\s*(?:async\s+)?def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(/gm)].map((m) => m[1]),
+    );
     const hit = calls.find((name) => defined.has(name));
     if (hit !== undefined) return hit;
   }
@@ -68,6 +90,13 @@ export function fromMbppRecord(record: Record<string, unknown>): RecordResult {
       challengeTests: challenge.length > 0 ? challenge.join('\n') : undefined,
       source: 'mbpp',
     },
-    { taskId: 'task_id', entryPoint: 'entry_point', prompt: 'text', tests: 'test_list', referenceSolution: 'code', setupCode: 'test_setup_code' },
+    {
+      taskId: 'task_id',
+      entryPoint: 'entry_point',
+      prompt: 'text',
+      tests: 'test_list',
+      referenceSolution: 'code',
+      setupCode: 'test_setup_code',
+    },
   );
 }

@@ -45,6 +45,14 @@ export function fromNativeRecord(record: Record<string, unknown>): RecordResult 
       starterCode,
       source: 'native',
     },
-    { taskId: 'task_id', entryPoint: 'entry_point', prompt: 'problem', testFormat: 'test_format', referenceSolution: 'reference_solution', setupCode: 'setup_code', starterCode: 'starter_code' },
+    {
+      taskId: 'task_id',
+      entryPoint: 'entry_point',
+      prompt: 'problem',
+      testFormat: 'test_format',
+      referenceSolution: 'reference_solution',
+      setupCode: 'setup_code',
+      starterCode: 'starter_code',
+    },
   );
 }

@@ -1,12 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { datasetId, detectFormat, listCategories, mbppEntryPoint, parseProblemSet, selectProblems, type Problem } from './index.js';
+import {
+  datasetId,
+  detectFormat,
+  listCategories,
+  mbppEntryPoint,
+  parseProblemSet,
+  selectProblems,
+  type Problem,
+} from './index.js';
 
 const native = (fields: Record<string, unknown>) =>
-  JSON.stringify({ task_id: 'strings/upper', entry_point: 'upper', problem: 'Upper-case it.', tests: 'from solution import upper\n', category: 'strings', ...fields });
+  JSON.stringify({
+    task_id: 'strings/upper',
+    entry_point: 'upper',
+    problem: 'Upper-case it.',
+    tests: 'from solution import upper\n',
+    category: 'strings',
+    ...fields,
+  });
 
 describe('parseProblemSet: native', () => {
   it('normalizes a record with defaults', () => {
-    const { format, problems, errors } = parseProblemSet(`${native({ complexity: 2, reference_solution: 'def upper(s):\n    return s.upper()\n' })}\n`);
+    const { format, problems, errors } = parseProblemSet(
+      `${native({ complexity: 2, reference_solution: 'def upper(s):\n    return s.upper()\n' })}\n`,
+    );
     expect(format).toBe('native');
     expect(errors).toEqual([]);
     expect(problems).toEqual([
@@ -51,10 +68,23 @@ describe('parseProblemSet: native', () => {
   });
 
   it('accepts aliases, numeric ids, test lists, CRLF and a BOM', () => {
-    const record = JSON.stringify({ task_id: 7, name: 'area', problem: 'Area.', tests: ['assert area(2) == 4', 'assert area(0) == 0'], test_format: 'mbpp', canonical_solution: 'def area(s):\n    return s * s\n' });
+    const record = JSON.stringify({
+      task_id: 7,
+      name: 'area',
+      problem: 'Area.',
+      tests: ['assert area(2) == 4', 'assert area(0) == 0'],
+      test_format: 'mbpp',
+      canonical_solution: 'def area(s):\n    return s * s\n',
+    });
     const { problems, errors } = parseProblemSet(`\uFEFF${record}\r\n`);
     expect(errors).toEqual([]);
-    expect(problems[0]).toMatchObject({ taskId: '7', entryPoint: 'area', tests: 'assert area(2) == 4\nassert area(0) == 0', category: 'uncategorized', referenceMode: 'full' });
+    expect(problems[0]).toMatchObject({
+      taskId: '7',
+      entryPoint: 'area',
+      tests: 'assert area(2) == 4\nassert area(0) == 0',
+      category: 'uncategorized',
+      referenceMode: 'full',
+    });
   });
 
   it('reads a JSON array and reports errors at the line where the element starts', () => {
@@ -156,16 +186,37 @@ describe('parseProblemSet: HumanEval and MBPP', () => {
 
 describe('selectProblems', () => {
   const problem = (taskId: string, category: string): Problem => ({
-    taskId, category, entryPoint: 'f', prompt: 'p', tests: 't', testFormat: 'pytest', source: 'native',
+    taskId,
+    category,
+    entryPoint: 'f',
+    prompt: 'p',
+    tests: 't',
+    testFormat: 'pytest',
+    source: 'native',
   });
-  const set = [problem('s1', 'strings'), problem('m1', 'math'), problem('s2', 'strings'), problem('c1', 'collections'), problem('m2', 'math')];
+  const set = [
+    problem('s1', 'strings'),
+    problem('m1', 'math'),
+    problem('s2', 'strings'),
+    problem('c1', 'collections'),
+    problem('m2', 'math'),
+  ];
 
   it('filters by category, task id, per-category count and limit, keeping file order', () => {
     expect(selectProblems(set).map((p) => p.taskId)).toEqual(['s1', 'm1', 's2', 'c1', 'm2']);
-    expect(selectProblems(set, { categories: ['math', 'strings'] }).map((p) => p.taskId)).toEqual(['s1', 'm1', 's2', 'm2']);
+    expect(selectProblems(set, { categories: ['math', 'strings'] }).map((p) => p.taskId)).toEqual([
+      's1',
+      'm1',
+      's2',
+      'm2',
+    ]);
     expect(selectProblems(set, { taskIds: ['m2', 's1'] }).map((p) => p.taskId)).toEqual(['s1', 'm2']);
     expect(selectProblems(set, { perCategory: 1 }).map((p) => p.taskId)).toEqual(['s1', 'm1', 'c1']);
-    expect(selectProblems(set, { categories: ['math', 'strings'], limit: 3 }).map((p) => p.taskId)).toEqual(['s1', 'm1', 's2']);
+    expect(selectProblems(set, { categories: ['math', 'strings'], limit: 3 }).map((p) => p.taskId)).toEqual([
+      's1',
+      'm1',
+      's2',
+    ]);
     expect(selectProblems(set, { limit: 0 })).toEqual([]);
   });
 

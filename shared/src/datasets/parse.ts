@@ -68,7 +68,11 @@ export function parseProblemSet(text: string, opts: { format?: ProblemSetFormat 
       continue;
     }
     if (format === undefined) {
-      errors.push({ line: record.line, message: 'cannot tell the format: expected native (problem, tests), HumanEval (prompt, test, entry_point) or MBPP (text, test_list) fields' });
+      errors.push({
+        line: record.line,
+        message:
+          'cannot tell the format: expected native (problem, tests), HumanEval (prompt, test, entry_point) or MBPP (text, test_list) fields',
+      });
       continue;
     }
     const result = converters[resolved](record.value);
@@ -78,7 +82,10 @@ export function parseProblemSet(text: string, opts: { format?: ProblemSetFormat 
     }
     const seen = firstLine.get(result.problem.taskId);
     if (seen !== undefined) {
-      errors.push({ line: record.line, message: `duplicate task_id '${result.problem.taskId}' (first on line ${seen})` });
+      errors.push({
+        line: record.line,
+        message: `duplicate task_id '${result.problem.taskId}' (first on line ${seen})`,
+      });
       continue;
     }
     firstLine.set(result.problem.taskId, record.line);

@@ -18,9 +18,7 @@ export const taskIdSchema = z
   .max(200)
   .regex(/^[A-Za-z0-9._:@/+-]+$/, 'task ids use letters, digits and . _ : @ / + - only');
 
-export const identifierSchema = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Python identifier');
+export const identifierSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Python identifier');
 
 /**
  * One problem, whatever file format it came from.

@@ -52,7 +52,10 @@ export function starterPreamble(starterCode: string, entryPoint: string): string
  * starter code treats both modes alike.
  */
 export function buildSolution(problem: Problem, code: string, mode: CodeMode): string {
-  const setup = problem.setupCode !== undefined && problem.setupCode.trim() !== '' ? `${problem.setupCode.replace(/\s+$/, '')}\n\n` : '';
+  const setup =
+    problem.setupCode !== undefined && problem.setupCode.trim() !== ''
+      ? `${problem.setupCode.replace(/\s+$/, '')}\n\n`
+      : '';
   const starter = problem.starterCode ?? '';
   const body = mode === 'completion' ? starter + code : starterPreamble(starter, problem.entryPoint) + code;
   return setup + body;
@@ -74,7 +77,8 @@ export function buildProgram(problem: Problem, code: string, mode: CodeMode, opt
     }
     case 'mbpp': {
       const asserts = [problem.tests];
-      if (opts.includeChallengeTests === true && problem.challengeTests !== undefined) asserts.push(problem.challengeTests);
+      if (opts.includeChallengeTests === true && problem.challengeTests !== undefined)
+        asserts.push(problem.challengeTests);
       return script(`${solution}\n${asserts.join('\n')}\n`);
     }
     case 'pytest':
@@ -104,7 +108,13 @@ export function buildReferenceProgram(problem: Problem, opts: BuildOptions = {})
 }
 
 function script(program: string): SandboxProgram {
-  return { runner: 'script', files: { [SCRIPT_FILE]: program }, mainFile: SCRIPT_FILE, argv: ['python3', SCRIPT_FILE], env: { ...baseEnv } };
+  return {
+    runner: 'script',
+    files: { [SCRIPT_FILE]: program },
+    mainFile: SCRIPT_FILE,
+    argv: ['python3', SCRIPT_FILE],
+    env: { ...baseEnv },
+  };
 }
 
 function ensureNewline(text: string): string {

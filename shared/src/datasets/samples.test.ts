@@ -23,7 +23,14 @@ describe('parseSamples', () => {
   });
 
   it('reports bad lines and keeps the rest', () => {
-    const text = ['{"task_id": "a", "completion": "x"}', '{oops', '{"completion": "x"}', '{"task_id": "b"}', '"str"', '{"task_id": 5, "completion": ""}'].join('\n');
+    const text = [
+      '{"task_id": "a", "completion": "x"}',
+      '{oops',
+      '{"completion": "x"}',
+      '{"task_id": "b"}',
+      '"str"',
+      '{"task_id": 5, "completion": ""}',
+    ].join('\n');
     const { samples, errors } = parseSamples(text);
     expect(samples.map((s) => s.taskId)).toEqual(['a', '5']);
     expect(errors.map((e) => e.line)).toEqual([2, 3, 4, 5]);

@@ -2,10 +2,12 @@
 
 const startOfCode = /^(?:async\s+def\s+\w|def\s+\w|class\s+\w|import\s+[\w.]|from\s+[\w.]+\s+import\s|@\w)/;
 
-const compoundHeader = /^(?:if|elif|else|for|while|try|except|finally|with|def|class|async|match|case)\b.*:\s*(?:#.*)?$/;
+const compoundHeader =
+  /^(?:if|elif|else|for|while|try|except|finally|with|def|class|async|match|case)\b.*:\s*(?:#.*)?$/;
 const simpleStatement =
   /^(?:return|raise|assert|pass|break|continue|global|nonlocal|del|yield|await)\b|^import\s+[\w.]+|^from\s+[\w.]+\s+import\s/;
-const assignment = /^[A-Za-z_][\w.]*(?:\[[^\]]*\])?(?:\s*,\s*[A-Za-z_][\w.]*)*\s*(?:[-+*/%&|^@]|\*\*|\/\/|<<|>>)?=(?!=)/;
+const assignment =
+  /^[A-Za-z_][\w.]*(?:\[[^\]]*\])?(?:\s*,\s*[A-Za-z_][\w.]*)*\s*(?:[-+*/%&|^@]|\*\*|\/\/|<<|>>)?=(?!=)/;
 const call = /^[A-Za-z_][\w.]*\(/;
 
 /** Whether a non-indented line reads as Python rather than prose. */

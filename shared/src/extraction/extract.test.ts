@@ -32,24 +32,40 @@ describe('extractCode: fenced answers', () => {
   it('takes the last block when several define the entry point (a corrected version)', () => {
     const answer = [
       'First attempt:',
-      `${fence}python`, 'def add(a, b):', '    return a - b', fence,
+      `${fence}python`,
+      'def add(a, b):',
+      '    return a - b',
+      fence,
       'Oops, that subtracts. Corrected version:',
-      `${fence}python`, 'def add(a, b):', '    return a + b', fence,
+      `${fence}python`,
+      'def add(a, b):',
+      '    return a + b',
+      fence,
     ].join('\n');
     expect(extractor.extract(answer, { entryPoint: 'add' }).code).toBe('def add(a, b):\n    return a + b\n');
   });
 
   it('skips a broken (truncated) last version for an earlier one that parses', () => {
     const answer = [
-      `${fence}python`, 'def add(a, b):', '    return a + b', fence,
+      `${fence}python`,
+      'def add(a, b):',
+      '    return a + b',
+      fence,
       'A variant with type checks:',
-      `${fence}python`, 'def add(a, b):', '    if not isinstance(a, int', fence,
+      `${fence}python`,
+      'def add(a, b):',
+      '    if not isinstance(a, int',
+      fence,
     ].join('\n');
-    expect(extractor.extract(answer, { entryPoint: 'add' })).toMatchObject({ outcome: 'ok', code: 'def add(a, b):\n    return a + b\n' });
+    expect(extractor.extract(answer, { entryPoint: 'add' })).toMatchObject({
+      outcome: 'ok',
+      code: 'def add(a, b):\n    return a + b\n',
+    });
   });
 
   it('keeps helpers and imports that are in the chosen block', () => {
-    const code = 'import math\n\n\ndef _norm(v):\n    return math.sqrt(sum(x * x for x in v))\n\n\ndef unit(v):\n    n = _norm(v)\n    return [x / n for x in v]\n';
+    const code =
+      'import math\n\n\ndef _norm(v):\n    return math.sqrt(sum(x * x for x in v))\n\n\ndef unit(v):\n    n = _norm(v)\n    return [x / n for x in v]\n';
     const result = extractor.extract(`${fence}python\n${code}${fence}`, { entryPoint: 'unit' });
     expect(result).toMatchObject({ outcome: 'ok', code, method: 'fenced_python' });
   });
@@ -63,7 +79,10 @@ describe('extractCode: fenced answers', () => {
     const tilde = `~~~python\ndef add(a, b):\n    return a + b\n~~~`;
     expect(extractor.extract(tilde, { entryPoint: 'add' })).toMatchObject({ outcome: 'ok', method: 'fenced_python' });
     const listed = `1. Define the function:\n\n   ${fence}python\n   def add(a, b):\n       return a + b\n   ${fence}\n2. Call it.`;
-    expect(extractor.extract(listed, { entryPoint: 'add' })).toMatchObject({ outcome: 'ok', code: 'def add(a, b):\n    return a + b\n' });
+    expect(extractor.extract(listed, { entryPoint: 'add' })).toMatchObject({
+      outcome: 'ok',
+      code: 'def add(a, b):\n    return a + b\n',
+    });
     const info = `${fence}Python3 title="add.py"\ndef add(a, b):\n    return a + b\n${fence}`;
     expect(extractor.extract(info, { entryPoint: 'add' })).toMatchObject({ outcome: 'ok', method: 'fenced_python' });
   });
@@ -107,7 +126,8 @@ describe('extractCode: fenced answers', () => {
 
 describe('extractCode: unfenced answers', () => {
   it('finds code written straight into prose', () => {
-    const answer = 'You can do it like this:\n\ndef add(a, b):\n    # plain sum\n    return a + b\n\nprint(add(2, 3))\n\nThis prints 5.';
+    const answer =
+      'You can do it like this:\n\ndef add(a, b):\n    # plain sum\n    return a + b\n\nprint(add(2, 3))\n\nThis prints 5.';
     expect(extractor.extract(answer, { entryPoint: 'add' })).toEqual({
       outcome: 'ok',
       code: 'def add(a, b):\n    # plain sum\n    return a + b\n\nprint(add(2, 3))\n',
@@ -131,7 +151,12 @@ describe('extractCode: unfenced answers', () => {
   });
 
   it('reports prose-only answers as no_code', () => {
-    for (const answer of ['', '   \n', 'I am sorry, but I cannot help with that request.', 'Use a dictionary to count; for each word, increment its count.\nThen return the most common one.']) {
+    for (const answer of [
+      '',
+      '   \n',
+      'I am sorry, but I cannot help with that request.',
+      'Use a dictionary to count; for each word, increment its count.\nThen return the most common one.',
+    ]) {
       expect(extractor.extract(answer, { entryPoint: 'add' })).toMatchObject({ outcome: 'no_code', mode: 'full' });
     }
   });
@@ -168,7 +193,10 @@ describe('extractCode: broken answers', () => {
 
   it('treats a truncated answer (unterminated fence) as broken code, not a crash', () => {
     const answer = `Here is the code:\n${fence}python\ndef add(a, b):\n    return add_helper(a,`;
-    expect(extractor.extract(answer, { entryPoint: 'add' })).toMatchObject({ outcome: 'syntax_error', method: 'fenced_python' });
+    expect(extractor.extract(answer, { entryPoint: 'add' })).toMatchObject({
+      outcome: 'syntax_error',
+      method: 'fenced_python',
+    });
   });
 
   it('reports code that never defines the entry point', () => {
@@ -189,7 +217,16 @@ describe('extractCode: broken answers', () => {
   });
 
   it('never throws on odd input', () => {
-    const odd = ['```', '```python', '```python\n```', '\u0000\u0001', 'def', '`'.repeat(500), 'def add(\n'.repeat(200), '🙂 def add(a, b): return a + b'];
+    const odd = [
+      '```',
+      '```python',
+      '```python\n```',
+      '\u0000\u0001',
+      'def',
+      '`'.repeat(500),
+      'def add(\n'.repeat(200),
+      '🙂 def add(a, b): return a + b',
+    ];
     for (const answer of odd) {
       expect(() => extractor.extract(answer, { entryPoint: 'add' })).not.toThrow();
       expect(() => extractor.extract(answer, { entryPoint: 'add', prompt: addPrompt })).not.toThrow();
@@ -215,19 +252,28 @@ describe('extractCode: completions of a HumanEval prompt', () => {
 
   it('cuts a base model completion at the prose that follows it', () => {
     const answer = '    total = a\n    total += b\n    return total\n\nThis adds the numbers.';
-    expect(extractor.extract(answer, { entryPoint: 'add', prompt: addPrompt }).code).toBe('    total = a\n    total += b\n    return total\n');
+    expect(extractor.extract(answer, { entryPoint: 'add', prompt: addPrompt }).code).toBe(
+      '    total = a\n    total += b\n    return total\n',
+    );
   });
 
   it('re-indents a body the model wrote without indentation', () => {
     const answer = `${fence}python\nresult = a\nif b:\n    result += b\nreturn result\n${fence}`;
     const result = extractor.extract(answer, { entryPoint: 'add', prompt: addPrompt });
-    expect(result).toMatchObject({ outcome: 'ok', mode: 'completion', code: '    result = a\n    if b:\n        result += b\n    return result\n' });
+    expect(result).toMatchObject({
+      outcome: 'ok',
+      mode: 'completion',
+      code: '    result = a\n    if b:\n        result += b\n    return result\n',
+    });
     expect(result.message).toContain('re-indented');
   });
 
   it('uses the full function when the model rewrites it', () => {
     const answer = `${fence}python\ndef add(a: int, b: int) -> int:\n    return a + b\n${fence}`;
-    expect(extractor.extract(answer, { entryPoint: 'add', prompt: addPrompt })).toMatchObject({ outcome: 'ok', mode: 'full' });
+    expect(extractor.extract(answer, { entryPoint: 'add', prompt: addPrompt })).toMatchObject({
+      outcome: 'ok',
+      mode: 'full',
+    });
   });
 
   it('reports a broken body with a line relative to the completion', () => {
@@ -244,13 +290,19 @@ describe('extractCode: completions of a HumanEval prompt', () => {
 
   it('adds the newline a prompt without one needs', () => {
     const prompt = addPrompt.trimEnd();
-    expect(extractor.extract('    return a + b', { entryPoint: 'add', prompt })).toMatchObject({ outcome: 'ok', code: '\n    return a + b\n' });
+    expect(extractor.extract('    return a + b', { entryPoint: 'add', prompt })).toMatchObject({
+      outcome: 'ok',
+      code: '\n    return a + b\n',
+    });
   });
 });
 
 describe('extractCode (shared extractor)', () => {
   it('works without holding an extractor', async () => {
-    await expect(extractCode('def add(a, b):\n    return a + b', { entryPoint: 'add' })).resolves.toMatchObject({ outcome: 'ok', method: 'unfenced' });
+    await expect(extractCode('def add(a, b):\n    return a + b', { entryPoint: 'add' })).resolves.toMatchObject({
+      outcome: 'ok',
+      method: 'unfenced',
+    });
   });
 });
 
@@ -276,9 +328,14 @@ describe('syntax verdicts agree with CPython', () => {
       '@decorator\nclass A:\n    x: int = 1\n',
     ];
     const script = 'import json,sys\nprint(json.dumps([_ok(s) for s in json.load(sys.stdin)]))';
-    const helper = 'def _ok(s):\n    try:\n        compile(s, "<answer>", "exec")\n        return True\n    except SyntaxError:\n        return False\n';
-    const python = JSON.parse(execFileSync('python3', ['-c', helper + script], { input: JSON.stringify(programs) }).toString()) as boolean[];
-    const ours = programs.map((code) => extractor.extract(`${fence}python\n${code}${fence}`, { entryPoint: 'zzz' }).outcome !== 'syntax_error');
+    const helper =
+      'def _ok(s):\n    try:\n        compile(s, "<answer>", "exec")\n        return True\n    except SyntaxError:\n        return False\n';
+    const python = JSON.parse(
+      execFileSync('python3', ['-c', helper + script], { input: JSON.stringify(programs) }).toString(),
+    ) as boolean[];
+    const ours = programs.map(
+      (code) => extractor.extract(`${fence}python\n${code}${fence}`, { entryPoint: 'zzz' }).outcome !== 'syntax_error',
+    );
     expect(ours).toEqual(python);
   });
 });

@@ -111,7 +111,13 @@ function extractWith(parser: Parser, response: string, opts: ExtractOptions): Ex
       fromCode(leadingIndentedRun(outside), 'unfenced');
     const completion = body === undefined ? undefined : asCompletion(body.code, opts.prompt);
     if (body !== undefined && completion !== undefined) {
-      return finishCompletion(parser, { code: completion.code, method: body.method }, opts.prompt, opts.entryPoint, completion.reindented);
+      return finishCompletion(
+        parser,
+        { code: completion.code, method: body.method },
+        opts.prompt,
+        opts.entryPoint,
+        completion.reindented,
+      );
     }
   }
 
@@ -135,7 +141,14 @@ function finishFull(parser: Parser, candidate: Candidate, opts: ExtractOptions):
   const base = { mode: 'full' as const, method: candidate.method };
   if (analysis.syntax !== undefined) {
     const { line, column, message } = analysis.syntax;
-    return { ...base, outcome: 'syntax_error', code: candidate.code, line, column, message: `line ${line}, column ${column}: ${message}` };
+    return {
+      ...base,
+      outcome: 'syntax_error',
+      code: candidate.code,
+      line,
+      column,
+      message: `line ${line}, column ${column}: ${message}`,
+    };
   }
   if (!analysis.topLevel.some((d) => d.name === opts.entryPoint)) {
     const owners = analysis.methodOwners(opts.entryPoint);
@@ -146,7 +159,12 @@ function finishFull(parser: Parser, candidate: Candidate, opts: ExtractOptions):
     return { ...base, outcome: 'missing_entry_point', code: candidate.code, message };
   }
   const { code, removed } = withoutMainGuards(candidate.code, analysis, 0);
-  return { ...base, outcome: 'ok', code, ...(removed ? { message: "removed the `if __name__ == '__main__':` block" } : {}) };
+  return {
+    ...base,
+    outcome: 'ok',
+    code,
+    ...(removed ? { message: "removed the `if __name__ == '__main__':` block" } : {}),
+  };
 }
 
 /**
@@ -173,7 +191,13 @@ function bodyIndent(prompt: string): string {
   return lastLine.trimEnd().endsWith(':') ? `${indent}    ` : indent === '' ? '    ' : indent;
 }
 
-function finishCompletion(parser: Parser, candidate: Candidate, prompt: string, entryPoint: string, reindented: boolean): ExtractionResult {
+function finishCompletion(
+  parser: Parser,
+  candidate: Candidate,
+  prompt: string,
+  entryPoint: string,
+  reindented: boolean,
+): ExtractionResult {
   const source = prompt + candidate.code;
   const promptRows = prompt.split('\n').length - 1;
   const analysis = analyzePython(parser, source);
@@ -182,21 +206,44 @@ function finishCompletion(parser: Parser, candidate: Candidate, prompt: string, 
     const { column, message } = analysis.syntax;
     const line = analysis.syntax.line - promptRows;
     const where = line >= 1 ? `line ${line}, column ${column}` : 'in the prompt';
-    return { ...base, outcome: 'syntax_error', code: candidate.code, ...(line >= 1 ? { line, column } : {}), message: `${where}: ${message}` };
+    return {
+      ...base,
+      outcome: 'syntax_error',
+      code: candidate.code,
+      ...(line >= 1 ? { line, column } : {}),
+      message: `${where}: ${message}`,
+    };
   }
   const fn = analysis.topLevel.find((d) => d.name === entryPoint && d.kind === 'function');
   if (fn === undefined || fn.endRow < promptRows) {
-    return { ...base, outcome: 'missing_entry_point', code: candidate.code, message: `the answer does not continue the body of '${entryPoint}'` };
+    return {
+      ...base,
+      outcome: 'missing_entry_point',
+      code: candidate.code,
+      message: `the answer does not continue the body of '${entryPoint}'`,
+    };
   }
   const stripped = withoutMainGuards(source, analysis, promptRows);
-  const notes = [reindented ? 're-indented the answer as the function body' : '', stripped.removed ? "removed the `if __name__ == '__main__':` block" : '']
+  const notes = [
+    reindented ? 're-indented the answer as the function body' : '',
+    stripped.removed ? "removed the `if __name__ == '__main__':` block" : '',
+  ]
     .filter((n) => n !== '')
     .join('; ');
-  return { ...base, outcome: 'ok', code: stripped.code.slice(prompt.length), ...(notes === '' ? {} : { message: notes }) };
+  return {
+    ...base,
+    outcome: 'ok',
+    code: stripped.code.slice(prompt.length),
+    ...(notes === '' ? {} : { message: notes }),
+  };
 }
 
 /** Remove top-level main guards at or below `fromRow`: the sandbox runs HumanEval/MBPP programs as `__main__`. */
-function withoutMainGuards(source: string, analysis: PythonAnalysis, fromRow: number): { code: string; removed: boolean } {
+function withoutMainGuards(
+  source: string,
+  analysis: PythonAnalysis,
+  fromRow: number,
+): { code: string; removed: boolean } {
   const guards = analysis.mainGuards.filter((g) => g.startRow >= fromRow);
   if (guards.length === 0) return { code: source, removed: false };
   const lines = source.split('\n');

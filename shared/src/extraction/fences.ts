@@ -15,10 +15,53 @@ const pythonLangs = new Set(['python', 'py', 'python3', 'py3', 'ipython', 'sage'
 // Languages that are certainly not a Python solution: such blocks are used only
 // when they happen to define the entry point.
 const otherLangs = new Set([
-  'bash', 'sh', 'shell', 'zsh', 'console', 'powershell', 'ps1', 'bat', 'cmd', 'text', 'txt', 'plaintext', 'plain',
-  'output', 'json', 'jsonl', 'yaml', 'yml', 'toml', 'ini', 'xml', 'html', 'css', 'javascript', 'js', 'typescript',
-  'ts', 'java', 'c', 'cpp', 'c++', 'cs', 'csharp', 'go', 'rust', 'ruby', 'php', 'sql', 'diff', 'patch', 'markdown', 'md',
-  'csv', 'pycon', 'pytb', 'log', 'dockerfile',
+  'bash',
+  'sh',
+  'shell',
+  'zsh',
+  'console',
+  'powershell',
+  'ps1',
+  'bat',
+  'cmd',
+  'text',
+  'txt',
+  'plaintext',
+  'plain',
+  'output',
+  'json',
+  'jsonl',
+  'yaml',
+  'yml',
+  'toml',
+  'ini',
+  'xml',
+  'html',
+  'css',
+  'javascript',
+  'js',
+  'typescript',
+  'ts',
+  'java',
+  'c',
+  'cpp',
+  'c++',
+  'cs',
+  'csharp',
+  'go',
+  'rust',
+  'ruby',
+  'php',
+  'sql',
+  'diff',
+  'patch',
+  'markdown',
+  'md',
+  'csv',
+  'pycon',
+  'pytb',
+  'log',
+  'dockerfile',
 ]);
 
 export function isPythonBlock(block: FencedBlock): boolean {
@@ -78,7 +121,10 @@ export function textOutsideFences(text: string, blocks: readonly FencedBlock[]):
 
 function normalizeLang(info: string): string {
   // "{.python}", "python:solution.py", "Python3" all name Python.
-  return info.replace(/^\{\.?/, '').replace(/[}:].*$/, '').toLowerCase();
+  return info
+    .replace(/^\{\.?/, '')
+    .replace(/[}:].*$/, '')
+    .toLowerCase();
 }
 
 function dedent(line: string, indent: number): string {
@@ -88,6 +134,9 @@ function dedent(line: string, indent: number): string {
 }
 
 function joinCode(lines: readonly string[]): string {
-  const code = lines.join('\n').replace(/^(?:[ \t]*\n)+/, '').replace(/\s+$/, '');
+  const code = lines
+    .join('\n')
+    .replace(/^(?:[ \t]*\n)+/, '')
+    .replace(/\s+$/, '');
   return code === '' ? '' : `${code}\n`;
 }

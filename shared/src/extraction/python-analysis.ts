@@ -27,8 +27,8 @@ export interface PythonAnalysis {
 }
 
 const py2Statements: Record<string, string> = {
-  print_statement: "Python 2 print statement (use print(...))",
-  exec_statement: "Python 2 exec statement (use exec(...))",
+  print_statement: 'Python 2 print statement (use print(...))',
+  exec_statement: 'Python 2 exec statement (use exec(...))',
 };
 
 /**
@@ -52,7 +52,9 @@ export function analyzePython(parser: Parser, source: string): PythonAnalysis {
       syntax: problems[0],
       topLevel: topLevelNames(root),
       methodOwners: (name) => methods.get(name) ?? [],
-      mainGuards: root.namedChildren.filter(isMainGuard).map((n) => ({ startRow: n.startPosition.row, endRow: n.endPosition.row })),
+      mainGuards: root.namedChildren
+        .filter(isMainGuard)
+        .map((n) => ({ startRow: n.startPosition.row, endRow: n.endPosition.row })),
     };
   } finally {
     tree.delete();
@@ -105,7 +107,14 @@ function checkAlignment(node: Node, lines: readonly string[], problems: SyntaxPr
     if (!startsLine(statement, lines)) continue;
     indent ??= statement.startPosition.column;
     if (statement.startPosition.column !== indent) {
-      problems.push(at(statement, statement.startPosition.column > indent ? 'unexpected indent' : 'unindent does not match any outer indentation level'));
+      problems.push(
+        at(
+          statement,
+          statement.startPosition.column > indent
+            ? 'unexpected indent'
+            : 'unindent does not match any outer indentation level',
+        ),
+      );
       return;
     }
   }
@@ -122,7 +131,8 @@ function topLevelNames(root: Node): TopLevelName[] {
     const span = { startRow: child.startPosition.row, endRow: child.endPosition.row };
     if (def.type === 'function_definition' || def.type === 'class_definition') {
       const name = def.childForFieldName('name')?.text;
-      if (name !== undefined) names.push({ name, kind: def.type === 'class_definition' ? 'class' : 'function', ...span });
+      if (name !== undefined)
+        names.push({ name, kind: def.type === 'class_definition' ? 'class' : 'function', ...span });
     } else if (def.type === 'expression_statement') {
       const assignment = def.namedChildren[0];
       const left = assignment?.type === 'assignment' ? assignment.childForFieldName('left') : null;

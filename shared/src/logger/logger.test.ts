@@ -17,7 +17,10 @@ describe('logger', () => {
   it('redacts secrets in fields, URLs, bearer tokens and errors', () => {
     const { lines, destination } = capture();
     const log = createLogger({ service: 'test', runId: 'r1' }, { destination });
-    log.info({ apiKey: 'sk-live-abcdefghijklmnop', config: { rabbit: { password: 'hunter2' } } }, 'connecting to amqp://user:hunter2@host:5672');
+    log.info(
+      { apiKey: 'sk-live-abcdefghijklmnop', config: { rabbit: { password: 'hunter2' } } },
+      'connecting to amqp://user:hunter2@host:5672',
+    );
     log.warn({ err: new Error('auth failed for Bearer abcdefghijklmnopqrstuv') }, 'call failed');
     log.error({ err: 'a thrown string with sk-abcdefghijklmnopqrst' }, 'odd throw');
     const text = lines.join('');

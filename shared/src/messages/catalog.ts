@@ -109,7 +109,8 @@ export const catalog = {
     schema: runCompletedSchema,
     timeoutMs: 30_000,
     retry: defaultRetry,
-    description: 'Event (routing key event.run.completed): every job of the run has a result and the reports are written.',
+    description:
+      'Event (routing key event.run.completed): every job of the run has a result and the reports are written.',
   }),
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -25,7 +25,10 @@ export function decodeMessage(body: Buffer, expectedStage?: string): Envelope {
   const entry = catalogEntry(env.data.type);
   if (!entry) throw new PermanentError(ErrorCodes.schemaViolation, `unknown message type ${env.data.type}`);
   if (expectedStage !== undefined && env.data.stage !== expectedStage) {
-    throw new PermanentError(ErrorCodes.unknownStage, `message for stage ${env.data.stage} arrived at ${expectedStage}`);
+    throw new PermanentError(
+      ErrorCodes.unknownStage,
+      `message for stage ${env.data.stage} arrived at ${expectedStage}`,
+    );
   }
   const payload = entry.schema.safeParse(env.data.payload);
   if (!payload.success) {

@@ -82,7 +82,10 @@ export function makeEnvelope<P>(fields: {
 }
 
 /** The same job moving to its next stage: keeps run, job and trace, resets the attempt. */
-export function nextEnvelope<P>(prev: Envelope, next: { type: string; stage: Stage; payload: P; now?: Date }): Envelope<P> {
+export function nextEnvelope<P>(
+  prev: Envelope,
+  next: { type: string; stage: Stage; payload: P; now?: Date },
+): Envelope<P> {
   return makeEnvelope({
     type: next.type,
     runId: prev.runId,

@@ -16,7 +16,13 @@ export const workflow: Readonly<Partial<Record<Kind, Pipeline>>> = {
   solve: {
     produce: { ok: 'generate' },
     // A generation that yields code is evaluated; no code / syntax error / budget stop is a result already.
-    generate: { ok: 'evaluate', no_code: 'aggregate', syntax_error: 'aggregate', budget_exhausted: 'aggregate', failed: 'aggregate' },
+    generate: {
+      ok: 'evaluate',
+      no_code: 'aggregate',
+      syntax_error: 'aggregate',
+      budget_exhausted: 'aggregate',
+      failed: 'aggregate',
+    },
     evaluate: { ok: 'aggregate' },
     aggregate: { ok: 'done' },
   },

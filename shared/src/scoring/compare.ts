@@ -34,8 +34,11 @@ export function compare(results: readonly ResultRow[]): Comparison {
   for (const [model, modelTasks] of byModel) {
     for (const task of modelTasks) {
       let entry = tasks.get(task.taskId);
-      if (entry === undefined) tasks.set(task.taskId, (entry = { taskId: task.taskId, category: task.category, models: {}, solvedBy: [] }));
-      const latencies = task.rows.filter((r) => r.cached !== true && r.latencyMs !== undefined).map((r) => r.latencyMs ?? 0);
+      if (entry === undefined)
+        tasks.set(task.taskId, (entry = { taskId: task.taskId, category: task.category, models: {}, solvedBy: [] }));
+      const latencies = task.rows
+        .filter((r) => r.cached !== true && r.latencyMs !== undefined)
+        .map((r) => r.latencyMs ?? 0);
       entry.models[model] = {
         samples: task.n,
         passed: task.c,

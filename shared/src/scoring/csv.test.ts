@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { groupByModelCategory, pathSegment, resultRowSchema, resultRowsToCsv, toCsv, toJsonl, type ResultRow } from './index.js';
+import {
+  groupByModelCategory,
+  pathSegment,
+  resultRowSchema,
+  resultRowsToCsv,
+  toCsv,
+  toJsonl,
+  type ResultRow,
+} from './index.js';
 
 describe('toCsv', () => {
   it('quotes only what RFC 4180 requires and ends lines with CRLF', () => {
@@ -9,10 +17,7 @@ describe('toCsv', () => {
       { a: undefined, b: null, c: { x: [1, 2] } },
     ]);
     expect(csv).toBe(
-      'a,b,c\r\n' +
-        'plain,"with,comma","say ""hi"""\r\n' +
-        '"two\nlines",3,true\r\n' +
-        ',,"{""x"":[1,2]}"\r\n',
+      'a,b,c\r\n' + 'plain,"with,comma","say ""hi"""\r\n' + '"two\nlines",3,true\r\n' + ',,"{""x"":[1,2]}"\r\n',
     );
   });
 
@@ -24,12 +29,26 @@ describe('toCsv', () => {
 
   it('writes result rows with the standard columns, code included', () => {
     const rows: ResultRow[] = [
-      { runId: 'r', taskId: 't/1', model: 'm', sampleIndex: 0, category: 'c', verdict: 'passed', passed: true, code: 'def f():\n    return "x, y"\n', tests: [{ name: 'test_a', outcome: 'passed' }] },
+      {
+        runId: 'r',
+        taskId: 't/1',
+        model: 'm',
+        sampleIndex: 0,
+        category: 'c',
+        verdict: 'passed',
+        passed: true,
+        code: 'def f():\n    return "x, y"\n',
+        tests: [{ name: 'test_a', outcome: 'passed' }],
+      },
     ];
     const csv = resultRowsToCsv(rows);
     const [header, first] = csv.split('\r\n');
-    expect(header).toBe('runId,model,category,taskId,sampleIndex,verdict,passed,extraction,reason,promptTokens,completionTokens,costUsd,latencyMs,durationMs,cached,tests,code');
-    expect(first).toBe('r,m,c,t/1,0,passed,true,,,,,,,,,"[{""name"":""test_a"",""outcome"":""passed""}]","def f():\n    return ""x, y""\n"');
+    expect(header).toBe(
+      'runId,model,category,taskId,sampleIndex,verdict,passed,extraction,reason,promptTokens,completionTokens,costUsd,latencyMs,durationMs,cached,tests,code',
+    );
+    expect(first).toBe(
+      'r,m,c,t/1,0,passed,true,,,,,,,,,"[{""name"":""test_a"",""outcome"":""passed""}]","def f():\n    return ""x, y""\n"',
+    );
   });
 });
 
@@ -71,7 +90,17 @@ describe('pathSegment', () => {
 
 describe('resultRowSchema', () => {
   it('accepts a full row and rejects an unknown verdict', () => {
-    const ok = { runId: 'r', taskId: 't', model: 'm', sampleIndex: 2, category: 'c', verdict: 'oom', passed: false, durationMs: 12, cached: false };
+    const ok = {
+      runId: 'r',
+      taskId: 't',
+      model: 'm',
+      sampleIndex: 2,
+      category: 'c',
+      verdict: 'oom',
+      passed: false,
+      durationMs: 12,
+      cached: false,
+    };
     expect(resultRowSchema.parse(ok)).toEqual(ok);
     expect(resultRowSchema.safeParse({ ...ok, verdict: 'crashed' }).success).toBe(false);
     expect(resultRowSchema.safeParse({ ...ok, sampleIndex: -1 }).success).toBe(false);

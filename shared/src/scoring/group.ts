@@ -18,9 +18,13 @@ export function groupByModelCategory(rows: readonly ResultRow[]): ModelCategoryG
     if (group === undefined) groups.set(key, (group = { model: row.model, category: row.category, rows: [] }));
     group.rows.push(row);
   }
-  const sorted = [...groups.values()].sort((a, b) => naturalCompare(a.model, b.model) || naturalCompare(a.category, b.category));
+  const sorted = [...groups.values()].sort(
+    (a, b) => naturalCompare(a.model, b.model) || naturalCompare(a.category, b.category),
+  );
   for (const group of sorted) {
-    group.rows.sort((a, b) => naturalCompare(a.taskId, b.taskId) || a.sampleIndex - b.sampleIndex || naturalCompare(a.runId, b.runId));
+    group.rows.sort(
+      (a, b) => naturalCompare(a.taskId, b.taskId) || a.sampleIndex - b.sampleIndex || naturalCompare(a.runId, b.runId),
+    );
   }
   return sorted;
 }

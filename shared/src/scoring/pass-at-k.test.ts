@@ -65,6 +65,14 @@ describe('percentile', () => {
 describe('naturalCompare', () => {
   it('orders numbers inside ids by value', () => {
     const ids = ['HumanEval/10', 'HumanEval/2', 'HumanEval/1', 'Mbpp/3', 'HumanEval/002', 'a', 'B'];
-    expect([...ids].sort(naturalCompare)).toEqual(['B', 'HumanEval/1', 'HumanEval/002', 'HumanEval/2', 'HumanEval/10', 'Mbpp/3', 'a']);
+    expect([...ids].sort(naturalCompare)).toEqual([
+      'B',
+      'HumanEval/1',
+      'HumanEval/002',
+      'HumanEval/2',
+      'HumanEval/10',
+      'Mbpp/3',
+      'a',
+    ]);
   });
 });

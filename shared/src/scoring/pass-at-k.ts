@@ -3,7 +3,8 @@
  * computed as 1 - prod_{i=n-c+1}^{n} (1 - k/i) so large n does not overflow.
  */
 export function passAtK(n: number, c: number, k: number): number {
-  if (!Number.isInteger(n) || !Number.isInteger(c) || !Number.isInteger(k)) throw new RangeError('n, c and k must be integers');
+  if (!Number.isInteger(n) || !Number.isInteger(c) || !Number.isInteger(k))
+    throw new RangeError('n, c and k must be integers');
   if (n < 1 || k < 1 || k > n || c < 0 || c > n) throw new RangeError(`invalid pass@k arguments n=${n} c=${c} k=${k}`);
   if (n - c < k) return 1;
   // pass@1 is exactly c/n; the product form would give 0.19999999999999996 for 1/5.

@@ -1,19 +1,46 @@
 import { describe, expect, it } from 'vitest';
 import { compare, summarize, type ResultRow, type Verdict } from './index.js';
 
-function row(model: string, taskId: string, sampleIndex: number, verdict: Verdict, extra: Partial<ResultRow> = {}): ResultRow {
-  return { runId: 'run-1', model, taskId, sampleIndex, category: taskId.split('/')[0] ?? 'x', verdict, passed: verdict === 'passed', ...extra };
+function row(
+  model: string,
+  taskId: string,
+  sampleIndex: number,
+  verdict: Verdict,
+  extra: Partial<ResultRow> = {},
+): ResultRow {
+  return {
+    runId: 'run-1',
+    model,
+    taskId,
+    sampleIndex,
+    category: taskId.split('/')[0] ?? 'x',
+    verdict,
+    passed: verdict === 'passed',
+    ...extra,
+  };
 }
 
 function samples(model: string, taskId: string, pattern: string, extra: Partial<ResultRow> = {}): ResultRow[] {
   // 'P' passed, 'F' failed, 'N' no_code, 'S' syntax_error, 'I' infra_error, 'B' budget_exhausted, 'T' timeout
-  const map: Record<string, Verdict> = { P: 'passed', F: 'failed', N: 'no_code', S: 'syntax_error', I: 'infra_error', B: 'budget_exhausted', T: 'timeout' };
+  const map: Record<string, Verdict> = {
+    P: 'passed',
+    F: 'failed',
+    N: 'no_code',
+    S: 'syntax_error',
+    I: 'infra_error',
+    B: 'budget_exhausted',
+    T: 'timeout',
+  };
   return [...pattern].map((ch, i) => row(model, taskId, i, map[ch] ?? 'failed', extra));
 }
 
 describe('summarize', () => {
   it('computes pass@k for every k up to n on a uniform run', () => {
-    const rows = [...samples('m', 'strings/a', 'PPFFF'), ...samples('m', 'strings/b', 'FFFFF'), ...samples('m', 'math/c', 'PPPPP')];
+    const rows = [
+      ...samples('m', 'strings/a', 'PPFFF'),
+      ...samples('m', 'strings/b', 'FFFFF'),
+      ...samples('m', 'math/c', 'PPPPP'),
+    ];
     const summary = summarize(rows);
     const model = summary.models[0]!;
     expect(model.passAtK.map((e) => e.k)).toEqual([1, 2, 3, 4, 5]);
@@ -23,13 +50,25 @@ describe('summarize', () => {
       expect(entry.value).toBeCloseTo(expected[i]!, 12);
       expect(entry.tasks).toBe(3);
     });
-    expect(model).toMatchObject({ samples: 15, scoredSamples: 15, passedSamples: 7, tasks: 3, solvedTasks: 2, samplesPerTask: { min: 5, max: 5 } });
+    expect(model).toMatchObject({
+      samples: 15,
+      scoredSamples: 15,
+      passedSamples: 7,
+      tasks: 3,
+      solvedTasks: 2,
+      samplesPerTask: { min: 5, max: 5 },
+    });
   });
 
   it('averages pass@k only over tasks with at least k samples when n differs', () => {
     const rows = [...samples('m', 't/1', 'PF'), ...samples('m', 't/2', 'FFPF'), ...samples('m', 't/3', 'F')];
     const entries = summarize(rows).models[0]!.passAtK;
-    expect(entries.map((e) => [e.k, e.tasks])).toEqual([[1, 3], [2, 2], [3, 1], [4, 1]]);
+    expect(entries.map((e) => [e.k, e.tasks])).toEqual([
+      [1, 3],
+      [2, 2],
+      [3, 1],
+      [4, 1],
+    ]);
     expect(entries[0]!.value).toBeCloseTo((0.5 + 0.25 + 0) / 3, 12);
     expect(entries[1]!.value).toBeCloseTo((1 + 0.5) / 2, 12);
     expect(entries[2]!.value).toBeCloseTo(0.75, 12);
@@ -61,13 +100,26 @@ describe('summarize', () => {
     expect(model.budgetExhausted).toBe(3);
     expect(model.infraErrors).toBe(1);
     expect(model.verdicts).toEqual({
-      passed: 1, failed: 1, error: 0, timeout: 0, oom: 0, infra_error: 1, no_code: 1, syntax_error: 1, budget_exhausted: 3,
+      passed: 1,
+      failed: 1,
+      error: 0,
+      timeout: 0,
+      oom: 0,
+      infra_error: 1,
+      no_code: 1,
+      syntax_error: 1,
+      budget_exhausted: 3,
     });
     expect(model.samplesPerTask).toEqual({ min: 0, max: 4 });
   });
 
   it('reports pass@1 per category', () => {
-    const rows = [...samples('m', 'strings/a', 'PF'), ...samples('m', 'strings/b', 'PP'), ...samples('m', 'math/c', 'FF'), ...samples('m', 'io/d', 'I')];
+    const rows = [
+      ...samples('m', 'strings/a', 'PF'),
+      ...samples('m', 'strings/b', 'PP'),
+      ...samples('m', 'math/c', 'FF'),
+      ...samples('m', 'io/d', 'I'),
+    ];
     expect(summarize(rows).models[0]!.categories).toEqual([
       { category: 'io', tasks: 1, samples: 0, passedSamples: 0, solvedTasks: 0, passAt1: null },
       { category: 'math', tasks: 1, samples: 2, passedSamples: 0, solvedTasks: 0, passAt1: 0 },
@@ -91,10 +143,18 @@ describe('summarize', () => {
   });
 
   it('computes latency percentiles over uncached calls and sandbox durations', () => {
-    const rows = Array.from({ length: 10 }, (_, i) => row('m', `t/${i}`, 0, 'passed', { latencyMs: (i + 1) * 100, durationMs: 50 }));
+    const rows = Array.from({ length: 10 }, (_, i) =>
+      row('m', `t/${i}`, 0, 'passed', { latencyMs: (i + 1) * 100, durationMs: 50 }),
+    );
     rows.push(row('m', 't/99', 0, 'passed', { latencyMs: 1, cached: true }));
     const model = summarize(rows).models[0]!;
-    expect(model.latencyMs).toEqual({ count: 10, mean: 550, p50: 550, p90: 910, p99: expect.closeTo(991, 9) as number });
+    expect(model.latencyMs).toEqual({
+      count: 10,
+      mean: 550,
+      p50: 550,
+      p90: 910,
+      p99: expect.closeTo(991, 9) as number,
+    });
     expect(model.durationMs).toMatchObject({ count: 10, p50: 50 });
     expect(summarize(samples('m', 't/1', 'P')).models[0]!.latencyMs).toBeNull();
   });
@@ -133,7 +193,12 @@ describe('compare', () => {
       models: ['claude', 'gpt'],
       categories: ['math', 'strings'],
       tasks: [
-        { taskId: 'math/1', category: 'math', models: { claude: { samples: 0, passed: 0, passAt1: null, meanLatencyMs: null } }, solvedBy: [] },
+        {
+          taskId: 'math/1',
+          category: 'math',
+          models: { claude: { samples: 0, passed: 0, passAt1: null, meanLatencyMs: null } },
+          solvedBy: [],
+        },
         {
           taskId: 'strings/2',
           category: 'strings',
@@ -143,7 +208,12 @@ describe('compare', () => {
           },
           solvedBy: ['claude', 'gpt'],
         },
-        { taskId: 'strings/10', category: 'strings', models: { gpt: { samples: 2, passed: 0, passAt1: 0, meanLatencyMs: null } }, solvedBy: [] },
+        {
+          taskId: 'strings/10',
+          category: 'strings',
+          models: { gpt: { samples: 2, passed: 0, passAt1: 0, meanLatencyMs: null } },
+          solvedBy: [],
+        },
       ],
     });
   });

@@ -29,7 +29,8 @@ export function groupByModelTask(rows: readonly ResultRow[]): Map<string, TaskSa
     let tasks = models.get(row.model);
     if (tasks === undefined) models.set(row.model, (tasks = new Map<string, TaskSamples>()));
     let task = tasks.get(row.taskId);
-    if (task === undefined) tasks.set(row.taskId, (task = { taskId: row.taskId, category: row.category, rows: [], n: 0, c: 0 }));
+    if (task === undefined)
+      tasks.set(row.taskId, (task = { taskId: row.taskId, category: row.category, rows: [], n: 0, c: 0 }));
     task.rows.push(row);
     if (!unscoredVerdicts.has(row.verdict)) {
       task.n++;
@@ -39,7 +40,8 @@ export function groupByModelTask(rows: readonly ResultRow[]): Map<string, TaskSa
   const sorted = new Map<string, TaskSamples[]>();
   for (const model of [...models.keys()].sort(naturalCompare)) {
     const tasks = [...(models.get(model)?.values() ?? [])].sort((a, b) => naturalCompare(a.taskId, b.taskId));
-    for (const task of tasks) task.rows.sort((a, b) => a.sampleIndex - b.sampleIndex || naturalCompare(a.runId, b.runId));
+    for (const task of tasks)
+      task.rows.sort((a, b) => a.sampleIndex - b.sampleIndex || naturalCompare(a.runId, b.runId));
     sorted.set(model, tasks);
   }
   return sorted;

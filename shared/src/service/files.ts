@@ -18,7 +18,10 @@ export function repoRoot(): string {
 /** `fake=http://127.0.0.1:8089/v1,vllm=http://gpu:8000/v1` → provider → base URL. */
 export function parseProviderUrls(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw new Error(`EVALFLEET_PROVIDER_URLS takes provider=url pairs, got ${part}`);
     out[part.slice(0, eq)] = part.slice(eq + 1);

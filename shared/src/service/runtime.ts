@@ -41,7 +41,9 @@ export type ServiceDefinition<S extends z.ZodRawShape> = {
   /** Service-specific config fields, merged with the shared ones. */
   configShape: S;
   /** Builds the service's own clients and returns its consumers (and an optional close step). */
-  setup(ctx: ServiceContext<z.infer<z.ZodObject<S>>>): Promise<{ consumers: ConsumerSpec[]; close?: () => Promise<void> }>;
+  setup(
+    ctx: ServiceContext<z.infer<z.ZodObject<S>>>,
+  ): Promise<{ consumers: ConsumerSpec[]; close?: () => Promise<void> }>;
 };
 
 export type RunningService = { opsUrl: string; shutdown(): Promise<void>; coordinator: ShutdownCoordinator };
@@ -80,7 +82,10 @@ export async function runService<S extends z.ZodRawShape>(
 
   const store = createArtifactStore(artifactStoreConfigFromEnv(env, opts.cwd));
   await store.ensureReady();
-  const redis = createRedis({ url: config.REDIS_URL, keyPrefix: `${config.EVALFLEET_NAMESPACE}:`, connectionName: def.name }, logger);
+  const redis = createRedis(
+    { url: config.REDIS_URL, keyPrefix: `${config.EVALFLEET_NAMESPACE}:`, connectionName: def.name },
+    logger,
+  );
   const broker = await connectBroker({
     url: config.RABBITMQ_URL,
     namespace: config.EVALFLEET_NAMESPACE,
@@ -104,7 +109,9 @@ export async function runService<S extends z.ZodRawShape>(
   const sampler =
     config.QUEUE_DEPTH_INTERVAL_MS > 0
       ? setInterval(() => {
-          recordQueueDepths(connected, metrics).catch((err: unknown) => logger.debug({ err }, 'queue depth sample failed'));
+          recordQueueDepths(connected, metrics).catch((err: unknown) =>
+            logger.debug({ err }, 'queue depth sample failed'),
+          );
         }, config.QUEUE_DEPTH_INTERVAL_MS)
       : undefined;
   sampler?.unref();
@@ -122,6 +129,9 @@ export async function runService<S extends z.ZodRawShape>(
   coordinator.addHook('store', () => store.close());
   coordinator.addHook('ops-server', () => ops.close());
   coordinator.markRunning();
-  logger.info({ ops: ops.url, consumers: built.consumers.map((c) => `${c.stage}×${c.concurrency}`), store: store.describe() }, 'service running');
+  logger.info(
+    { ops: ops.url, consumers: built.consumers.map((c) => `${c.stage}×${c.concurrency}`), store: store.describe() },
+    'service running',
+  );
   return { opsUrl: ops.url, shutdown: () => coordinator.shutdown(), coordinator };
 }

@@ -32,7 +32,12 @@ export async function demoCommand(
     onLine: (name, line) => process.stderr.write(`${name.padEnd(13)} ${formatLogLine(line)}\n`),
   });
   fleet.start();
-  ctx.err(`fleet: ${fleet.instances().map((i) => i.name).join(', ')}; store ${ctx.store().describe()}`);
+  ctx.err(
+    `fleet: ${fleet
+      .instances()
+      .map((i) => i.name)
+      .join(', ')}; store ${ctx.store().describe()}`,
+  );
   try {
     const solve: SolveOptions = {
       dataset: bundledDataset(),
@@ -41,18 +46,31 @@ export async function demoCommand(
       wait: true,
     };
     const plan = planSolve(ctx, solve);
-    ctx.err(`submitting ${path.basename(solve.dataset)}: ${plan.problems.length} problems × 2 models × ${opts.samplesPerTask} samples = ${plan.jobs} jobs`);
+    ctx.err(
+      `submitting ${path.basename(solve.dataset)}: ${plan.problems.length} problems × 2 models × ${opts.samplesPerTask} samples = ${plan.jobs} jobs`,
+    );
     const dataset = await ctx.store().putIfAbsent(`datasets/${datasetId(plan.text)}.jsonl`, plan.text);
     const runId = newRunId('demo');
-    const spec = solveSpecSchema.parse({ dataset: dataset.ref, models: plan.models, samplesPerTask: opts.samplesPerTask });
-    const code = await publishRun(ctx, runId, { kind: 'solve', spec, submittedBy: 'evalfleet demo' }, { wait: true, json: true, quietResult: true });
+    const spec = solveSpecSchema.parse({
+      dataset: dataset.ref,
+      models: plan.models,
+      samplesPerTask: opts.samplesPerTask,
+    });
+    const code = await publishRun(
+      ctx,
+      runId,
+      { kind: 'solve', spec, submittedBy: 'evalfleet demo' },
+      { wait: true, json: true, quietResult: true },
+    );
     if (code !== 0) return code;
     const body = await ctx.store().get(`runs/${runId}/summary.json`);
     const summary = JSON.parse(body.toString('utf8')) as Summary;
     ctx.out('');
     for (const line of summaryTable(summary)) ctx.out(line);
     ctx.out('');
-    ctx.out(`run ${runId}: reports in ${ctx.store().describe()}/runs/${runId}/ (results.jsonl, summary.json, comparison.json, by-model/…)`);
+    ctx.out(
+      `run ${runId}: reports in ${ctx.store().describe()}/runs/${runId}/ (results.jsonl, summary.json, comparison.json, by-model/…)`,
+    );
     ctx.out(`  npx evalfleet report ${runId} --out ./report-${runId}`);
     return 0;
   } finally {

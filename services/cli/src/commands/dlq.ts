@@ -24,7 +24,9 @@ export async function dlqListCommand(ctx: CliContext, opts: { json?: boolean }):
     ctx.out(JSON.stringify(stats, null, 2));
     return 0;
   }
-  ctx.out(`${'stage'.padEnd(10)} ${'queued'.padStart(8)} ${'consumers'.padStart(9)} ${'dead'.padStart(8)} ${'oldest'.padStart(7)}`);
+  ctx.out(
+    `${'stage'.padEnd(10)} ${'queued'.padStart(8)} ${'consumers'.padStart(9)} ${'dead'.padStart(8)} ${'oldest'.padStart(7)}`,
+  );
   for (const s of stats) {
     ctx.out(
       `${s.stage.padEnd(10)} ${String(s.workDepth ?? '-').padStart(8)} ${String(s.workConsumers ?? '-').padStart(9)} ${String(s.dlqDepth ?? '-').padStart(8)} ${age(s.oldestAgeMs).padStart(7)}`,
@@ -34,7 +36,11 @@ export async function dlqListCommand(ctx: CliContext, opts: { json?: boolean }):
 }
 
 /** `evalfleet dlq inspect STAGE`: each dead letter's reason, attempts and history, without consuming it. */
-export async function dlqInspectCommand(ctx: CliContext, stage: string, opts: { limit?: number; json?: boolean }): Promise<number> {
+export async function dlqInspectCommand(
+  ctx: CliContext,
+  stage: string,
+  opts: { limit?: number; json?: boolean },
+): Promise<number> {
   const conn = await ctx.broker();
   const items = await dlqInspect(conn, conn.namespace, parseStage(stage), { limit: opts.limit ?? 20 });
   if (opts.json) {
@@ -45,14 +51,21 @@ export async function dlqInspectCommand(ctx: CliContext, stage: string, opts: { 
   for (const m of items) {
     ctx.out(`${m.type ?? '?'} run=${m.runId ?? '?'} job=${m.jobId ?? '?'} ${m.sizeBytes} B`);
     ctx.out(`  reason   ${m.code}: ${m.message}`);
-    ctx.out(`  attempts ${m.attempts ?? '?'}  first ${m.firstFailureAt ?? '?'}  last ${m.lastFailureAt ?? '?'}  requeued ${m.requeuedCount}×`);
-    for (const h of m.history.slice(-5)) ctx.out(`  history  ${h.at} ${h.action} ${h.code}${h.message ? `: ${h.message}` : ''}`);
+    ctx.out(
+      `  attempts ${m.attempts ?? '?'}  first ${m.firstFailureAt ?? '?'}  last ${m.lastFailureAt ?? '?'}  requeued ${m.requeuedCount}×`,
+    );
+    for (const h of m.history.slice(-5))
+      ctx.out(`  history  ${h.at} ${h.action} ${h.code}${h.message ? `: ${h.message}` : ''}`);
   }
   return 0;
 }
 
 /** `evalfleet dlq requeue STAGE`: move dead letters back to work, each exactly once, history kept. */
-export async function dlqRequeueCommand(ctx: CliContext, stage: string, opts: { filter?: string; limit?: number; json?: boolean }): Promise<number> {
+export async function dlqRequeueCommand(
+  ctx: CliContext,
+  stage: string,
+  opts: { filter?: string; limit?: number; json?: boolean },
+): Promise<number> {
   const conn = await ctx.broker();
   const r = await dlqRequeue(conn, conn.namespace, parseStage(stage), {
     ...(opts.filter ? { filterCode: opts.filter } : {}),
@@ -64,7 +77,11 @@ export async function dlqRequeueCommand(ctx: CliContext, stage: string, opts: { 
 }
 
 /** `evalfleet dlq purge STAGE --yes`: drop every dead letter of a stage. */
-export async function dlqPurgeCommand(ctx: CliContext, stage: string, opts: { yes?: boolean; json?: boolean }): Promise<number> {
+export async function dlqPurgeCommand(
+  ctx: CliContext,
+  stage: string,
+  opts: { yes?: boolean; json?: boolean },
+): Promise<number> {
   if (!opts.yes) {
     ctx.err('purging deletes dead letters for good: add --yes');
     return 2;

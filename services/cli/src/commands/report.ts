@@ -6,7 +6,8 @@ import type { Summary } from '@evalfleet/shared/scoring';
 import type { CliContext } from '../context.js';
 import { readCompleted } from './runs.js';
 
-const pct = (v: number | null | undefined) => (v === null || v === undefined ? '   -  ' : `${(v * 100).toFixed(1).padStart(5)}%`);
+const pct = (v: number | null | undefined) =>
+  v === null || v === undefined ? '   -  ' : `${(v * 100).toFixed(1).padStart(5)}%`;
 
 /** The per-model table users read first: pass@1, pass@k, solved tasks, failure modes, cost. */
 export function summaryTable(summary: Summary): string[] {
@@ -37,13 +38,18 @@ export function summaryTable(summary: Summary): string[] {
   }
   for (const m of summary.models) {
     if (m.budgetExhausted > 0) {
-      lines.push(`${m.model}: run budget reached — ${m.budgetExhausted} of ${m.samples} jobs ended budget_exhausted (no call made; not scored)`);
+      lines.push(
+        `${m.model}: run budget reached — ${m.budgetExhausted} of ${m.samples} jobs ended budget_exhausted (no call made; not scored)`,
+      );
     }
     if (m.cached > 0) lines.push(`${m.model}: ${m.cached} answers from the response cache (no cost)`);
   }
   const cats = [...new Set(summary.models.flatMap((m) => m.categories.map((c) => c.category)))].sort();
   if (cats.length > 0) {
-    lines.push('', `pass@1 by category: ${''.padEnd(Math.max(0, width - 19))}${cats.map((c) => c.slice(0, 12).padStart(12)).join(' ')}`);
+    lines.push(
+      '',
+      `pass@1 by category: ${''.padEnd(Math.max(0, width - 19))}${cats.map((c) => c.slice(0, 12).padStart(12)).join(' ')}`,
+    );
     for (const m of summary.models) {
       const byCat = new Map(m.categories.map((c) => [c.category, c.passAt1]));
       lines.push(`${m.model.padEnd(Math.max(width, 20))}${cats.map((c) => pct(byCat.get(c)).padStart(12)).join(' ')}`);
@@ -53,7 +59,11 @@ export function summaryTable(summary: Summary): string[] {
 }
 
 /** `evalfleet report RUN`: the summary table and where every report file is. */
-export async function reportCommand(ctx: CliContext, runId: string, opts: { json?: boolean; out?: string; rebuild?: boolean }): Promise<number> {
+export async function reportCommand(
+  ctx: CliContext,
+  runId: string,
+  opts: { json?: boolean; out?: string; rebuild?: boolean },
+): Promise<number> {
   const store = ctx.store();
   if (opts.rebuild) {
     const deps = {
@@ -67,7 +77,9 @@ export async function reportCommand(ctx: CliContext, runId: string, opts: { json
   }
   const completed = await readCompleted(ctx, runId);
   if (!completed) {
-    ctx.err(`run ${runId} has not completed (evalfleet status ${runId}); --rebuild writes reports from the results stored so far`);
+    ctx.err(
+      `run ${runId} has not completed (evalfleet status ${runId}); --rebuild writes reports from the results stored so far`,
+    );
     return 2;
   }
   const summaryBody = await store.getOptional(`runs/${runId}/summary.json`);

@@ -38,7 +38,9 @@ export async function runsCommand(ctx: CliContext, opts: { json?: boolean }): Pr
     return 0;
   }
   for (const r of rows) {
-    ctx.out(`${r.runId}  ${r.kind.padEnd(6)}  ${String(r.totalJobs).padStart(6)} jobs  ${r.completed ? 'completed' : 'running  '}  ${r.createdAt}`);
+    ctx.out(
+      `${r.runId}  ${r.kind.padEnd(6)}  ${String(r.totalJobs).padStart(6)} jobs  ${r.completed ? 'completed' : 'running  '}  ${r.createdAt}`,
+    );
   }
   return 0;
 }

@@ -14,16 +14,23 @@ export async function statusCommand(ctx: CliContext, runId: string, opts: { json
   }
   const status = completed ? 'completed' : 'running';
   if (opts.json) {
-    ctx.out(JSON.stringify({ runId, status, kind: record?.kind, totalJobs: record?.totalJobs, progress, completed }, null, 2));
+    ctx.out(
+      JSON.stringify({ runId, status, kind: record?.kind, totalJobs: record?.totalJobs, progress, completed }, null, 2),
+    );
     return 0;
   }
-  ctx.out(`run ${runId} (${record?.kind ?? '?'}): ${status}, ${progress.done}/${progress.total ?? record?.totalJobs ?? '?'} jobs done`);
+  ctx.out(
+    `run ${runId} (${record?.kind ?? '?'}): ${status}, ${progress.done}/${progress.total ?? record?.totalJobs ?? '?'} jobs done`,
+  );
   if (record?.skippedJobs) ctx.out(`  resumed: ${record.skippedJobs} jobs were already done`);
   const stages = stageSummary(progress);
   if (stages) ctx.out(`  stages   ${stages}`);
   const outcomes = outcomeSummary(progress);
   if (outcomes) ctx.out(`  outcomes ${outcomes}`);
-  if (completed) ctx.out(`  reports  ${Object.keys(completed.reports).length} files under runs/${runId}/ (evalfleet report ${runId})`);
+  if (completed)
+    ctx.out(
+      `  reports  ${Object.keys(completed.reports).length} files under runs/${runId}/ (evalfleet report ${runId})`,
+    );
   return 0;
 }
 
@@ -31,7 +38,11 @@ export async function statusCommand(ctx: CliContext, runId: string, opts: { json
  * Polls the run's counters and draws a progress line on stderr until the run completes
  * (resolves true) or `signal` aborts (false).
  */
-export async function watchRun(ctx: CliContext, runId: string, opts: { signal?: AbortSignal; intervalMs?: number; quiet?: boolean } = {}): Promise<boolean> {
+export async function watchRun(
+  ctx: CliContext,
+  runId: string,
+  opts: { signal?: AbortSignal; intervalMs?: number; quiet?: boolean } = {},
+): Promise<boolean> {
   const counters = new RunCounters(await ctx.redis());
   const meter = new RateMeter();
   const tty = process.stderr.isTTY;
@@ -54,10 +65,14 @@ export async function watchRun(ctx: CliContext, runId: string, opts: { signal?: 
     }
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, opts.intervalMs ?? 500);
-      opts.signal?.addEventListener('abort', () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
+      opts.signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
     });
   }
   if (tty && !opts.quiet) process.stderr.write('\n');

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { keyStatus } from '@evalfleet/shared/llm';
-import { datasetId, parseProblemSet, parseSamples, resolveSampleTask, selectProblems } from '@evalfleet/shared/datasets';
+import {
+  datasetId,
+  parseProblemSet,
+  parseSamples,
+  resolveSampleTask,
+  selectProblems,
+} from '@evalfleet/shared/datasets';
 import { makeEnvelope, runRequestedSchema, type RunRequested } from '@evalfleet/shared/messages';
 import { solveSpecSchema, type SolveSpec } from '@evalfleet/shared/solve';
 import type { ObjectRef } from '@evalfleet/shared/storage';
@@ -42,7 +48,13 @@ async function upload(ctx: CliContext, prefix: string, text: string, ext: string
   return ref;
 }
 
-const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+const list = (s: string | undefined) =>
+  s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : undefined;
 
 /** Validates a solve submission locally (models, keys, dataset) and counts its jobs. */
 export function planSolve(ctx: CliContext, opts: SolveOptions) {
@@ -63,7 +75,9 @@ export function planSolve(ctx: CliContext, opts: SolveOptions) {
     const s = parseSamples(samplesText);
     for (const e of s.errors) ctx.err(`${opts.samples}:${e.line}: ${e.message}`);
     const known = new Set(parsed.problems.map((p) => p.taskId));
-    const unknown = [...new Set(s.samples.filter((x) => resolveSampleTask(x.taskId, known) === undefined).map((x) => x.taskId))];
+    const unknown = [
+      ...new Set(s.samples.filter((x) => resolveSampleTask(x.taskId, known) === undefined).map((x) => x.taskId)),
+    ];
     if (unknown.length) throw new Error(`${opts.samples}: tasks not in the dataset: ${unknown.slice(0, 5).join(', ')}`);
     jobs = s.samples.length;
   } else {
@@ -85,11 +99,16 @@ export function planSolve(ctx: CliContext, opts: SolveOptions) {
 export async function submitSolve(ctx: CliContext, opts: SolveOptions): Promise<number> {
   const plan = planSolve(ctx, opts);
   const categories = [...new Set(plan.problems.map((p) => p.category))];
-  ctx.err(`dataset ${opts.dataset}: ${plan.parsed.problems.length} problems (${plan.parsed.format}), ${plan.problems.length} selected in ${categories.length} categories`);
-  ctx.err(`total jobs: ${plan.jobs}${plan.models.length ? ` (${plan.models.join(', ')} × ${opts.samplesPerTask ?? 1} samples)` : ' (samples file)'}`);
+  ctx.err(
+    `dataset ${opts.dataset}: ${plan.parsed.problems.length} problems (${plan.parsed.format}), ${plan.problems.length} selected in ${categories.length} categories`,
+  );
+  ctx.err(
+    `total jobs: ${plan.jobs}${plan.models.length ? ` (${plan.models.join(', ')} × ${opts.samplesPerTask ?? 1} samples)` : ' (samples file)'}`,
+  );
   if (opts.dryRun) {
     ctx.err('dry run: nothing published');
-    if (opts.json) ctx.out(JSON.stringify({ dryRun: true, jobs: plan.jobs, problems: plan.problems.length, models: plan.models }));
+    if (opts.json)
+      ctx.out(JSON.stringify({ dryRun: true, jobs: plan.jobs, problems: plan.problems.length, models: plan.models }));
     return 0;
   }
   const dataset = await upload(ctx, 'datasets', plan.text, '.jsonl');
@@ -123,10 +142,18 @@ export async function submitSolve(ctx: CliContext, opts: SolveOptions): Promise<
 }
 
 /** `evalfleet resume RUN`: re-publish a run's stored request; finished jobs are skipped. */
-export async function resumeRun(ctx: CliContext, runId: string, opts: { wait?: boolean; json?: boolean }): Promise<number> {
+export async function resumeRun(
+  ctx: CliContext,
+  runId: string,
+  opts: { wait?: boolean; json?: boolean },
+): Promise<number> {
   const record = await readRun(ctx, runId);
   if (!record) throw new Error(`no run ${runId} in ${ctx.store().describe()}`);
-  const request = runRequestedSchema.parse({ kind: record.kind, spec: record.spec, submittedBy: 'evalfleet-cli resume' });
+  const request = runRequestedSchema.parse({
+    kind: record.kind,
+    spec: record.spec,
+    submittedBy: 'evalfleet-cli resume',
+  });
   return publishRun(ctx, runId, request, opts);
 }
 
@@ -136,7 +163,14 @@ export async function publishRun(
   request: RunRequested,
   opts: { wait?: boolean; json?: boolean; quietResult?: boolean },
 ): Promise<number> {
-  const env = makeEnvelope({ type: 'run.requested', runId, jobId: `${runId}:request`, kind: request.kind, stage: 'produce', payload: request });
+  const env = makeEnvelope({
+    type: 'run.requested',
+    runId,
+    jobId: `${runId}:request`,
+    kind: request.kind,
+    stage: 'produce',
+    payload: request,
+  });
   await (await ctx.bus()).publish(env);
   ctx.err(`submitted run ${runId}`);
   if (!opts.wait) {

@@ -39,7 +39,9 @@ export async function upCommand(
   let provider: FakeProvider | undefined;
   if (opts.fakeProvider) {
     provider = await startBundledFakeProvider();
-    childEnv['EVALFLEET_PROVIDER_URLS'] = [env['EVALFLEET_PROVIDER_URLS'], `fake=${provider.url}`].filter(Boolean).join(',');
+    childEnv['EVALFLEET_PROVIDER_URLS'] = [env['EVALFLEET_PROVIDER_URLS'], `fake=${provider.url}`]
+      .filter(Boolean)
+      .join(',');
     ctx.err(`fake provider at ${provider.url}`);
   }
   const fleet = new LocalFleet({

@@ -12,7 +12,8 @@ const dockerUp = await docker.ping().then(
 );
 if (!dockerUp) {
   const why = 'no Docker engine answers (start one with scripts/docker-engine --install)';
-  if (process.env.CI && process.env.CI !== 'false') throw new Error(`Docker sandbox attack tests need Docker in CI: ${why}`);
+  if (process.env.CI && process.env.CI !== 'false')
+    throw new Error(`Docker sandbox attack tests need Docker in CI: ${why}`);
   console.warn(`SKIPPING Docker sandbox attack tests: ${why}`);
 }
 
@@ -98,7 +99,9 @@ describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
       '        return "connected"\n' +
       '    except OSError as exc:\n' +
       '        return type(exc).__name__\n';
-    const result = await contained(mbpp(code, 'assert reach("1.1.1.1", 80) != "connected"\nassert reach("8.8.8.8", 53) != "connected"'));
+    const result = await contained(
+      mbpp(code, 'assert reach("1.1.1.1", 80) != "connected"\nassert reach("8.8.8.8", 53) != "connected"'),
+    );
     expect(result).toMatchObject({ verdict: 'passed' });
     const blocked = await sandbox.run(mbpp(code, 'assert reach("1.1.1.1", 80) == "connected"'));
     expect(blocked).toMatchObject({ verdict: 'failed' });
@@ -130,7 +133,8 @@ describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
   });
 
   it('caps 100 MB of output and marks it truncated', async () => {
-    const code = 'import sys\nline = "y" * 1023 + "\\n"\nfor _ in range(100 * 1024):\n    sys.stdout.write(line)\nsys.stdout.flush()\n';
+    const code =
+      'import sys\nline = "y" * 1023 + "\\n"\nfor _ in range(100 * 1024):\n    sys.stdout.write(line)\nsys.stdout.flush()\n';
     const result = await contained(mbpp(code, 'assert True', { timeoutMs: 30_000 }));
     expect(result).toMatchObject({ verdict: 'passed', truncated: true });
     expect(result.stdout.length).toBeLessThan(300 * 1024);
@@ -177,14 +181,17 @@ describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
 
     const intact = 'def double(x):\n    return x * 2\n';
     const probe = await sandbox.run(
-      mbpp(`${intact}${PROBE_CODE}`, [
-        `assert open("solution.py").read().startswith(${JSON.stringify(intact)})`,
-        'assert double(21) == 42',
-        'assert foreign_processes() == []',
-        'assert not os.path.exists("/dev/shm/planted")',
-        'assert not os.path.exists("/work/planted")',
-        'assert sorted(os.listdir(".")) == ["setup_code.py", "solution.py", "tests.py", "tmp"]',
-      ].join('\n')),
+      mbpp(
+        `${intact}${PROBE_CODE}`,
+        [
+          `assert open("solution.py").read().startswith(${JSON.stringify(intact)})`,
+          'assert double(21) == 42',
+          'assert foreign_processes() == []',
+          'assert not os.path.exists("/dev/shm/planted")',
+          'assert not os.path.exists("/work/planted")',
+          'assert sorted(os.listdir(".")) == ["setup_code.py", "solution.py", "tests.py", "tmp"]',
+        ].join('\n'),
+      ),
     );
     expect(probe.tests.filter((t) => t.outcome !== 'passed')).toEqual([]);
     expect(probe.verdict).toBe('passed');
@@ -211,7 +218,14 @@ describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
       '    except PermissionError:\n' +
       '        return "denied"\n';
     const second = await contained(
-      mbpp(reader, ['assert peek() == "denied"', 'assert not os.path.exists("/dev/shm/where")', 'assert glob.glob("/work/*/secret.txt") == []'].join('\n')),
+      mbpp(
+        reader,
+        [
+          'assert peek() == "denied"',
+          'assert not os.path.exists("/dev/shm/where")',
+          'assert glob.glob("/work/*/secret.txt") == []',
+        ].join('\n'),
+      ),
     );
     expect(second.tests.filter((t) => t.outcome !== 'passed')).toEqual([]);
   });
@@ -222,7 +236,12 @@ describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
       'def status(field):\n' +
       '    with open("/proc/self/status") as handle:\n' +
       '        return [l.split(":", 1)[1].strip() for l in handle if l.startswith(field + ":")][0]\n';
-    const tests = ['assert os.getuid() >= 100000', 'assert int(status("CapEff"), 16) == 0', 'assert int(status("CapPrm"), 16) == 0', 'assert status("NoNewPrivs") == "1"'].join('\n');
+    const tests = [
+      'assert os.getuid() >= 100000',
+      'assert int(status("CapEff"), 16) == 0',
+      'assert int(status("CapPrm"), 16) == 0',
+      'assert status("NoNewPrivs") == "1"',
+    ].join('\n');
     const result = await contained(mbpp(code, tests));
     expect(result.tests.filter((t) => t.outcome !== 'passed')).toEqual([]);
   });

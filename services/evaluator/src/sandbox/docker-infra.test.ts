@@ -3,7 +3,13 @@ import { hostname } from 'node:os';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createDockerSandbox, ensureSandboxImage, removeSandboxContainers, type Sandbox, type SandboxJob } from './index.js';
+import {
+  createDockerSandbox,
+  ensureSandboxImage,
+  removeSandboxContainers,
+  type Sandbox,
+  type SandboxJob,
+} from './index.js';
 
 // Infrastructure failures (the container dies, the supervisor hangs) must become infra_error or a backstop
 // timeout, and the pool must replace the container.
@@ -14,7 +20,8 @@ const dockerUp = await docker.ping().then(
 );
 if (!dockerUp) {
   const why = 'no Docker engine answers (start one with scripts/docker-engine --install)';
-  if (process.env.CI && process.env.CI !== 'false') throw new Error(`Docker sandbox infrastructure tests need Docker in CI: ${why}`);
+  if (process.env.CI && process.env.CI !== 'false')
+    throw new Error(`Docker sandbox infrastructure tests need Docker in CI: ${why}`);
   console.warn(`SKIPPING Docker sandbox infrastructure tests: ${why}`);
 }
 
@@ -68,9 +75,18 @@ describe.skipIf(!dockerUp)('docker sandbox infrastructure failures', () => {
   });
 
   it('removes containers left behind by an evaluator that died, and only those', async () => {
-    const labels = (owner: string): Record<string, string> => ({ 'org.evalfleet.sandbox': 'true', 'org.evalfleet.sandbox.pool': `orphan-test-${counter}`, 'org.evalfleet.sandbox.owner': owner });
+    const labels = (owner: string): Record<string, string> => ({
+      'org.evalfleet.sandbox': 'true',
+      'org.evalfleet.sandbox.pool': `orphan-test-${counter}`,
+      'org.evalfleet.sandbox.owner': owner,
+    });
     const create = (owner: string) =>
-      docker.createContainer({ Image: image, Cmd: ['sleep', '60'], Labels: labels(owner), HostConfig: { NetworkMode: 'none', AutoRemove: true } });
+      docker.createContainer({
+        Image: image,
+        Cmd: ['sleep', '60'],
+        Labels: labels(owner),
+        HostConfig: { NetworkMode: 'none', AutoRemove: true },
+      });
     // Pid 2^22 + 1 is above Linux's pid_max ceiling, so no process can own it.
     const orphan = await create(`${hostname()}:4194305`);
     const ours = await create(`${hostname()}:${process.pid}`);
@@ -78,7 +94,10 @@ describe.skipIf(!dockerUp)('docker sandbox infrastructure failures', () => {
       await orphan.start();
       await ours.start();
       expect(await removeSandboxContainers(docker)).toBeGreaterThanOrEqual(1);
-      const left = await docker.listContainers({ all: true, filters: { label: [`org.evalfleet.sandbox.pool=orphan-test-${counter}`] } });
+      const left = await docker.listContainers({
+        all: true,
+        filters: { label: [`org.evalfleet.sandbox.pool=orphan-test-${counter}`] },
+      });
       expect(left.map((c) => c.Id)).toEqual([ours.id]);
     } finally {
       await Promise.allSettled([orphan.remove({ force: true }), ours.remove({ force: true })]);

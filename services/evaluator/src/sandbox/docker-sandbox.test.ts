@@ -1,7 +1,13 @@
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createDockerSandbox, ensureSandboxImage, removeSandboxContainers, type Sandbox, type SandboxJob } from './index.js';
+import {
+  createDockerSandbox,
+  ensureSandboxImage,
+  removeSandboxContainers,
+  type Sandbox,
+  type SandboxJob,
+} from './index.js';
 
 // Real Docker engine (scripts/docker-engine starts one). Without it these tests fail in CI and are skipped,
 // with the reason printed, on a developer machine.
@@ -118,13 +124,17 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
 
     it('times out a non-terminating solution (wall clock, enforced outside the job)', async () => {
       const started = Date.now();
-      const result = await sandbox.run(humaneval('def add(a, b):\n    while True:\n        pass\n', { timeoutMs: 1_000 }));
+      const result = await sandbox.run(
+        humaneval('def add(a, b):\n    while True:\n        pass\n', { timeoutMs: 1_000 }),
+      );
       expect(result).toMatchObject({ verdict: 'timeout', reason: 'wall_clock', signal: 'SIGKILL' });
       expect(Date.now() - started).toBeLessThan(8_000);
     });
 
     it('times out a sleeping solution (no CPU used, so only the wall clock catches it)', async () => {
-      const result = await sandbox.run(humaneval('import time\ndef add(a, b):\n    time.sleep(60)\n', { timeoutMs: 1_000 }));
+      const result = await sandbox.run(
+        humaneval('import time\ndef add(a, b):\n    time.sleep(60)\n', { timeoutMs: 1_000 }),
+      );
       expect(result).toMatchObject({ verdict: 'timeout' });
     });
   });
@@ -133,7 +143,9 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
     const code = 'def double(x):\n    return x * 2\n';
 
     it('passes when every assert holds, with one outcome per assert', async () => {
-      const result = await sandbox.run(job({ runner: 'mbpp', code, tests: 'assert double(1) == 2\nassert double(2) == 4\nassert double(0) == 0' }));
+      const result = await sandbox.run(
+        job({ runner: 'mbpp', code, tests: 'assert double(1) == 2\nassert double(2) == 4\nassert double(0) == 0' }),
+      );
       expect(result).toMatchObject({ verdict: 'passed' });
       expect(result.tests.map((t) => [t.name, t.outcome])).toEqual([
         ['test_0', 'passed'],
@@ -143,25 +155,36 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
     });
 
     it('fails when one assert fails, still reporting the others', async () => {
-      const result = await sandbox.run(job({ runner: 'mbpp', code, tests: 'assert double(1) == 2\nassert double(2) == 5\nassert double(3) == 6' }));
+      const result = await sandbox.run(
+        job({ runner: 'mbpp', code, tests: 'assert double(1) == 2\nassert double(2) == 5\nassert double(3) == 6' }),
+      );
       expect(result).toMatchObject({ verdict: 'failed' });
       expect(result.tests.map((t) => t.outcome)).toEqual(['passed', 'failed', 'passed']);
     });
 
     it('runs the setup code first', async () => {
       const result = await sandbox.run(
-        job({ runner: 'mbpp', setupCode: 'import math\nFACTOR = 3\n', code: 'def triple(x):\n    return x * FACTOR\n', tests: 'assert triple(2) == 6\nassert math.pi > 3' }),
+        job({
+          runner: 'mbpp',
+          setupCode: 'import math\nFACTOR = 3\n',
+          code: 'def triple(x):\n    return x * FACTOR\n',
+          tests: 'assert triple(2) == 6\nassert math.pi > 3',
+        }),
       );
       expect(result).toMatchObject({ verdict: 'passed' });
     });
 
     it('reports a syntax error in the program', async () => {
-      const result = await sandbox.run(job({ runner: 'mbpp', code: 'def double(x) return x', tests: 'assert double(1) == 2' }));
+      const result = await sandbox.run(
+        job({ runner: 'mbpp', code: 'def double(x) return x', tests: 'assert double(1) == 2' }),
+      );
       expect(result).toMatchObject({ verdict: 'error', reason: 'syntax_error' });
     });
 
     it('does not pass a program that exits cleanly before its asserts', async () => {
-      const result = await sandbox.run(job({ runner: 'mbpp', code: `${code}import sys\nsys.exit(0)\n`, tests: 'assert double(1) == 2' }));
+      const result = await sandbox.run(
+        job({ runner: 'mbpp', code: `${code}import sys\nsys.exit(0)\n`, tests: 'assert double(1) == 2' }),
+      );
       expect(result).toMatchObject({ verdict: 'failed', reason: 'exit_before_checks' });
     });
   });
@@ -170,7 +193,8 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
     const module = 'def add(a, b):\n    return a + b\n';
 
     it('passes when every test passes, one outcome per test', async () => {
-      const tests = 'from solution import add\n\ndef test_small():\n    assert add(1, 2) == 3\n\ndef test_negative():\n    assert add(-1, 1) == 0\n';
+      const tests =
+        'from solution import add\n\ndef test_small():\n    assert add(1, 2) == 3\n\ndef test_negative():\n    assert add(-1, 1) == 0\n';
       const result = await sandbox.run(job({ runner: 'pytest', code: module, tests }));
       expect(result).toMatchObject({ verdict: 'passed' });
       expect(result.tests.map((t) => [t.name, t.outcome])).toEqual([
@@ -180,7 +204,8 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
     });
 
     it('fails when a test fails, with its message', async () => {
-      const tests = 'from mymod import add\n\ndef test_ok():\n    assert add(1, 2) == 3\n\ndef test_wrong():\n    assert add(2, 2) == 5\n';
+      const tests =
+        'from mymod import add\n\ndef test_ok():\n    assert add(1, 2) == 3\n\ndef test_wrong():\n    assert add(2, 2) == 5\n';
       const result = await sandbox.run(job({ runner: 'pytest', code: module, tests, moduleName: 'mymod' }));
       expect(result).toMatchObject({ verdict: 'failed' });
       expect(result.tests.map((t) => t.outcome)).toEqual(['passed', 'failed']);
@@ -194,7 +219,13 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
     });
 
     it('reports a syntax error in the module under test as syntax_error', async () => {
-      const result = await sandbox.run(job({ runner: 'pytest', code: 'def add(a, b) return a', tests: 'from solution import add\ndef test_x():\n    assert add(1, 1) == 2\n' }));
+      const result = await sandbox.run(
+        job({
+          runner: 'pytest',
+          code: 'def add(a, b) return a',
+          tests: 'from solution import add\ndef test_x():\n    assert add(1, 1) == 2\n',
+        }),
+      );
       expect(result).toMatchObject({ verdict: 'error', reason: 'syntax_error' });
     });
 
@@ -211,7 +242,8 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
 
     it('does not pass a run that pytest.exit() cut short', async () => {
       const code = `${module}import pytest\n\ndef stop():\n    pytest.exit("done", returncode=0)\n`;
-      const tests = 'from solution import add, stop\n\ndef test_a():\n    stop()\n\ndef test_b():\n    assert add(2, 2) == 5\n';
+      const tests =
+        'from solution import add, stop\n\ndef test_a():\n    stop()\n\ndef test_b():\n    assert add(2, 2) == 5\n';
       const result = await sandbox.run(job({ runner: 'pytest', code, tests }));
       expect(result).toMatchObject({ verdict: 'failed', reason: 'interrupted' });
       expect(result.tests.some((t) => t.outcome === 'passed')).toBe(false);
@@ -268,9 +300,20 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
   });
 
   it('runs jobs concurrently across the pool', async () => {
-    const jobs = Array.from({ length: 8 }, (_, i) => humaneval(i % 2 === 0 ? 'def add(a, b):\n    return a + b\n' : 'def add(a, b):\n    return 0\n'));
+    const jobs = Array.from({ length: 8 }, (_, i) =>
+      humaneval(i % 2 === 0 ? 'def add(a, b):\n    return a + b\n' : 'def add(a, b):\n    return 0\n'),
+    );
     const results = await Promise.all(jobs.map((j) => sandbox.run(j)));
-    expect(results.map((r) => r.verdict)).toEqual(['passed', 'failed', 'passed', 'failed', 'passed', 'failed', 'passed', 'failed']);
+    expect(results.map((r) => r.verdict)).toEqual([
+      'passed',
+      'failed',
+      'passed',
+      'failed',
+      'passed',
+      'failed',
+      'passed',
+      'failed',
+    ]);
   });
 
   it('removes its containers on close', async () => {
@@ -278,11 +321,17 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
     const extra = await createDockerSandbox({ image, poolSize: 1 });
     const poolId = /pool (\w+)/.exec(extra.describe())?.[1];
     expect(poolId).toBeDefined();
-    const before = await docker.listContainers({ all: true, filters: { label: [`org.evalfleet.sandbox.pool=${poolId}`] } });
+    const before = await docker.listContainers({
+      all: true,
+      filters: { label: [`org.evalfleet.sandbox.pool=${poolId}`] },
+    });
     expect(before).toHaveLength(1);
     await extra.close();
     await removeSandboxContainers(docker, { poolId: poolId! });
-    const after = await docker.listContainers({ all: true, filters: { label: [`org.evalfleet.sandbox.pool=${poolId}`] } });
+    const after = await docker.listContainers({
+      all: true,
+      filters: { label: [`org.evalfleet.sandbox.pool=${poolId}`] },
+    });
     expect(after).toHaveLength(0);
     expect((await extra.run(humaneval('def add(a, b):\n    return a + b\n'))).verdict).toBe('infra_error');
   });

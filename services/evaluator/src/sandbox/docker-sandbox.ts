@@ -3,7 +3,13 @@ import { hostname } from 'node:os';
 
 import Docker from 'dockerode';
 
-import { OWNER_LABEL, POOL_LABEL, SANDBOX_LABEL, hardenedContainerSpec, type ContainerLimits } from './container-spec.js';
+import {
+  OWNER_LABEL,
+  POOL_LABEL,
+  SANDBOX_LABEL,
+  hardenedContainerSpec,
+  type ContainerLimits,
+} from './container-spec.js';
 import { startDockerWorker } from './docker-worker.js';
 import { createPooledSandbox } from './pooled-sandbox.js';
 import { quietLogger } from './runtime-files.js';

@@ -35,7 +35,13 @@ export async function startDockerWorker(
     }
   };
   try {
-    stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as Duplex;
+    stream = (await container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    })) as Duplex;
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     demultiplex(stream, stdout, stderr);

@@ -36,14 +36,20 @@ export function createPooledSandbox(parts: PooledSandboxParts): Sandbox {
         const reply = await worker.client.run(request, job.timeoutMs + parts.backstopGraceMs);
         worker.jobsRun++;
         if (reply.anomaly !== undefined) {
-          logger.warn({ jobId: job.jobId, worker: worker.label, anomaly: reply.anomaly }, 'sandbox worker recycled after a job');
+          logger.warn(
+            { jobId: job.jobId, worker: worker.label, anomaly: reply.anomaly },
+            'sandbox worker recycled after a job',
+          );
         }
         const recycle = reply.recycle || worker.jobsRun >= parts.maxJobsPerWorker;
         return { value: { kind: 'result', result: toResult(reply, kind) }, recycle };
       } catch (err) {
         const elapsed = performance.now() - started;
         const failure = err instanceof SupervisorFailure ? err : new SupervisorFailure('lost', String(err));
-        logger.warn({ jobId: job.jobId, worker: worker.label, code: failure.code, err: failure.message }, 'sandbox worker failed');
+        logger.warn(
+          { jobId: job.jobId, worker: worker.label, code: failure.code, err: failure.message },
+          'sandbox worker failed',
+        );
         const result =
           failure.code === 'backstop_timeout'
             ? syntheticResult(kind, 'timeout', 'backstop', elapsed, failure.message)
@@ -63,10 +69,22 @@ export function createPooledSandbox(parts: PooledSandboxParts): Sandbox {
           const outcome = await attempt(job, started);
           if (outcome.kind === 'result') return outcome.result;
         }
-        return syntheticResult(kind, 'infra_error', 'sandbox_unavailable', performance.now() - started, 'workers keep dying');
+        return syntheticResult(
+          kind,
+          'infra_error',
+          'sandbox_unavailable',
+          performance.now() - started,
+          'workers keep dying',
+        );
       } catch (err) {
         const reason = err instanceof PoolClosedError ? 'closed' : 'sandbox_unavailable';
-        return syntheticResult(kind, 'infra_error', reason, performance.now() - started, err instanceof Error ? err.message : String(err));
+        return syntheticResult(
+          kind,
+          'infra_error',
+          reason,
+          performance.now() - started,
+          err instanceof Error ? err.message : String(err),
+        );
       }
     },
     close(): Promise<void> {

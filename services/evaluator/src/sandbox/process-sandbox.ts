@@ -50,7 +50,11 @@ export function createProcessSandbox(opts: ProcessSandboxOptions = {}): Sandbox 
       '(scripts/docker-engine, scripts/sandbox-image) for code you did not write. !!!',
   );
   let sequence = 0;
-  const pool = new WorkerPool(concurrency, () => startProcessWorker(python, workDir, `process-${++sequence}`, logger), logger);
+  const pool = new WorkerPool(
+    concurrency,
+    () => startProcessWorker(python, workDir, `process-${++sequence}`, logger),
+    logger,
+  );
   return createPooledSandbox({
     kind: 'process',
     pool,
@@ -66,11 +70,20 @@ export function createProcessSandbox(opts: ProcessSandboxOptions = {}): Sandbox 
   });
 }
 
-async function startProcessWorker(python: string, workDir: string, label: string, logger: SandboxLogger): Promise<SupervisorWorker> {
+async function startProcessWorker(
+  python: string,
+  workDir: string,
+  label: string,
+  logger: SandboxLogger,
+): Promise<SupervisorWorker> {
   const supervisor = join(RUNTIME_DIR, 'supervisor.py');
-  const child = spawn(python, ['-E', '-B', '-s', supervisor, '--mode', 'process', '--work', workDir, '--python', python], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    python,
+    ['-E', '-B', '-s', supervisor, '--mode', 'process', '--work', workDir, '--python', python],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
   spawnError.catch(() => undefined);

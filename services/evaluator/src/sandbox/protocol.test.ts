@@ -4,7 +4,14 @@ import { hardenedContainerSpec } from './container-spec.js';
 import { parseRunReply, runRequest, validateJob } from './protocol.js';
 import type { SandboxJob } from './types.js';
 
-const base: SandboxJob = { jobId: 'j', runner: 'humaneval', code: 'def f(): pass', tests: 'def check(c): pass', entryPoint: 'f', timeoutMs: 1000 };
+const base: SandboxJob = {
+  jobId: 'j',
+  runner: 'humaneval',
+  code: 'def f(): pass',
+  tests: 'def check(c): pass',
+  entryPoint: 'f',
+  timeoutMs: 1000,
+};
 const limits = { memoryMb: 256, outputLimitBytes: 1024, fileSizeLimitBytes: 2048, openFiles: 64, processesPerJob: 32 };
 
 describe('validateJob', () => {
@@ -27,7 +34,14 @@ describe('validateJob', () => {
 describe('runRequest', () => {
   it('caps a job memory request at the sandbox limit', () => {
     const request = runRequest('id-1', { ...base, memoryMb: 4096 }, limits);
-    expect(request.limits).toEqual({ timeoutMs: 1000, memoryBytes: 256 * 1024 * 1024, outputBytes: 1024, fileBytes: 2048, openFiles: 64, processes: 32 });
+    expect(request.limits).toEqual({
+      timeoutMs: 1000,
+      memoryBytes: 256 * 1024 * 1024,
+      outputBytes: 1024,
+      fileBytes: 2048,
+      openFiles: 64,
+      processes: 32,
+    });
     expect(request.job).toMatchObject({ runner: 'humaneval', entryPoint: 'f' });
   });
 });
@@ -45,7 +59,16 @@ describe('parseRunReply', () => {
       recycle: true,
       anomaly: 'left over',
     });
-    expect(reply).toMatchObject({ verdict: 'failed', tests: [{ name: 'a', outcome: 'failed', durationMs: 1.5 }], stdout: 'o', stderr: '', truncated: true, recycle: true, anomaly: 'left over', signal: null });
+    expect(reply).toMatchObject({
+      verdict: 'failed',
+      tests: [{ name: 'a', outcome: 'failed', durationMs: 1.5 }],
+      stdout: 'o',
+      stderr: '',
+      truncated: true,
+      recycle: true,
+      anomaly: 'left over',
+      signal: null,
+    });
   });
 
   it('rejects lines that are not results', () => {
@@ -62,7 +85,16 @@ describe('hardenedContainerSpec', () => {
       poolId: 'p',
       owner: 'h:1',
       uidBase: 100_000,
-      limits: { memoryMb: 256, overheadMb: 128, cpus: 1, pidsLimit: 128, workDirSizeMb: 64, fileSizeLimitBytes: 1 << 24, openFiles: 256, processesPerJob: 64 },
+      limits: {
+        memoryMb: 256,
+        overheadMb: 128,
+        cpus: 1,
+        pidsLimit: 128,
+        workDirSizeMb: 64,
+        fileSizeLimitBytes: 1 << 24,
+        openFiles: 256,
+        processesPerJob: 64,
+      },
     });
     expect(spec.NetworkDisabled).toBe(true);
     expect(spec.HostConfig).toMatchObject({

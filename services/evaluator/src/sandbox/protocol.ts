@@ -34,13 +34,17 @@ export type RunReply = Omit<SandboxResult, 'passed' | 'sandbox'> & { id: string;
 export function validateJob(job: SandboxJob): string | undefined {
   if (!RUNNERS.includes(job.runner)) return `unknown runner ${String(job.runner)}`;
   if (typeof job.code !== 'string' || typeof job.tests !== 'string') return 'code and tests must be strings';
-  if (Buffer.byteLength(job.code) + Buffer.byteLength(job.tests) + Buffer.byteLength(job.setupCode ?? '') > MAX_SOURCE_BYTES) {
+  if (
+    Buffer.byteLength(job.code) + Buffer.byteLength(job.tests) + Buffer.byteLength(job.setupCode ?? '') >
+    MAX_SOURCE_BYTES
+  ) {
     return `sources exceed ${MAX_SOURCE_BYTES} bytes`;
   }
   if (!Number.isFinite(job.timeoutMs) || job.timeoutMs <= 0 || job.timeoutMs > MAX_TIMEOUT_MS) {
     return `timeoutMs must be in (0, ${MAX_TIMEOUT_MS}]`;
   }
-  if (job.memoryMb !== undefined && (!Number.isFinite(job.memoryMb) || job.memoryMb < 32)) return 'memoryMb must be >= 32';
+  if (job.memoryMb !== undefined && (!Number.isFinite(job.memoryMb) || job.memoryMb < 32))
+    return 'memoryMb must be >= 32';
   if (job.runner === 'humaneval' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(job.entryPoint ?? '')) {
     return 'humaneval jobs need entryPoint, a Python identifier';
   }
@@ -85,7 +89,10 @@ function parseTests(value: unknown): TestOutcome[] {
   const tests: TestOutcome[] = [];
   for (const item of value) {
     if (!isRecord(item) || !OUTCOMES.includes(item.outcome as TestOutcome['outcome'])) continue;
-    const test: TestOutcome = { name: typeof item.name === 'string' ? item.name : '', outcome: item.outcome as TestOutcome['outcome'] };
+    const test: TestOutcome = {
+      name: typeof item.name === 'string' ? item.name : '',
+      outcome: item.outcome as TestOutcome['outcome'],
+    };
     if (typeof item.durationMs === 'number') test.durationMs = item.durationMs;
     if (typeof item.message === 'string') test.message = item.message;
     tests.push(test);

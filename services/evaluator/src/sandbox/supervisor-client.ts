@@ -50,8 +50,12 @@ export class SupervisorClient {
     output.setEncoding('utf8');
     output.on('data', (chunk: string) => this.onData(chunk));
     output.on('end', () => this.fail(new SupervisorFailure('lost', 'supervisor output ended')));
-    output.on('error', (err: Error) => this.fail(new SupervisorFailure('lost', `supervisor output failed: ${err.message}`)));
-    input.on('error', (err: Error) => this.fail(new SupervisorFailure('lost', `supervisor input failed: ${err.message}`)));
+    output.on('error', (err: Error) =>
+      this.fail(new SupervisorFailure('lost', `supervisor output failed: ${err.message}`)),
+    );
+    input.on('error', (err: Error) =>
+      this.fail(new SupervisorFailure('lost', `supervisor input failed: ${err.message}`)),
+    );
   }
 
   get broken(): SupervisorFailure | undefined {
@@ -62,7 +66,10 @@ export class SupervisorClient {
   async ready(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SupervisorFailure('not_ready', `supervisor not ready after ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new SupervisorFailure('not_ready', `supervisor not ready after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       await Promise.race([this.readyPromise, timeout]);
@@ -120,7 +127,12 @@ export class SupervisorClient {
     const record = message as Record<string, unknown>;
     if (record.op === 'ready') {
       if (record.protocol !== PROTOCOL_VERSION) {
-        this.fail(new SupervisorFailure('fatal', `supervisor speaks protocol ${String(record.protocol)}, we speak ${PROTOCOL_VERSION}`));
+        this.fail(
+          new SupervisorFailure(
+            'fatal',
+            `supervisor speaks protocol ${String(record.protocol)}, we speak ${PROTOCOL_VERSION}`,
+          ),
+        );
       } else {
         this.resolveReady();
       }

@@ -76,7 +76,9 @@ export class WorkerPool {
     this.closing = true;
     for (const waiter of this.waiters.splice(0)) waiter(-1);
     if (this.busy > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-    const workers = this.slots.map((slot) => slot.worker).filter((w): w is Promise<SupervisorWorker> => w !== undefined);
+    const workers = this.slots
+      .map((slot) => slot.worker)
+      .filter((w): w is Promise<SupervisorWorker> => w !== undefined);
     for (const slot of this.slots) slot.worker = undefined;
     await Promise.allSettled(workers.map(async (worker) => (await worker).destroy()));
     await Promise.allSettled([...this.destroying]);
