@@ -113,3 +113,32 @@ export function formatLogLine(line: string): string {
     return line;
   }
 }
+
+/**
+ * The sandbox image for a local fleet: `EVALFLEET_SANDBOX_IMAGE` when set; else, when a
+ * Docker engine answers, the tag `scripts/sandbox-image` prints (building it once, cached);
+ * else undefined, and the evaluators fall back — loudly — to the process sandbox.
+ */
+export async function resolveSandboxImage(
+  env: Record<string, string | undefined>,
+  log: (line: string) => void,
+): Promise<string | undefined> {
+  if (env['EVALFLEET_SANDBOX_IMAGE']) return env['EVALFLEET_SANDBOX_IMAGE'];
+  const scripts = path.join(repoRoot(), 'scripts');
+  const run = (script: string) =>
+    new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(path.join(scripts, script), [], {
+        env: { ...env, CI: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+      createInterface({ input: child.stderr }).on('line', (line) => log(line));
+      child.once('error', () => resolve({ code: 127, stdout }));
+      child.once('exit', (code) => resolve({ code, stdout }));
+    });
+  if ((await run('docker-engine')).code !== 0) return undefined;
+  const built = await run('sandbox-image');
+  const tag = built.stdout.trim().split('\n').pop();
+  return built.code === 0 && tag ? tag : undefined;
+}

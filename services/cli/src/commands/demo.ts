@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Summary } from '@evalfleet/shared/scoring';
 import type { CliContext } from '../context.js';
-import { formatLogLine, LocalFleet, parseScale } from '../fleet.js';
+import { formatLogLine, LocalFleet, parseScale, resolveSandboxImage } from '../fleet.js';
 import { summaryTable } from './report.js';
 import { planSolve, publishRun, newRunId, type SolveOptions } from './submit.js';
 import { bundledDataset, startBundledFakeProvider } from './up.js';
@@ -20,8 +20,10 @@ export async function demoCommand(
 ): Promise<number> {
   const provider = await startBundledFakeProvider();
   ctx.err(`fake provider (OpenAI-compatible) at ${provider.url}`);
+  const image = await resolveSandboxImage(env, (l) => ctx.err(l));
   const childEnv = {
     ...env,
+    ...(image ? { EVALFLEET_SANDBOX_IMAGE: image } : {}),
     LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn',
     EVALFLEET_PROVIDER_URLS: [env['EVALFLEET_PROVIDER_URLS'], `fake=${provider.url}`].filter(Boolean).join(','),
   };
