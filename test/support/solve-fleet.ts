@@ -33,6 +33,9 @@ export function testRegistryYaml(providerUrl: string): string {
     model('fake/syntax-error'),
     '  malformed:',
     model('fake/malformed'),
+    // Rate-limited: 8 requests and 12 000 tokens per period (the tests shorten the period).
+    '  limited:',
+    model('fake/always-right') + '    rpm: 8\n    tpm: 12000\n',
   ].join('\n');
 }
 
@@ -50,10 +53,11 @@ export async function startSolveFleet(
     dataset?: string;
     services?: ('producer' | 'generator' | 'evaluator' | 'aggregator')[];
     extraEnv?: Record<string, string>;
+    provider?: { rpm?: number; tpm?: number; windowMs?: number };
   } = {},
 ): Promise<SolveFleet> {
   const datasetText = await readFile(opts.dataset ?? 'datasets/solve-example.jsonl', 'utf8');
-  const provider = await startFakeProvider({ port: 0, host: '127.0.0.1', datasetText });
+  const provider = await startFakeProvider({ port: 0, host: '127.0.0.1', datasetText, ...opts.provider });
   const fleetEnv = await testFleetEnv(label, {
     SANDBOX: sandboxImage ? 'docker' : 'process',
     ...(sandboxImage ? { EVALFLEET_SANDBOX_IMAGE: sandboxImage } : {}),

@@ -6,7 +6,7 @@ import type { Problem } from '@evalfleet/shared/datasets';
 import { RunBudget } from '@evalfleet/shared/budget';
 import { envBoolean } from '@evalfleet/shared/config';
 import { ResponseCache } from './cache.js';
-import { createConcurrencyCap } from './concurrency.js';
+import { createConcurrencyCap, createFleetLimiter, limiterForModels } from '@evalfleet/shared/ratelimit';
 import { handleGenerate, type GeneratorDeps } from './handle-generate.js';
 import { createGeneratorMetrics } from './metrics.js';
 
@@ -21,6 +21,12 @@ export function startGenerator(opts: Parameters<typeof runService>[1] = {}) {
         /** Provider calls in flight in this process at most (independent of queue prefetch). */
         GENERATOR_MAX_INFLIGHT_CALLS: z.coerce.number().int().min(1).max(1024).default(32),
         RESPONSE_CACHE: envBoolean.default(true),
+        /** Fleet-wide rate limits from the registry's rpm/tpm (Redis); off only for experiments. */
+        RATE_LIMITS: envBoolean.default(true),
+        /** A call waiting longer than this for capacity goes back through a delay queue instead. */
+        RATE_LIMIT_MAX_WAIT_MS: z.coerce.number().int().positive().default(30_000),
+        /** The period rpm/tpm are counted over (tests shorten it). */
+        RATE_LIMIT_PERIOD_MS: z.coerce.number().int().positive().default(60_000),
       },
       setup: async ({ config, env, store, redis, bus, logger, metrics }) => {
         const registry = loadRegistryFile({
@@ -29,6 +35,9 @@ export function startGenerator(opts: Parameters<typeof runService>[1] = {}) {
         });
         const genMetrics = createGeneratorMetrics(metrics);
         const cap = createConcurrencyCap(config.GENERATOR_MAX_INFLIGHT_CALLS);
+        const fleetLimiter = config.RATE_LIMITS
+          ? createFleetLimiter({ redis, periodMs: config.RATE_LIMIT_PERIOD_MS, metrics: metrics.registry, logger })
+          : undefined;
         const deps: GeneratorDeps = {
           bus,
           store,
@@ -42,6 +51,9 @@ export function startGenerator(opts: Parameters<typeof runService>[1] = {}) {
           cap: (fn) => cap.run(fn),
           onCache: (model, hit) => genMetrics.cache.inc({ model, result: hit ? 'hit' : 'miss' }),
           ...(config.RESPONSE_CACHE ? { cache: new ResponseCache(store) } : {}),
+          ...(fleetLimiter
+            ? { limiter: limiterForModels(fleetLimiter, registry, { maxWaitMs: config.RATE_LIMIT_MAX_WAIT_MS }) }
+            : {}),
         };
         return {
           consumers: [
