@@ -16,12 +16,22 @@ export interface Arrival {
   /** HTTP status answered, or null while (or because) no answer was sent. */
   status: number | null;
   taskId: string | null;
+  /** Tokens the rate limiter counted for the request; present only when an RPM or TPM limit is set. */
+  tokens?: number;
 }
 
 export interface EngineOptions {
   problems: Problem[];
   rpm?: number;
   tpm?: number;
+  /** Length of the sliding rate-limit window, default 60 000 ms (shorter windows keep tests fast). */
+  windowMs?: number;
+  /**
+   * What a request costs against the TPM limit: `reserved` (default) is prompt estimate + max_tokens,
+   * charged on admission like OpenAI; `actual` is prompt estimate + the tokens actually answered,
+   * like providers that count real usage.
+   */
+  tokenCost?: 'reserved' | 'actual';
   seed?: string | number;
   /** Model ids that stand for a behaviour spec, e.g. `{ 'gpt-4o': 'fake/right-fraction:0.8' }`. */
   aliases?: Record<string, string>;
@@ -102,6 +112,7 @@ function parseChatRequest(text: string): ChatRequest | string {
 
 /** The fake provider's behaviour, independent of HTTP so it stays small and testable. */
 export class CompletionEngine {
+  private readonly options: EngineOptions;
   private readonly limiter: SlidingWindowLimiter;
   private readonly now: () => number;
   private arrivals: Arrival[] = [];
@@ -109,8 +120,10 @@ export class CompletionEngine {
   private rightSets = new Map<string, Set<string>>();
   private served = 0;
 
-  constructor(private readonly options: EngineOptions) {
-    this.limiter = new SlidingWindowLimiter(options.rpm, options.tpm);
+  // A plain field rather than a parameter property, so Node can run this file by stripping types.
+  constructor(options: EngineOptions) {
+    this.options = options;
+    this.limiter = new SlidingWindowLimiter(options.rpm, options.tpm, options.windowMs);
     this.now = options.now ?? Date.now;
   }
 
@@ -168,9 +181,16 @@ export class CompletionEngine {
     }
 
     const maxTokens = request.maxTokens ?? this.options.defaultMaxTokens ?? 1024;
-    const limit = this.limiter.take(at, promptTokens + maxTokens);
+    // The answer depends only on the request, so it can be known before admission (for `actual` token cost).
+    const completion =
+      behaviour.timeout || behaviour.form === 'malformed'
+        ? undefined
+        : this.completion(behaviour, request, problem, maxTokens);
+    const cost = promptTokens + (this.options.tokenCost === 'actual' ? (completion?.usedTokens ?? 0) : maxTokens);
+    if (this.limiter.enabled) arrival.tokens = cost;
+    const limit = this.limiter.take(at, cost);
     if (limit.tooLarge) {
-      const message = `request needs ${promptTokens + maxTokens} tokens, more than the ${String(this.options.tpm)} per minute limit`;
+      const message = `request needs ${cost} tokens, more than the ${String(this.options.tpm)} per minute limit`;
       return this.finish(arrival, 413, limit.headers, errorBody(message, 'invalid_request_error', 'request_too_large'));
     }
     if (!limit.admitted) {
@@ -211,13 +231,8 @@ export class CompletionEngine {
     }
     if (behaviour.timeout) return { kind: 'hang', arrival };
 
-    if (behaviour.form === 'malformed')
-      return this.finish(arrival, 200, limit.headers, malformedBody, behaviour.slowMs);
-    const content = this.answer(behaviour, request, problem);
-    const completionTokens = estimateTokens(content);
-    const truncated = completionTokens > maxTokens;
-    const text = truncated ? content.slice(0, maxTokens * 4) : content;
-    const usedTokens = truncated ? maxTokens : completionTokens;
+    if (completion === undefined) return this.finish(arrival, 200, limit.headers, malformedBody, behaviour.slowMs);
+    const { text, usedTokens, truncated } = completion;
     this.served += 1;
     const body = JSON.stringify({
       id: `chatcmpl-fake-${this.served}`,
@@ -236,6 +251,23 @@ export class CompletionEngine {
       usage: { prompt_tokens: promptTokens, completion_tokens: usedTokens, total_tokens: promptTokens + usedTokens },
     });
     return this.finish(arrival, 200, limit.headers, body, behaviour.slowMs);
+  }
+
+  /** The answer text as sent (cut at max_tokens) and the completion tokens it counts as. */
+  private completion(
+    behaviour: Behaviour,
+    request: ChatRequest,
+    problem: Problem | undefined,
+    maxTokens: number,
+  ): { text: string; usedTokens: number; truncated: boolean } {
+    const content = this.answer(behaviour, request, problem);
+    const completionTokens = estimateTokens(content);
+    const truncated = completionTokens > maxTokens;
+    return {
+      text: truncated ? content.slice(0, maxTokens * 4) : content,
+      usedTokens: truncated ? maxTokens : completionTokens,
+      truncated,
+    };
   }
 
   private answer(behaviour: Behaviour, request: ChatRequest, problem: Problem | undefined): string {

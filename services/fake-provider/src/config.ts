@@ -7,6 +7,8 @@ const configSchema = z.object({
   dataset: z.string().min(1).optional(),
   rpm: z.coerce.number().int().positive().optional(),
   tpm: z.coerce.number().int().positive().optional(),
+  windowMs: z.coerce.number().int().positive().default(60_000),
+  tokenCost: z.enum(['reserved', 'actual']).default('reserved'),
   seed: z.string().default('evalfleet'),
   apiKey: z.string().min(1).optional(),
   retryAfterMs: z.coerce.number().int().nonnegative().default(1000),
@@ -16,8 +18,8 @@ const configSchema = z.object({
 export type FakeProviderConfig = z.infer<typeof configSchema>;
 
 export const usage = `usage: fake-provider [--port N] [--host H] [--dataset problems.jsonl] [--rpm N] [--tpm N]
-                     [--seed S] [--retry-after-ms N] [--alias model-id=fake/<behaviour>]...
-env: FAKE_PROVIDER_PORT, _HOST, _DATASET, _RPM, _TPM, _SEED, _API_KEY (require this bearer token)`;
+                     [--window-ms N] [--token-cost reserved|actual] [--seed S] [--retry-after-ms N] [--alias model-id=fake/<behaviour>]...
+env: FAKE_PROVIDER_PORT, _HOST, _DATASET, _RPM, _TPM, _WINDOW_MS, _TOKEN_COST, _SEED, _API_KEY (require this bearer token)`;
 
 /** Configuration from argv (wins) and env; the only place the fake provider reads either. */
 export function loadConfig(
@@ -32,6 +34,8 @@ export function loadConfig(
       dataset: { type: 'string' },
       rpm: { type: 'string' },
       tpm: { type: 'string' },
+      'window-ms': { type: 'string' },
+      'token-cost': { type: 'string' },
       seed: { type: 'string' },
       'retry-after-ms': { type: 'string' },
       alias: { type: 'string', multiple: true },
@@ -52,6 +56,8 @@ export function loadConfig(
     dataset: values.dataset ?? nonEmpty(env.FAKE_PROVIDER_DATASET),
     rpm: values.rpm ?? nonEmpty(env.FAKE_PROVIDER_RPM),
     tpm: values.tpm ?? nonEmpty(env.FAKE_PROVIDER_TPM),
+    windowMs: values['window-ms'] ?? nonEmpty(env.FAKE_PROVIDER_WINDOW_MS),
+    tokenCost: values['token-cost'] ?? nonEmpty(env.FAKE_PROVIDER_TOKEN_COST),
     seed: values.seed ?? nonEmpty(env.FAKE_PROVIDER_SEED),
     apiKey: nonEmpty(env.FAKE_PROVIDER_API_KEY),
     retryAfterMs: values['retry-after-ms'],

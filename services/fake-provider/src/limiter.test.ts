@@ -30,4 +30,11 @@ describe('SlidingWindowLimiter', () => {
     limiter.reset();
     expect(limiter.take(2000, 1000).admitted).toBe(true);
   });
+
+  it('uses the window it is given', () => {
+    const limiter = new SlidingWindowLimiter(1, undefined, 1000);
+    expect(limiter.take(0, 1).admitted).toBe(true);
+    expect(limiter.take(999, 1)).toMatchObject({ admitted: false, retryAfterMs: 1 });
+    expect(limiter.take(1000, 1).headers['x-ratelimit-reset-requests']).toBe('1s');
+  });
 });

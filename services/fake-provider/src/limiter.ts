@@ -1,7 +1,5 @@
 import { formatDurationMs } from '@evalfleet/shared/llm';
 
-const windowMs = 60_000;
-
 export interface LimitDecision {
   admitted: boolean;
   /** The request alone needs more tokens than the whole per-minute budget: it can never be admitted. */
@@ -13,17 +11,23 @@ export interface LimitDecision {
 }
 
 /**
- * Sliding 60 s window over admitted requests, counting requests (RPM) and tokens
- * (TPM). A request's tokens are its prompt estimate plus its max_tokens, charged
- * when it is admitted, which is how OpenAI counts before the answer is known.
+ * Sliding window (60 s unless told otherwise) over admitted requests, counting requests
+ * (RPM) and tokens (TPM). The caller says what a request costs; by default that is its
+ * prompt estimate plus its max_tokens, charged when it is admitted, which is how OpenAI
+ * counts before the answer is known.
  */
 export class SlidingWindowLimiter {
   private entries: { at: number; tokens: number }[] = [];
+  private readonly rpm: number | undefined;
+  private readonly tpm: number | undefined;
+  private readonly windowMs: number;
 
-  constructor(
-    private readonly rpm: number | undefined,
-    private readonly tpm: number | undefined,
-  ) {}
+  // Plain fields rather than parameter properties, so Node can run this file by stripping types.
+  constructor(rpm: number | undefined, tpm: number | undefined, windowMs = 60_000) {
+    this.rpm = rpm;
+    this.tpm = tpm;
+    this.windowMs = windowMs;
+  }
 
   get enabled(): boolean {
     return this.rpm !== undefined || this.tpm !== undefined;
@@ -35,21 +39,21 @@ export class SlidingWindowLimiter {
 
   /** Admit and record the request, or say how long to wait. */
   take(now: number, tokens: number): LimitDecision {
-    this.entries = this.entries.filter((e) => e.at > now - windowMs);
+    this.entries = this.entries.filter((e) => e.at > now - this.windowMs);
     if (this.tpm !== undefined && tokens > this.tpm) {
       return { admitted: false, tooLarge: true, retryAfterMs: 0, headers: this.headers(now) };
     }
     let waitMs = 0;
     if (this.rpm !== undefined && this.entries.length + 1 > this.rpm) {
       const freeing = this.entries[this.entries.length - this.rpm];
-      waitMs = Math.max(waitMs, freeing === undefined ? 0 : freeing.at + windowMs - now);
+      waitMs = Math.max(waitMs, freeing === undefined ? 0 : freeing.at + this.windowMs - now);
     }
     if (this.tpm !== undefined) {
       let used = this.entries.reduce((sum, e) => sum + e.tokens, 0);
       for (const entry of this.entries) {
         if (used + tokens <= this.tpm) break;
         used -= entry.tokens;
-        waitMs = Math.max(waitMs, entry.at + windowMs - now);
+        waitMs = Math.max(waitMs, entry.at + this.windowMs - now);
       }
     }
     const admitted = waitMs === 0;
@@ -61,7 +65,7 @@ export class SlidingWindowLimiter {
     const headers: Record<string, string> = {};
     // "reset" is when the next unit of capacity comes back: the oldest admitted request leaving the window.
     const oldest = this.entries[0];
-    const reset = formatDurationMs(oldest === undefined ? 0 : oldest.at + windowMs - now);
+    const reset = formatDurationMs(oldest === undefined ? 0 : oldest.at + this.windowMs - now);
     if (this.rpm !== undefined) {
       headers['x-ratelimit-limit-requests'] = String(this.rpm);
       headers['x-ratelimit-remaining-requests'] = String(Math.max(0, this.rpm - this.entries.length));

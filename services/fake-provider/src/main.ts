@@ -20,6 +20,8 @@ async function main(): Promise<void> {
     ...(datasetText === undefined ? {} : { datasetText }),
     ...(config.rpm === undefined ? {} : { rpm: config.rpm }),
     ...(config.tpm === undefined ? {} : { tpm: config.tpm }),
+    windowMs: config.windowMs,
+    tokenCost: config.tokenCost,
     seed: config.seed,
     ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
     retryAfterMs: config.retryAfterMs,
@@ -32,6 +34,8 @@ async function main(): Promise<void> {
     url: provider.url,
     rpm: config.rpm,
     tpm: config.tpm,
+    windowMs: config.windowMs,
+    tokenCost: config.tokenCost,
   };
   process.stdout.write(`${JSON.stringify(line)}\n`);
 

@@ -229,4 +229,20 @@ describe('fake provider rate limits', () => {
     clock = 60_000;
     expect((await chat(provider, ask('sample/0', { max_tokens: 400 }))).status).toBe(200);
   });
+
+  it('can count the tokens actually answered over a shorter window, and logs what it counted', async () => {
+    let clock = 0;
+    const provider = await start({ tpm: 1000, windowMs: 2000, tokenCost: 'actual', now: () => clock });
+    const first = await chat(provider, ask('sample/0', { max_tokens: 900 }));
+    const cost = ((await first.json()) as Completion).usage.total_tokens;
+    expect(cost).toBeLessThan(500);
+    expect(first.headers.get('x-ratelimit-remaining-tokens')).toBe(String(1000 - cost));
+    clock = 1999;
+    const second = await chat(provider, ask('sample/0', { max_tokens: 900 }));
+    expect(second.headers.get('x-ratelimit-remaining-tokens')).toBe(String(1000 - 2 * cost));
+    clock = 2000;
+    const third = await chat(provider, ask('sample/0', { max_tokens: 900 }));
+    expect(third.headers.get('x-ratelimit-remaining-tokens')).toBe(String(1000 - 2 * cost));
+    expect(provider.log().map((a) => a.tokens)).toEqual([cost, cost, cost]);
+  });
 });

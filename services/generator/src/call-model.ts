@@ -21,7 +21,7 @@ export interface CallLimiter {
     signal: AbortSignal,
   ): Promise<{ reconcile(actualTokens: number): Promise<void>; cancel(): Promise<void> }>;
   /** Feeds a response's status and rate-limit headers back to the scope (429 pauses the fleet). */
-  observe(model: string, status: number | null, headers: Record<string, string>): Promise<void>;
+  observe(model: string, status: number | null, headers: Record<string, string>, latencyMs?: number): Promise<void>;
 }
 
 export type ModelAnswer = {
@@ -141,7 +141,7 @@ export async function callModel(req: CallRequest, deps: CallDeps): Promise<CallO
       );
       spent = response.costUsd;
       await reservation?.reconcile(response.usage.totalTokens);
-      await deps.limiter?.observe(req.model, response.status, response.headers);
+      await deps.limiter?.observe(req.model, response.status, response.headers, response.latencyMs);
       if (deps.cache) {
         await deps.cache.put(key, {
           text: response.text,
@@ -174,7 +174,7 @@ export async function callModel(req: CallRequest, deps: CallDeps): Promise<CallO
       else if (trace && trace.status !== null) {
         spent = trace.costUsd;
         await reservation?.reconcile(trace.usage?.totalTokens ?? trace.promptTokensEstimate);
-        await deps.limiter?.observe(req.model, trace.status, trace.headers);
+        await deps.limiter?.observe(req.model, trace.status, trace.headers, trace.latencyMs);
       }
       throw err;
     }
