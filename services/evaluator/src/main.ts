@@ -15,6 +15,8 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
         SANDBOX: z.enum(['auto', 'docker', 'process']).default('auto'),
         EVALFLEET_SANDBOX_IMAGE: z.string().optional(),
         DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
+        /** Interpreter (with pytest) for the process sandbox fallback. */
+        EVALUATOR_PYTHON: z.string().default('python3'),
       },
       setup: async ({ config, store, bus, logger, metrics }) => {
         const sandbox = await openSandbox({
@@ -23,6 +25,7 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
           socketPath: config.DOCKER_SOCKET,
           concurrency: config.EVALUATOR_CONCURRENCY,
           logger,
+          python: config.EVALUATOR_PYTHON,
         });
         const verdicts = new Histogram({
           name: 'evalfleet_sandbox_duration_seconds',

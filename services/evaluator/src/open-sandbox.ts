@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import Docker from 'dockerode';
 import type { Logger } from '@evalfleet/shared/logger';
 import { createDockerSandbox, createProcessSandbox, removeSandboxContainers, type Sandbox } from './sandbox/index.js';
@@ -12,6 +13,7 @@ export async function openSandbox(opts: {
   socketPath: string;
   concurrency: number;
   logger: Logger;
+  python?: string;
 }): Promise<Sandbox> {
   if (opts.mode !== 'process') {
     const docker = new Docker({ socketPath: opts.socketPath });
@@ -41,5 +43,23 @@ export async function openSandbox(opts: {
       'falling back to the process sandbox: evaluated code is NOT isolated from this machine',
     );
   }
-  return createProcessSandbox({ concurrency: opts.concurrency, logger: opts.logger });
+  return createProcessSandbox({ concurrency: opts.concurrency, logger: opts.logger, python: realPython(opts.python) });
+}
+
+/**
+ * The interpreter itself, not a launcher: shims (pyenv, asdf) need their own environment,
+ * which the sandbox's clean job environment does not carry.
+ */
+export function realPython(candidate = 'python3'): string {
+  try {
+    const out = execFileSync(candidate, ['-c', 'import sys, pytest; print(sys.executable)'], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    const exe = out.trim().split('\n').pop();
+    if (exe) return exe;
+  } catch {
+    // Falls through: the candidate cannot run pytest; the sandbox reports jobs as infra_error.
+  }
+  return candidate;
 }
