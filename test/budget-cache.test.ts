@@ -2,21 +2,14 @@
 // its budget (the rest end as budget_exhausted, spend never passes the budget), and a repeated
 // run is answered from the cache without one provider call.
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../services/cli/src/main.js';
 import { startSolveFleet, type SolveFleet } from './support/solve-fleet.js';
+import { cli } from './support/cli.js';
 
 let fleet: SolveFleet | undefined;
 afterEach(async () => {
   await fleet?.stop();
   fleet = undefined;
 });
-
-async function cli(env: Record<string, string>, ...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'evalfleet', ...args], env, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 type ModelSummary = {
   model: string;

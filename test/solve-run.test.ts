@@ -1,22 +1,15 @@
 // The solve workload end to end on real RabbitMQ, Redis, the filesystem store and the
 // sandbox: mixed fake models give exactly the expected verdicts, pass@k and report files.
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../services/cli/src/main.js';
 import { passAtK } from '../shared/src/scoring/index.js';
 import { startSolveFleet, type SolveFleet } from './support/solve-fleet.js';
+import { cli } from './support/cli.js';
 
 let fleet: SolveFleet | undefined;
 afterEach(async () => {
   await fleet?.stop();
   fleet = undefined;
 });
-
-async function cli(env: Record<string, string>, ...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'evalfleet', ...args], env, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 type Row = { taskId: string; model: string; sampleIndex: number; verdict: string; passed: boolean; category: string };
 type ModelSummary = {

@@ -5,23 +5,13 @@ import { startProducer } from '@evalfleet/producer';
 import { makeEnvelope } from '@evalfleet/shared/messages';
 import { connectTest, queueDepth, waitFor } from '../../../test/support/rabbit.js';
 import { testFleetEnv, type TestFleetEnv } from '../../../test/support/fleet.js';
-import { main } from './main.js';
+import { cli } from '../../../test/support/cli.js';
 
 let fleetEnv: TestFleetEnv | undefined;
 afterEach(async () => {
   await fleetEnv?.cleanup();
   fleetEnv = undefined;
 });
-
-async function cli(
-  env: Record<string, string>,
-  ...args: string[]
-): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['node', 'evalfleet', ...args], env, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('evalfleet CLI', () => {
   it('lists, inspects and requeues dead letters', async () => {

@@ -1,10 +1,10 @@
 import type { Logger } from '@evalfleet/shared/logger';
 import { PermanentError, RetryableError } from '@evalfleet/shared/errors';
-import { buildSolution, problemSchema, type Problem } from '@evalfleet/shared/datasets';
+import { buildSolution, type Problem } from '@evalfleet/shared/datasets';
 import { makeEnvelope, nextStage, type Envelope } from '@evalfleet/shared/messages';
 import { runKeys } from '@evalfleet/shared/runs';
 import type { Bus } from '@evalfleet/shared/service';
-import { solveEvaluatePayloadSchema, type SolveEvaluatePayload } from '@evalfleet/shared/solve';
+import { solveEvaluatePayloadSchema, type ProblemCache, type SolveEvaluatePayload } from '@evalfleet/shared/solve';
 import type { ArtifactStore } from '@evalfleet/shared/storage';
 import type { Sandbox, SandboxJob, SandboxResult } from './sandbox/index.js';
 
@@ -14,19 +14,8 @@ export type EvaluatorDeps = {
   sandbox: Sandbox;
   logger: Logger;
   onVerdict?: (verdict: string, seconds: number) => void;
-  problems?: Map<string, Problem>;
+  problems: ProblemCache;
 };
-
-async function loadProblem(key: string, deps: EvaluatorDeps): Promise<Problem> {
-  const cached = deps.problems?.get(key);
-  if (cached) return cached;
-  const problem = problemSchema.parse(JSON.parse((await deps.store.get(key)).toString('utf8')));
-  if (deps.problems) {
-    if (deps.problems.size > 10_000) deps.problems.clear();
-    deps.problems.set(key, problem);
-  }
-  return problem;
-}
 
 /** The sandbox job that runs `code` the way the problem's own harness would. */
 export function sandboxJobFor(jobId: string, problem: Problem, job: SolveEvaluatePayload): SandboxJob {
@@ -59,7 +48,7 @@ export function humanEvalResultText(r: SandboxResult): string {
  */
 export async function handleEvaluate(env: Envelope, deps: EvaluatorDeps): Promise<void> {
   const job = solveEvaluatePayloadSchema.parse(env.payload);
-  const problem = await loadProblem(job.problem.key, deps);
+  const problem = await deps.problems.get(job.problem.key);
   const started = Date.now();
   const result = await deps.sandbox.run(sandboxJobFor(env.jobId, problem, job));
   deps.onVerdict?.(result.verdict, (Date.now() - started) / 1000);

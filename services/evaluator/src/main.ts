@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Histogram } from 'prom-client';
 import { runService } from '@evalfleet/shared/service';
-import type { Problem } from '@evalfleet/shared/datasets';
+import { ProblemCache } from '@evalfleet/shared/solve';
 import { handleEvaluate, type EvaluatorDeps } from './handle-evaluate.js';
 import { openSandbox } from './open-sandbox.js';
 
@@ -40,7 +40,7 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
           store,
           sandbox,
           logger,
-          problems: new Map<string, Problem>(),
+          problems: new ProblemCache(store),
           onVerdict: (verdict, seconds) => verdicts.observe({ verdict, sandbox: kind }, seconds),
         };
         return {

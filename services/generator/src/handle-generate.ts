@@ -1,10 +1,14 @@
 import type { Logger } from '@evalfleet/shared/logger';
 import { EvalfleetError, PermanentError } from '@evalfleet/shared/errors';
-import { problemSchema, type Problem } from '@evalfleet/shared/datasets';
 import { makeEnvelope, nextEnvelope, nextStage, type Envelope } from '@evalfleet/shared/messages';
 import { runKeys } from '@evalfleet/shared/runs';
 import type { Bus } from '@evalfleet/shared/service';
-import { solveGeneratePayloadSchema, solvePrompt, type GenerationInfo } from '@evalfleet/shared/solve';
+import {
+  solveGeneratePayloadSchema,
+  solvePrompt,
+  type GenerationInfo,
+  type ProblemCache,
+} from '@evalfleet/shared/solve';
 import type { LlmTrace } from '@evalfleet/shared/llm';
 import { callModel, type CallDeps } from './call-model.js';
 import type { ArtifactStore } from '@evalfleet/shared/storage';
@@ -17,19 +21,8 @@ export type GeneratorDeps = CallDeps & {
   extractor: Extractor;
   logger: Logger;
   metrics?: GeneratorMetrics;
-  problems?: Map<string, Problem>;
+  problems: ProblemCache;
 };
-
-async function loadProblem(key: string, deps: GeneratorDeps): Promise<Problem> {
-  const cached = deps.problems?.get(key);
-  if (cached) return cached;
-  const problem = problemSchema.parse(JSON.parse((await deps.store.get(key)).toString('utf8')));
-  if (deps.problems) {
-    if (deps.problems.size > 10_000) deps.problems.clear();
-    deps.problems.set(key, problem);
-  }
-  return problem;
-}
 
 function traceOf(err: unknown): LlmTrace | undefined {
   if (err instanceof EvalfleetError && err.details && typeof err.details['trace'] === 'object') {
@@ -49,7 +42,7 @@ export async function handleGenerate(
   signal: AbortSignal = new AbortController().signal,
 ): Promise<void> {
   const job = solveGeneratePayloadSchema.parse(env.payload);
-  const problem = await loadProblem(job.problem.key, deps);
+  const problem = await deps.problems.get(job.problem.key);
   const messages = solvePrompt(problem);
   const log = deps.logger.child({ runId: env.runId, jobId: env.jobId, model: job.model });
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { createExtractor } from '@evalfleet/shared/extraction';
 import { createLlmClient } from '@evalfleet/shared/llm';
 import { loadRegistryFile, runService } from '@evalfleet/shared/service';
-import type { Problem } from '@evalfleet/shared/datasets';
+import { ProblemCache } from '@evalfleet/shared/solve';
 import { RunBudget } from '@evalfleet/shared/budget';
 import { envBoolean } from '@evalfleet/shared/config';
 import { ResponseCache } from './cache.js';
@@ -46,7 +46,7 @@ export function startGenerator(opts: Parameters<typeof runService>[1] = {}) {
           extractor: await createExtractor(),
           logger,
           metrics: genMetrics,
-          problems: new Map<string, Problem>(),
+          problems: new ProblemCache(store),
           budget: new RunBudget(redis),
           cap: (fn) => cap.run(fn),
           onCache: (model, hit) => genMetrics.cache.inc({ model, result: hit ? 'hit' : 'miss' }),

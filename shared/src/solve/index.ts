@@ -1,2 +1,3 @@
 export * from './messages.js';
 export * from './prompt.js';
+export * from './problems.js';
