@@ -162,6 +162,7 @@ describe('fleet limiter across processes', () => {
     await expect.poll(async () => (await fake.log()).length, { timeout: 30_000, interval: 100 }).toBeGreaterThan(50);
     await stopRedisServer(redis);
     const killedAt = Date.now();
+    // The outage itself must last a while (the thing under test), so this is a fixed duration, not a wait for a condition.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const restartedAt = Date.now();
     redis = await startRedisServer(port);
