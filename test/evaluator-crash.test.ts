@@ -4,11 +4,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../services/cli/src/main.js';
 import { RunCounters } from '../shared/src/runs/index.js';
 import { createRedis } from '../shared/src/redis/index.js';
 import { waitFor } from './support/rabbit.js';
 import { startSolveFleet, type SolveFleet } from './support/solve-fleet.js';
+import { cli } from './support/cli.js';
 
 let fleet: SolveFleet | undefined;
 const children: ChildProcess[] = [];
@@ -40,25 +40,19 @@ describe('evaluator crash', () => {
     try {
       const counters = new RunCounters(redis);
       const first = spawnEvaluator(env);
-      const out: string[] = [];
-      const code = await main(
-        [
-          'node',
-          'evalfleet',
-          'submit',
-          'solve',
-          '--dataset',
-          'datasets/solve-example.jsonl',
-          '--models',
-          'good',
-          '--samples-per-task',
-          '3',
-          '--run-id',
-          'crash-run',
-          '--json',
-        ],
+      const { code } = await cli(
         env,
-        { out: (s) => out.push(s), err: () => undefined },
+        'submit',
+        'solve',
+        '--dataset',
+        'datasets/solve-example.jsonl',
+        '--models',
+        'good',
+        '--samples-per-task',
+        '3',
+        '--run-id',
+        'crash-run',
+        '--json',
       );
       expect(code).toBe(0);
       const total = 27 * 3;

@@ -2,8 +2,8 @@
 // model's RPM/TPM scope in Redis, the fake provider enforces the same limits on its own
 // clock, and it never has to refuse a request.
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../services/cli/src/main.js';
 import { startSolveFleet, type SolveFleet } from './support/solve-fleet.js';
+import { cli } from './support/cli.js';
 
 let fleet: SolveFleet | undefined;
 afterEach(async () => {
@@ -22,34 +22,27 @@ describe('fleet rate limits', () => {
     });
     await fleet.startService('generator');
     const { env } = fleet;
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await main(
-      [
-        'node',
-        'evalfleet',
-        'submit',
-        'solve',
-        '--dataset',
-        'datasets/solve-example.jsonl',
-        '--models',
-        'limited',
-        '--limit',
-        '12',
-        '--samples-per-task',
-        '2',
-        '--max-tokens',
-        '256',
-        '--run-id',
-        'rl-run',
-        '--wait',
-        '--json',
-      ],
+    const { code, out, err } = await cli(
       env,
-      { out: (s) => out.push(s), err: (s) => err.push(s) },
+      'submit',
+      'solve',
+      '--dataset',
+      'datasets/solve-example.jsonl',
+      '--models',
+      'limited',
+      '--limit',
+      '12',
+      '--samples-per-task',
+      '2',
+      '--max-tokens',
+      '256',
+      '--run-id',
+      'rl-run',
+      '--wait',
+      '--json',
     );
-    expect(code, err.join('\n')).toBe(0);
-    const summary = JSON.parse(out.join('\n')) as { models: { model: string; verdicts: Record<string, number> }[] };
+    expect(code, err).toBe(0);
+    const summary = JSON.parse(out) as { models: { model: string; verdicts: Record<string, number> }[] };
     expect(summary.models[0]!.verdicts.passed).toBe(24);
 
     const log = fleet.provider.log();

@@ -3,8 +3,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { main } from '../services/cli/src/main.js';
 import { startSolveFleet, type SolveFleet } from './support/solve-fleet.js';
+import { cli } from './support/cli.js';
 
 let fleet: SolveFleet | undefined;
 afterEach(async () => {
@@ -45,29 +45,22 @@ describe('samples run', () => {
           '\n',
       );
 
-      const out: string[] = [];
-      const err: string[] = [];
-      const code = await main(
-        [
-          'node',
-          'evalfleet',
-          'submit',
-          'solve',
-          '--dataset',
-          'datasets/humaneval-mini.jsonl',
-          '--samples',
-          file,
-          '--timeout-ms',
-          '3000',
-          '--run-id',
-          'samples-run',
-          '--wait',
-          '--json',
-        ],
+      const { code, err } = await cli(
         env,
-        { out: (s) => out.push(s), err: (s) => err.push(s) },
+        'submit',
+        'solve',
+        '--dataset',
+        'datasets/humaneval-mini.jsonl',
+        '--samples',
+        file,
+        '--timeout-ms',
+        '3000',
+        '--run-id',
+        'samples-run',
+        '--wait',
+        '--json',
       );
-      expect(code, err.join('\n')).toBe(0);
+      expect(code, err).toBe(0);
       expect(fleet.provider.log()).toHaveLength(0);
 
       const lines = (await fleetEnv.store.get('runs/samples-run/samples_results.jsonl'))
@@ -111,25 +104,19 @@ describe('samples run on MBPP', () => {
       file,
       samples.map(({ task_id, solution }) => JSON.stringify({ task_id, solution })).join('\n') + '\n',
     );
-    const err: string[] = [];
-    const code = await main(
-      [
-        'node',
-        'evalfleet',
-        'submit',
-        'solve',
-        '--dataset',
-        'datasets/mbpp-mini.jsonl',
-        '--samples',
-        file,
-        '--run-id',
-        'mbpp-samples',
-        '--wait',
-      ],
+    const { code, err } = await cli(
       env,
-      { out: () => undefined, err: (s) => err.push(s) },
+      'submit',
+      'solve',
+      '--dataset',
+      'datasets/mbpp-mini.jsonl',
+      '--samples',
+      file,
+      '--run-id',
+      'mbpp-samples',
+      '--wait',
     );
-    expect(code, err.join('\n')).toBe(0);
+    expect(code, err).toBe(0);
     const results = (await readFile(`${file}_results.jsonl`, 'utf8'))
       .trim()
       .split('\n')

@@ -1,21 +1,11 @@
-import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createDockerSandbox, ensureSandboxImage, type Sandbox, type SandboxJob } from './index.js';
+import { dockerForTests } from './docker-available.test-support.js';
 
 // Hostile jobs against a one-container pool, so each attack and the job after it share a container: the
 // point is that the attack is contained AND the same container stays healthy (it is not even recycled).
-const docker = new Docker();
-const dockerUp = await docker.ping().then(
-  () => true,
-  () => false,
-);
-if (!dockerUp) {
-  const why = 'no Docker engine answers (start one with scripts/docker-engine --install)';
-  if (process.env.CI && process.env.CI !== 'false')
-    throw new Error(`Docker sandbox attack tests need Docker in CI: ${why}`);
-  console.warn(`SKIPPING Docker sandbox attack tests: ${why}`);
-}
+const { docker, dockerUp } = await dockerForTests('Docker sandbox attack tests');
 
 let counter = 0;
 function mbpp(code: string, tests: string, extra: Partial<SandboxJob> = {}): SandboxJob {

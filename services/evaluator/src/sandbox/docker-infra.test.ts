@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
 
-import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -10,20 +9,11 @@ import {
   type Sandbox,
   type SandboxJob,
 } from './index.js';
+import { dockerForTests } from './docker-available.test-support.js';
 
 // Infrastructure failures (the container dies, the supervisor hangs) must become infra_error or a backstop
 // timeout, and the pool must replace the container.
-const docker = new Docker();
-const dockerUp = await docker.ping().then(
-  () => true,
-  () => false,
-);
-if (!dockerUp) {
-  const why = 'no Docker engine answers (start one with scripts/docker-engine --install)';
-  if (process.env.CI && process.env.CI !== 'false')
-    throw new Error(`Docker sandbox infrastructure tests need Docker in CI: ${why}`);
-  console.warn(`SKIPPING Docker sandbox infrastructure tests: ${why}`);
-}
+const { docker, dockerUp } = await dockerForTests('Docker sandbox infrastructure tests');
 
 let counter = 0;
 function mbpp(code: string, timeoutMs = 10_000): SandboxJob {

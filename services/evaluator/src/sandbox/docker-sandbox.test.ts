@@ -1,4 +1,3 @@
-import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -8,19 +7,11 @@ import {
   type Sandbox,
   type SandboxJob,
 } from './index.js';
+import { dockerForTests } from './docker-available.test-support.js';
 
 // Real Docker engine (scripts/docker-engine starts one). Without it these tests fail in CI and are skipped,
 // with the reason printed, on a developer machine.
-const docker = new Docker();
-const dockerUp = await docker.ping().then(
-  () => true,
-  () => false,
-);
-if (!dockerUp) {
-  const why = 'no Docker engine answers (start one with scripts/docker-engine --install)';
-  if (process.env.CI && process.env.CI !== 'false') throw new Error(`Docker sandbox tests need Docker in CI: ${why}`);
-  console.warn(`SKIPPING Docker sandbox tests: ${why}`);
-}
+const { docker, dockerUp } = await dockerForTests('Docker sandbox tests');
 
 let counter = 0;
 function job(fields: Omit<SandboxJob, 'jobId' | 'timeoutMs'> & { timeoutMs?: number }): SandboxJob {
