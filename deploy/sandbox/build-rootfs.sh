@@ -11,9 +11,9 @@ target="$1"
 mirror="$2"
 log() { printf 'build-rootfs: %s\n' "$*" >&2; }
 
-log "debootstrap bookworm (minbase + python3, python3-pytest) from $mirror into $target; this takes a few minutes"
+log "debootstrap bookworm (minbase + python3, python3-pytest, python3-numpy) from $mirror into $target; this takes a few minutes"
 # debootstrap prints one line per step; keep them as progress on stderr.
-debootstrap --variant=minbase --include=python3,python3-pytest bookworm "$target" "$mirror" >&2
+debootstrap --variant=minbase --include=python3,python3-pytest,python3-numpy bookworm "$target" "$mirror" >&2
 
 log "stripping docs, man pages, locales and package caches"
 rm -rf "$target"/usr/share/doc/* "$target"/usr/share/man/* "$target"/usr/share/info/* \

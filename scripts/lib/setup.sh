@@ -126,7 +126,9 @@ ef_docker() {
   [ "$install" = "--install-docker" ] && args+=(--install)
   if "$EF_ROOT/scripts/docker-engine" "${args[@]}"; then
     local tag
-    tag=$("$EF_ROOT/scripts/sandbox-image" | tail -n 1)
+    local image_args=()
+    [ "$install" = "--install-docker" ] && image_args+=(--install)
+    tag=$("$EF_ROOT/scripts/sandbox-image" "${image_args[@]}" | tail -n 1)
     [ -n "$tag" ] || ef_die "sandbox image build printed no tag"
     export EVALFLEET_SANDBOX_IMAGE="$tag"
     ef_log "sandbox image $tag"
