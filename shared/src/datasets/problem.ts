@@ -29,8 +29,9 @@ export const identifierSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'mu
  * - `starterCode` is the code a completion continues (HumanEval's prompt, or a
  *   native problem's starter code). `buildProgram` prepends it in
  *   `completion` mode and keeps its preamble (imports, helpers) in `full` mode.
- * - `setupCode` is prepended to every program before the candidate code
- *   (MBPP's `test_setup_code`, a native problem's `setup_code`).
+ * - `setupCode`: MBPP's `test_setup_code` (run after the candidate code,
+ *   before the asserts, as MBPP's setup assumes) or a native problem's
+ *   `setup_code` (run before the candidate code).
  * - `challengeTests` are MBPP's `challenge_test_list`, kept apart and only run
  *   when asked for.
  */

@@ -29,7 +29,7 @@ describe('buildProgram', () => {
     ]);
   });
 
-  it('runs MBPP asserts after setup code and code, challenge tests only on request', () => {
+  it('runs MBPP asserts after the code and then the setup code, challenge tests only on request', () => {
     const p: Problem = {
       ...base,
       testFormat: 'mbpp',
@@ -39,7 +39,7 @@ describe('buildProgram', () => {
       source: 'mbpp',
     };
     expect(buildProgram(p, 'def f():\n    return 1\n', 'full').files['program.py']).toBe(
-      'import math\n\ndef f():\n    return 1\n\nassert f() == 1\nassert f() != 2\n',
+      'def f():\n    return 1\n\nimport math\n\nassert f() == 1\nassert f() != 2\n',
     );
     expect(
       buildProgram(p, 'def f():\n    return 1\n', 'full', { includeChallengeTests: true }).files['program.py'],

@@ -46,26 +46,29 @@ export function starterPreamble(starterCode: string, entryPoint: string): string
 }
 
 /**
- * The candidate module: setup code, then either `starterCode + code`
- * (completion mode, exactly as human-eval concatenates prompt and completion)
- * or the starter preamble followed by the model's full code. A problem without
- * starter code treats both modes alike.
+ * The candidate module: either `starterCode + code` (completion mode, exactly as
+ * human-eval concatenates prompt and completion) or the starter preamble followed
+ * by the model's full code, with the setup code placed where the format's own
+ * harness runs it. A problem without starter code treats both modes alike.
+ *
+ * MBPP's `test_setup_code` runs after the solution and before the asserts: it may
+ * build values from classes the solution defines (trees of `Node`, say). A native
+ * problem's `setup_code` comes first, like a preamble the solution may rely on.
  */
 export function buildSolution(problem: Problem, code: string, mode: CodeMode): string {
-  const setup =
-    problem.setupCode !== undefined && problem.setupCode.trim() !== ''
-      ? `${problem.setupCode.replace(/\s+$/, '')}\n\n`
-      : '';
+  const setup = problem.setupCode?.replace(/\s+$/, '') ?? '';
   const starter = problem.starterCode ?? '';
   const body = mode === 'completion' ? starter + code : starterPreamble(starter, problem.entryPoint) + code;
-  return setup + body;
+  if (setup === '') return body;
+  if (problem.testFormat === 'mbpp') return `${body.replace(/\s+$/, '')}\n\n${setup}\n`;
+  return `${setup}\n\n${body}`;
 }
 
 /**
  * The files and command that run `code` against a problem's tests, the way the
  * format's own harness does:
  * - humaneval: `prompt + completion + "\n" + test + "\n" + "check(entry_point)"`
- * - mbpp: setup code, the code, then each assert of `test_list` on its own line
+ * - mbpp: the code, then `test_setup_code`, then each assert of `test_list` on its own line
  * - pytest / unittest: `solution.py` with the code and `test_solution.py` with the tests
  */
 export function buildProgram(problem: Problem, code: string, mode: CodeMode, opts: BuildOptions = {}): SandboxProgram {
