@@ -117,6 +117,20 @@ ef_python() {
   fi
 }
 
+# Prometheus and promtool (Debian's prometheus package): the alert-rule unit tests and the dashboard-query
+# test run them. Installed from Debian in CI; the package's service is not started (policy-rc.d or no init).
+ef_prometheus() {
+  if command -v promtool >/dev/null && command -v prometheus >/dev/null; then
+    return 0
+  fi
+  if { ef_is_ci || [ "${1:-}" = "--install" ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    ef_log "installing prometheus (Debian; provides promtool)"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >&2
+  else
+    ef_log "WARNING: prometheus/promtool not found; run: apt-get install -y --no-install-recommends prometheus"
+  fi
+}
+
 # Docker engine and sandbox image. In CI (or with --install-docker) the engine is
 # installed and started when missing; elsewhere we only say how. Without an engine the
 # evaluator falls back to the (loudly) non-isolated process sandbox.
