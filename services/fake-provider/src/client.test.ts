@@ -1,5 +1,5 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { connect, createServer as createTcpServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { EvalfleetError, PermanentError, RetryableError } from '@evalfleet/shared/errors';
 import {
   costUsd,
@@ -8,7 +8,10 @@ import {
   getModel,
   loadRegistry,
   withProviderBaseUrl,
+  traceOfError,
   type ChatMessage,
+  type LlmClient,
+  type LlmClientOptions,
   type LlmTrace,
   type Registry,
 } from '@evalfleet/shared/llm';
@@ -17,7 +20,7 @@ import { parseProblems } from './problems.js';
 import { sampleProblemsJsonl } from './sample-problems.js';
 import { startFakeProvider, type FakeProvider } from './server.js';
 
-// The client against our fake provider over real HTTP on loopback.
+// The client (OpenAI SDK over a pooled undici dispatcher) against our fake provider over real HTTP on loopback.
 const registryText = `
 providers:
   fake: { base_url: http://127.0.0.1:9/v1, api_key_env: null }
@@ -57,7 +60,16 @@ beforeAll(async () => {
   registry = withProviderBaseUrl(registry, 'gone', `http://127.0.0.1:${closedPort}/v1`);
 });
 
+const clients: LlmClient[] = [];
+/** A client closed after the file's tests, as the composition root would close it. */
+function clientFor(options: Partial<LlmClientOptions> = {}): LlmClient {
+  const client = createLlmClient({ registry, timeoutMs: 5000, ...options });
+  clients.push(client);
+  return client;
+}
+
 afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
   await Promise.all([open.close(), locked.close()]);
 });
 
@@ -76,11 +88,15 @@ async function failure(promise: Promise<unknown>): Promise<EvalfleetError> {
   throw new Error('expected the call to fail');
 }
 
-const traceOf = (err: EvalfleetError): LlmTrace => err.details?.trace as LlmTrace;
+function traceOf(err: EvalfleetError): LlmTrace {
+  const trace = traceOfError(err);
+  if (trace === undefined) throw new Error(`no trace on ${err.code}`);
+  return trace;
+}
 
 describe('LLM client against the fake provider', () => {
   it('returns the right answer with usage, cost, headers and a trace', async () => {
-    const client = createLlmClient({ registry, timeoutMs: 5000 });
+    const client = clientFor();
     const messages = messagesFor('sample/5');
     const response = await client.complete({ model: 'good', messages, temperature: 0.2, seed: 7, attempt: 2 });
     expect(response.text).toContain(problems[5]!.solution.trimEnd());
@@ -124,7 +140,7 @@ describe('LLM client against the fake provider', () => {
   });
 
   it('returns prose and broken code as text: judging them is the caller’s job', async () => {
-    const client = createLlmClient({ registry, timeoutMs: 5000 });
+    const client = clientFor();
     const prose = await client.complete({ model: 'chatty', messages: messagesFor('sample/1') });
     expect(prose.text).not.toMatch(/```|def /);
     expect(prose.text).toContain('is_palindrome');
@@ -133,7 +149,7 @@ describe('LLM client against the fake provider', () => {
   });
 
   it('turns a non-JSON 200 into malformed_response with the raw body and the trace', async () => {
-    const client = createLlmClient({ registry, timeoutMs: 5000 });
+    const client = clientFor();
     const err = await failure(client.complete({ model: 'garbled', messages: messagesFor('sample/0'), attempt: 1 }));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.code).toBe('malformed_response');
@@ -143,7 +159,7 @@ describe('LLM client against the fake provider', () => {
   });
 
   it('turns 429 into a retryable rate_limited error with the provider’s wait', async () => {
-    const client = createLlmClient({ registry, timeoutMs: 5000 });
+    const client = clientFor();
     const err = await failure(client.complete({ model: 'throttled', messages: messagesFor('sample/0') }));
     expect(err).toBeInstanceOf(RetryableError);
     expect(err.code).toBe('rate_limited');
@@ -152,11 +168,14 @@ describe('LLM client against the fake provider', () => {
       outcome: 'rate_limited',
       status: 429,
       headers: { 'retry-after': '3', 'retry-after-ms': '2500' },
+      error: { code: 'rate_limited', retryable: true, retryAfterMs: 2500 },
     });
+    // maxRetries is 0: the SDK never retried behind the limiter's back.
+    expect(open.log().filter((a) => a.model === 'fake/flaky-429:1')).toHaveLength(1);
   });
 
   it('turns 500 into a retryable provider_unavailable error', async () => {
-    const client = createLlmClient({ registry, timeoutMs: 5000 });
+    const client = clientFor();
     const err = await failure(client.complete({ model: 'crashing', messages: messagesFor('sample/0') }));
     expect(err).toBeInstanceOf(RetryableError);
     expect(err.code).toBe('provider_unavailable');
@@ -164,7 +183,7 @@ describe('LLM client against the fake provider', () => {
   });
 
   it('gives up on a provider that never answers within the client timeout', async () => {
-    const client = createLlmClient({ registry, timeoutMs: 300 });
+    const client = clientFor({ timeoutMs: 300 });
     const before = performance.now();
     const err = await failure(client.complete({ model: 'stuck', messages: messagesFor('sample/0') }));
     const elapsed = performance.now() - before;
@@ -176,7 +195,7 @@ describe('LLM client against the fake provider', () => {
   });
 
   it('reports a caller abort as request_aborted, not a timeout', async () => {
-    const client = createLlmClient({ registry, timeoutMs: 10_000 });
+    const client = clientFor({ timeoutMs: 10_000 });
     const controller = new AbortController();
     const hanging = (): number => open.log().filter((a) => a.model === 'fake/timeout' && a.status === null).length;
     const before = hanging();
@@ -190,7 +209,7 @@ describe('LLM client against the fake provider', () => {
   });
 
   it('maps an unknown remote model to model_not_found and a dead port to provider_unavailable', async () => {
-    const client = createLlmClient({ registry, timeoutMs: 5000 });
+    const client = clientFor();
     const missing = await failure(client.complete({ model: 'missing', messages: messagesFor('sample/0') }));
     expect(missing).toBeInstanceOf(PermanentError);
     expect(missing.code).toBe('model_not_found');
@@ -202,24 +221,25 @@ describe('LLM client against the fake provider', () => {
 
   it('fails with auth_failed on a wrong key and never echoes the key', async () => {
     const wrong = 'sk-wrong-key-abcdef';
-    const client = createLlmClient({ registry, env: { FAKE_LOCKED_KEY: wrong }, timeoutMs: 5000 });
+    const client = clientFor({ env: { FAKE_LOCKED_KEY: wrong } });
     const err = await failure(client.complete({ model: 'locked-good', messages: messagesFor('sample/0') }));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.code).toBe('auth_failed');
     const everything = JSON.stringify({ message: err.message, details: err.details });
+    expect(everything).toContain('[redacted]');
     expect(everything).not.toContain(wrong);
 
-    const right = createLlmClient({ registry, env: { FAKE_LOCKED_KEY: secret }, timeoutMs: 5000 });
+    const right = clientFor({ env: { FAKE_LOCKED_KEY: secret } });
     const ok = await right.complete({ model: 'locked-good', messages: messagesFor('sample/0') });
     expect(ok.text).toContain('def add(');
     expect(JSON.stringify(ok.trace)).not.toContain(secret);
-    const byProvider = createLlmClient({ registry, apiKeys: { locked: secret }, timeoutMs: 5000 });
+    const byProvider = clientFor({ apiKeys: { locked: secret } });
     expect((await byProvider.complete({ model: 'locked-good', messages: messagesFor('sample/0') })).status).toBe(200);
   });
 
   it('fails with missing_api_key before any HTTP when the key variable is unset', async () => {
     const arrivals = locked.log().length;
-    const client = createLlmClient({ registry, env: {}, timeoutMs: 5000 });
+    const client = clientFor({ env: {} });
     const err = await failure(client.complete({ model: 'locked-good', messages: messagesFor('sample/0') }));
     expect(err).toBeInstanceOf(PermanentError);
     expect(err.code).toBe('missing_api_key');
@@ -229,10 +249,121 @@ describe('LLM client against the fake provider', () => {
   });
 
   it('reports finish_reason length when max tokens cut the answer', async () => {
-    const client = createLlmClient({ registry, timeoutMs: 5000 });
+    const client = clientFor();
     const response = await client.complete({ model: 'good', messages: messagesFor('sample/3'), maxTokens: 8 });
     expect(response.finishReason).toBe('length');
     expect(response.usage.completionTokens).toBe(8);
     expect(response.text).toHaveLength(32);
+  });
+});
+
+/** A TCP relay in front of a server that counts the connections clients open through it. */
+async function countingRelay(
+  targetPort: number,
+): Promise<{ url: string; connections(): number; close(): Promise<void> }> {
+  let connections = 0;
+  const sockets = new Set<Socket>();
+  const relay: Server = createTcpServer((client) => {
+    connections += 1;
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => socket.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const { port } = relay.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        relay.close(() => resolve());
+      }),
+  };
+}
+
+describe('LLM client transport', () => {
+  it('reuses pooled keep-alive connections across calls', async () => {
+    const relay = await countingRelay(open.port);
+    try {
+      const client = clientFor({ registry: withProviderBaseUrl(registry, 'fake', relay.url) });
+      for (let i = 0; i < 20; i += 1) {
+        const response = await client.complete({ model: 'good', messages: messagesFor(`sample/${i % 10}`) });
+        expect(response.status).toBe(200);
+      }
+      // undici hands a socket back to the pool a tick after the body ends, so a call made at once
+      // may open a second one; from then on every call reuses one of the two.
+      expect(relay.connections()).toBeLessThanOrEqual(2);
+    } finally {
+      await relay.close();
+    }
+  });
+
+  it('sends provider headers, the key only when there is one, and the structured-answer format', async () => {
+    const seen: { headers: IncomingHttpHeaders; body: Record<string, unknown> }[] = [];
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        seen.push({
+          headers: req.headers,
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
+        });
+        res.writeHead(200, { 'content-type': 'application/json', 'x-ratelimit-remaining-requests': '41' });
+        res.end(
+          JSON.stringify({
+            choices: [{ message: { role: 'assistant', content: '{"ok":true}' }, finish_reason: 'stop' }],
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    try {
+      const local = loadRegistry(`
+providers:
+  local: { base_url: ${url}, api_key_env: null, headers: { X-Title: evalfleet } }
+  keyed: { base_url: ${url}, api_key_env: KEYED_KEY }
+models:
+  plain: { provider: local, model: gpt-4o-mini, max_output_tokens: 64 }
+  keyed: { provider: keyed, model: some-model }
+`);
+      const client = clientFor({ registry: local, env: { KEYED_KEY: 'sk-keyed-0123456789' } });
+      const schema = { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] };
+      const answer = await client.complete({
+        model: 'plain',
+        messages: messagesFor('sample/0'),
+        seed: 4,
+        temperature: 0,
+        responseFormat: { type: 'json_schema', name: 'check', schema, strict: true },
+      });
+      expect(answer.text).toBe('{"ok":true}');
+      expect(answer.headers).toEqual({ 'x-ratelimit-remaining-requests': '41' });
+      // No usage reported: counted with the model's tokenizer (o200k_base for gpt-4o-mini).
+      expect(answer.usage).toMatchObject({ completionTokens: 5, estimated: true });
+      await client.complete({ model: 'keyed', messages: messagesFor('sample/0') });
+
+      const [plain, keyed] = seen;
+      expect(plain?.headers['x-title']).toBe('evalfleet');
+      expect(plain?.headers.authorization).toBeUndefined();
+      expect(plain?.body).toMatchObject({
+        model: 'gpt-4o-mini',
+        max_tokens: 64,
+        seed: 4,
+        temperature: 0,
+        response_format: { type: 'json_schema', json_schema: { name: 'check', schema, strict: true } },
+      });
+      expect(keyed?.headers.authorization).toBe('Bearer sk-keyed-0123456789');
+      expect(keyed?.headers['x-title']).toBeUndefined();
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

@@ -1,5 +1,7 @@
-import { PermanentError, RetryableError, type EvalfleetError } from '../errors/index.js';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { EvalfleetError, PermanentError, RetryableError } from '../errors/index.js';
 import { parseRetryAfterMs } from './headers.js';
+import type { Exchange } from './transport.js';
 import { LlmErrorCodes, type LlmErrorCode } from './types.js';
 
 /** Longest provider body kept in errors and traces. */
@@ -54,4 +56,74 @@ export function errorForStatus(
     details: allDetails,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
   });
+}
+
+/** What the client knows about a failed call when it classifies it. */
+export interface FailedCall {
+  provider: string;
+  model: string;
+  remoteModel: string;
+  timeoutMs: number;
+  /** Status, headers and raw body of the answer, when one arrived. */
+  seen: Exchange;
+  /** True once the caller's signal has aborted. */
+  callerAborted: boolean;
+  /** Removes the API key from any text that leaves the client. */
+  redact(text: string): string;
+}
+
+/** A 2xx answer the client cannot use: not JSON, or no `choices[0].message.content`. */
+export function malformedResponse(
+  call: Pick<FailedCall, 'provider' | 'model' | 'remoteModel'>,
+  status: number,
+  why: string,
+  rawBody: string,
+): PermanentError {
+  const details = { provider: call.provider, model: call.model, remoteModel: call.remoteModel };
+  return new PermanentError(
+    LlmErrorCodes.malformedResponse,
+    `${call.provider} answered HTTP ${status} without choices[0].message.content: ${why}`,
+    { details: { ...details, status, rawBody: truncate(rawBody) } },
+  );
+}
+
+/**
+ * The RetryableError or PermanentError for whatever the OpenAI SDK threw, decided by the SDK's
+ * error classes and the HTTP status (never by message text), with the raw body for the trace.
+ */
+export function classifySdkError(err: unknown, call: FailedCall): { error: EvalfleetError; rawBody?: string } {
+  const details = { provider: call.provider, model: call.model, remoteModel: call.remoteModel };
+  const body = call.seen.body === undefined ? undefined : call.redact(call.seen.body);
+  if (err instanceof APIUserAbortError || (call.callerAborted && call.seen.status === undefined)) {
+    return { error: new RetryableError(LlmErrorCodes.aborted, 'request aborted by caller', { cause: err, details }) };
+  }
+  if (err instanceof APIConnectionTimeoutError) {
+    const message = `${call.provider} did not answer within ${call.timeoutMs} ms`;
+    return {
+      error: new RetryableError(LlmErrorCodes.providerTimeout, message, {
+        cause: err,
+        details: { ...details, timeoutMs: call.timeoutMs },
+      }),
+    };
+  }
+  if (err instanceof APIConnectionError) {
+    // The SDK wraps fetch's TypeError('fetch failed'), whose own cause says what really happened.
+    const cause: unknown = err.cause;
+    const reason = cause instanceof Error && cause.cause instanceof Error ? cause.cause.message : err.message;
+    const message = `${call.provider} unreachable: ${call.redact(reason)}`;
+    return { error: new RetryableError(LlmErrorCodes.providerUnavailable, message, { cause: err, details }) };
+  }
+  if (err instanceof APIError && typeof err.status === 'number') {
+    const text = body ?? call.redact(JSON.stringify(err.error ?? null));
+    return { error: errorForStatus(err.status, call.seen.headers ?? {}, text, details), rawBody: text };
+  }
+  const status = call.seen.status;
+  if (status !== undefined && status >= 200 && status < 300) {
+    // The SDK could not parse a 2xx body (e.g. HTML with a JSON content type).
+    const why = err instanceof Error ? err.message : String(err);
+    return { error: malformedResponse(call, status, why, body ?? ''), rawBody: body ?? '' };
+  }
+  if (err instanceof EvalfleetError) return { error: err };
+  const message = `${call.provider} call failed: ${call.redact(err instanceof Error ? err.message : String(err))}`;
+  return { error: new RetryableError(LlmErrorCodes.providerUnavailable, message, { cause: err, details }) };
 }

@@ -1,24 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { fetch as undiciFetch } from 'undici';
+import OpenAI, { APIError } from 'openai';
+import type { Dispatcher } from 'undici';
 import { z } from 'zod';
-import { EvalfleetError, PermanentError, RetryableError } from '../errors/index.js';
-import { errorForStatus, truncate } from './classify.js';
+import { PermanentError, type EvalfleetError } from '../errors/index.js';
+import { classifySdkError, malformedResponse } from './classify.js';
 import { pickRateLimitHeaders } from './headers.js';
-import { costUsd, getModel, getProvider, type Registry } from './registry.js';
-import { estimatePromptTokens, estimateTokens } from './tokens.js';
-import { LlmErrorCodes, type LlmClient, type LlmRequest, type LlmResponse, type LlmTrace } from './types.js';
-
-/** The part of a fetch response the client reads; both undici's and the global fetch fit. */
-export interface FetchResponseLike {
-  status: number;
-  headers: { forEach(callback: (value: string, name: string) => void): void };
-  text(): Promise<string>;
-}
-
-export type FetchLike = (
-  url: string,
-  init: { method: 'POST'; headers: Record<string, string>; body: string; signal: AbortSignal },
-) => Promise<FetchResponseLike>;
+import { costUsd, getModel, getProvider, type ProviderConfig, type Registry } from './registry.js';
+import { countPromptTokens, countTextTokens } from './tokenizer.js';
+import { recordFailure, startTrace, withTrace } from './trace.js';
+import { createTransport } from './transport.js';
+import { LlmErrorCodes, type LlmClient, type LlmRequest, type LlmResponse, type ResponseFormat } from './types.js';
 
 export interface LlmClientOptions {
   registry: Registry;
@@ -28,7 +18,10 @@ export interface LlmClientOptions {
   apiKeys?: Readonly<Record<string, string>>;
   /** Whole-call deadline (connect, headers and body), default 120 s. */
   timeoutMs?: number;
-  fetch?: FetchLike;
+  /** Pooled connections per provider origin; default unbounded (the caller caps calls in flight). */
+  connections?: number;
+  /** Send through this undici dispatcher instead of a keep-alive pool of the client's own. */
+  dispatcher?: Dispatcher;
 }
 
 const completionSchema = z.object({
@@ -51,11 +44,72 @@ const completionSchema = z.object({
     .catch(undefined),
 });
 
-/** An OpenAI-compatible chat client with no hidden retries: every attempt is visible to the caller's limiter. */
+// The SDK insists on a key; keyless local servers (Ollama, vLLM) get this, and no Authorization header.
+const placeholderKey = 'evalfleet-no-key';
+
+function sdkResponseFormat(format: ResponseFormat | undefined): OpenAI.ChatCompletionCreateParams['response_format'] {
+  if (format === undefined || format.type !== 'json_schema') return format;
+  return {
+    type: 'json_schema',
+    json_schema: {
+      name: format.name,
+      schema: format.schema,
+      ...(format.strict === undefined ? {} : { strict: format.strict }),
+      ...(format.description === undefined ? {} : { description: format.description }),
+    },
+  };
+}
+
+/** The rate-limit headers of a fetch `Headers` (what the SDK hands back), undefined for anything else. */
+function rateLimitHeadersOf(headers: unknown): Record<string, string> | undefined {
+  if (!(headers instanceof Headers)) return undefined;
+  const pairs: [string, string][] = [];
+  headers.forEach((value, name) => pairs.push([name, value]));
+  return pickRateLimitHeaders(pairs);
+}
+
+/**
+ * An OpenAI-compatible chat client on the official SDK with its hidden retries off, so every
+ * attempt is visible to the caller's limiter; one keep-alive pool serves every provider.
+ */
 export function createLlmClient(options: LlmClientOptions): LlmClient {
   const env = options.env ?? {};
   const timeoutMs = options.timeoutMs ?? 120_000;
-  const doFetch: FetchLike = options.fetch ?? ((url, init) => undiciFetch(url, init));
+  const transport = createTransport({
+    timeoutMs,
+    ...(options.connections === undefined ? {} : { connections: options.connections }),
+    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+  });
+  const sdks = new Map<string, OpenAI>();
+
+  const keyOf = (provider: ProviderConfig): string | undefined => {
+    const key = options.apiKeys?.[provider.name] ?? (provider.apiKeyEnv === null ? undefined : env[provider.apiKeyEnv]);
+    return key === undefined || key.trim() === '' ? undefined : key;
+  };
+
+  function sdkFor(provider: ProviderConfig): OpenAI {
+    let sdk = sdks.get(provider.name);
+    if (sdk === undefined) {
+      const apiKey = keyOf(provider);
+      const ownAuth = Object.keys(provider.headers).some((name) => name.toLowerCase() === 'authorization');
+      sdk = new OpenAI({
+        apiKey: apiKey ?? placeholderKey,
+        baseURL: provider.baseUrl,
+        // Everything explicit: the SDK would otherwise read OPENAI_* variables from process.env.
+        organization: null,
+        project: null,
+        webhookSecret: null,
+        adminAPIKey: null,
+        maxRetries: 0,
+        timeout: timeoutMs,
+        logLevel: 'off',
+        fetch: transport.fetch,
+        defaultHeaders: { ...provider.headers, ...(apiKey === undefined && !ownAuth ? { Authorization: null } : {}) },
+      });
+      sdks.set(provider.name, sdk);
+    }
+    return sdk;
+  }
 
   async function complete(request: LlmRequest): Promise<LlmResponse> {
     const startedAt = new Date();
@@ -64,56 +118,25 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
     const provider = getProvider(options.registry, model.provider);
     const maxTokens = request.maxTokens ?? model.maxOutputTokens;
 
-    const trace: LlmTrace = {
-      id: randomUUID(),
-      model: model.name,
-      provider: provider.name,
-      remoteModel: model.model,
-      request: {
-        messages: request.messages,
-        maxTokens,
-        ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-        ...(request.seed === undefined ? {} : { seed: request.seed }),
-      },
-      promptTokensEstimate: estimatePromptTokens(request.messages),
-      responseText: null,
-      finishReason: null,
-      usage: null,
-      latencyMs: 0,
-      costUsd: 0,
-      status: null,
-      ...(request.attempt === undefined ? {} : { attempt: request.attempt }),
-      outcome: 'ok',
-      headers: {},
-      startedAt: startedAt.toISOString(),
-      finishedAt: startedAt.toISOString(),
-    };
+    const trace = startTrace(
+      model,
+      { ...request, maxTokens },
+      await countPromptTokens(model, request.messages),
+      startedAt,
+    );
     const context = { provider: provider.name, model: model.name, remoteModel: model.model };
 
-    const apiKey =
-      options.apiKeys?.[provider.name] ?? (provider.apiKeyEnv === null ? undefined : env[provider.apiKeyEnv]);
+    const apiKey = keyOf(provider);
     // Keys must never reach traces, errors or logs, even when a provider echoes them back.
     const redact = (text: string): string =>
       apiKey === undefined || apiKey.length < 4 ? text : text.split(apiKey).join('[redacted]');
 
     const fail = (error: EvalfleetError, rawBody?: string): EvalfleetError => {
-      trace.outcome = error.code as LlmTrace['outcome'];
-      trace.error = { code: error.code, message: error.message };
-      if (rawBody !== undefined) trace.rawBody = truncate(rawBody);
-      trace.latencyMs = Math.round(performance.now() - started);
-      trace.finishedAt = new Date().toISOString();
-      const details = { ...error.details, trace };
-      if (error instanceof RetryableError) {
-        return new RetryableError(error.code, error.message, {
-          cause: error.cause,
-          details,
-          ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
-        });
-      }
-      return new PermanentError(error.code, error.message, { cause: error.cause, details });
+      recordFailure(trace, error, Math.round(performance.now() - started), rawBody);
+      return withTrace(error, trace);
     };
 
-    if (provider.apiKeyEnv !== null && (apiKey === undefined || apiKey.trim() === '')) {
+    if (provider.apiKeyEnv !== null && apiKey === undefined) {
       throw fail(
         new PermanentError(
           LlmErrorCodes.missingApiKey,
@@ -123,98 +146,78 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
       );
     }
 
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      ...provider.headers,
-    };
-    if (apiKey !== undefined && apiKey !== '') headers.authorization = `Bearer ${apiKey}`;
-    const body = JSON.stringify({
-      model: model.model,
-      messages: request.messages,
-      max_tokens: maxTokens,
-      stream: false,
-      ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
-      ...(request.seed === undefined ? {} : { seed: request.seed }),
-    });
+    const { exchange, result } = transport.capture(() =>
+      sdkFor(provider)
+        .chat.completions.create(
+          {
+            model: model.model,
+            messages: request.messages,
+            max_tokens: maxTokens,
+            stream: false,
+            ...(request.temperature === undefined ? {} : { temperature: request.temperature }),
+            ...(request.seed === undefined ? {} : { seed: request.seed }),
+            ...(request.responseFormat === undefined
+              ? {}
+              : { response_format: sdkResponseFormat(request.responseFormat) }),
+          },
+          { maxRetries: 0, timeout: timeoutMs, ...(request.signal === undefined ? {} : { signal: request.signal }) },
+        )
+        .withResponse(),
+    );
 
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), timeoutMs);
-    const signal = request.signal === undefined ? deadline.signal : AbortSignal.any([deadline.signal, request.signal]);
-    let status: number;
-    let text: string;
+    let data: unknown;
     try {
-      const response = await doFetch(`${provider.baseUrl}/chat/completions`, { method: 'POST', headers, body, signal });
-      status = response.status;
-      trace.status = status;
-      const pairs: [string, string][] = [];
-      response.headers.forEach((value, name) => pairs.push([name, value]));
-      trace.headers = pickRateLimitHeaders(pairs);
-      text = redact(await response.text());
+      const answered = await result;
+      data = answered.data;
+      trace.status = answered.response.status;
+      trace.headers = rateLimitHeadersOf(answered.response.headers) ?? {};
     } catch (err) {
-      if (deadline.signal.aborted) {
-        throw fail(
-          new RetryableError(LlmErrorCodes.providerTimeout, `${provider.name} did not answer within ${timeoutMs} ms`, {
-            cause: err,
-            details: { ...context, timeoutMs },
-          }),
-        );
-      }
-      if (request.signal?.aborted === true) {
-        throw fail(
-          new RetryableError(LlmErrorCodes.aborted, 'request aborted by caller', { cause: err, details: context }),
-        );
-      }
-      const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-      throw fail(
-        new RetryableError(LlmErrorCodes.providerUnavailable, `${provider.name} unreachable: ${redact(reason)}`, {
-          cause: err,
-          details: context,
-        }),
-      );
-    } finally {
-      clearTimeout(timer);
+      // An HTTP error carries its own status and headers; a body the SDK could not parse does not.
+      const status = err instanceof APIError && typeof err.status === 'number' ? err.status : exchange.status;
+      if (status !== undefined) trace.status = status;
+      const errorHeaders = err instanceof APIError ? rateLimitHeadersOf(err.headers) : undefined;
+      const headers = errorHeaders ?? exchange.headers;
+      if (headers !== undefined) trace.headers = headers;
+      const { error, rawBody } = classifySdkError(err, {
+        ...context,
+        timeoutMs,
+        seen: { ...exchange, headers: trace.headers },
+        callerAborted: request.signal?.aborted === true,
+        redact,
+      });
+      throw fail(error, rawBody);
     }
 
-    if (status < 200 || status >= 300) {
-      throw fail(errorForStatus(status, trace.headers, text, context), text);
+    const parsed = completionSchema.safeParse(data);
+    if (!parsed.success) {
+      const rawBody = redact(exchange.body ?? (typeof data === 'string' ? data : JSON.stringify(data ?? null)));
+      const why = parsed.error.issues[0]?.message ?? 'unexpected shape';
+      throw fail(malformedResponse(context, trace.status ?? 200, why, rawBody), rawBody);
     }
 
-    let parsed: z.infer<typeof completionSchema>;
-    try {
-      const result = completionSchema.safeParse(JSON.parse(text));
-      if (!result.success) throw new Error(result.error.issues[0]?.message ?? 'unexpected shape');
-      parsed = result.data;
-    } catch (err) {
-      throw fail(
-        new PermanentError(
-          LlmErrorCodes.malformedResponse,
-          `${provider.name} answered HTTP ${status} without choices[0].message.content: ${(err as Error).message}`,
-          { details: { ...context, status, rawBody: truncate(text) } },
-        ),
-        text,
-      );
-    }
-
-    const choice = parsed.choices[0];
-    const content = choice?.message.content ?? '';
-    const usage = parsed.usage
+    const choice = parsed.data.choices[0];
+    const content = redact(choice?.message.content ?? '');
+    const reported = parsed.data.usage;
+    const usage = reported
       ? {
-          promptTokens: parsed.usage.prompt_tokens,
-          completionTokens: parsed.usage.completion_tokens,
-          totalTokens: parsed.usage.total_tokens ?? parsed.usage.prompt_tokens + parsed.usage.completion_tokens,
+          promptTokens: reported.prompt_tokens,
+          completionTokens: reported.completion_tokens,
+          totalTokens: reported.total_tokens ?? reported.prompt_tokens + reported.completion_tokens,
         }
-      : {
-          promptTokens: trace.promptTokensEstimate,
-          completionTokens: estimateTokens(content),
-          totalTokens: trace.promptTokensEstimate + estimateTokens(content),
-          estimated: true,
-        };
+      : await (async () => {
+          const completionTokens = await countTextTokens(model, content);
+          return {
+            promptTokens: trace.promptTokensEstimate,
+            completionTokens,
+            totalTokens: trace.promptTokensEstimate + completionTokens,
+            estimated: true,
+          };
+        })();
     const cost = costUsd(model, usage);
     const latencyMs = Math.round(performance.now() - started);
     const finishReason = choice?.finish_reason ?? 'unknown';
 
-    trace.remoteModel = parsed.model ?? model.model;
+    trace.remoteModel = parsed.data.model ?? model.model;
     trace.responseText = content;
     trace.finishReason = finishReason;
     trace.usage = {
@@ -236,11 +239,14 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
       provider: provider.name,
       model: model.name,
       headers: trace.headers,
-      status,
+      status: trace.status ?? 200,
       ...(request.attempt === undefined ? {} : { attempt: request.attempt }),
       trace,
     };
   }
 
-  return { complete };
+  return {
+    complete,
+    close: () => transport.close(),
+  };
 }

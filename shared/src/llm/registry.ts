@@ -5,6 +5,10 @@ import { ErrorCodes, PermanentError } from '../errors/index.js';
 /** Whether rate limits are shared by every model of a provider or kept per model. */
 export type LimitScope = 'provider' | 'model';
 
+/** BPE encodings we can count tokens with; other models fall back to a characters / 4 estimate. */
+export const tokenEncodings = ['o200k_base', 'cl100k_base'] as const;
+export type TokenEncoding = (typeof tokenEncodings)[number];
+
 export interface ProviderConfig {
   name: string;
   /** OpenAI-compatible base URL, ending before `/chat/completions` (usually in `/v1`). */
@@ -30,6 +34,8 @@ export interface ModelConfig {
   outputPerMtok: number;
   maxOutputTokens: number;
   limitScope: LimitScope;
+  /** Set in models.yaml when the provider's model id does not say it (e.g. an alias behind a proxy). */
+  encoding: TokenEncoding | undefined;
 }
 
 export interface Registry {
@@ -62,6 +68,7 @@ const modelSchema = z.strictObject({
   output_per_mtok: price.default(0),
   max_output_tokens: positiveInt.default(1024),
   limit_scope: z.enum(['provider', 'model']).default('model'),
+  encoding: z.enum(tokenEncodings).optional(),
 });
 
 const registrySchema = z.strictObject({
@@ -119,6 +126,7 @@ export function parseRegistry(doc: unknown): Registry {
       outputPerMtok: m.output_per_mtok,
       maxOutputTokens: m.max_output_tokens,
       limitScope: m.limit_scope,
+      encoding: m.encoding,
     };
   }
   if (problems.length > 0) throw registryError(problems);

@@ -17,6 +17,15 @@ export const LlmErrorCodes = {
 
 export type LlmErrorCode = (typeof LlmErrorCodes)[keyof typeof LlmErrorCodes];
 
+/**
+ * The shape the answer must take: free text (the default), any JSON object, or JSON that
+ * follows `schema` (OpenAI structured outputs; vLLM, Ollama and LiteLLM accept the same field).
+ */
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean; description?: string };
+
 export interface LlmRequest {
   /** Registry name of the model (not the provider's id). */
   model: string;
@@ -25,6 +34,7 @@ export interface LlmRequest {
   /** Defaults to the model's `max_output_tokens`. */
   maxTokens?: number;
   seed?: number;
+  responseFormat?: ResponseFormat;
   signal?: AbortSignal;
   /** Delivery attempt of the job, recorded in the trace. */
   attempt?: number;
@@ -36,7 +46,13 @@ export interface LlmTrace {
   model: string;
   provider: string;
   remoteModel: string;
-  request: { messages: ChatMessage[]; temperature?: number; maxTokens: number; seed?: number };
+  request: {
+    messages: ChatMessage[];
+    temperature?: number;
+    maxTokens: number;
+    seed?: number;
+    responseFormat?: ResponseFormat;
+  };
   promptTokensEstimate: number;
   responseText: string | null;
   finishReason: string | null;
@@ -46,9 +62,15 @@ export interface LlmTrace {
   /** HTTP status, or null when no response arrived. */
   status: number | null;
   attempt?: number;
-  /** 'ok' or the error code the call failed with. */
-  outcome: 'ok' | LlmErrorCode;
-  error?: { code: string; message: string };
+  /** Set by the model caller: whose call this was. */
+  runId?: string;
+  jobId?: string;
+  /** True when the answer came from the response cache and no provider was called. */
+  cached?: boolean;
+  /** 'ok', an LlmErrorCode, or the code of a failure before the call (budget, rate limiter). */
+  outcome: string;
+  /** Why the attempt failed and whether, and after how long, it is worth another. */
+  error?: { code: string; message: string; retryable?: boolean; retryAfterMs?: number };
   headers: Record<string, string>;
   /** The provider's body (truncated) when it could not be used. */
   rawBody?: string;
@@ -74,6 +96,11 @@ export interface LlmResponse {
 }
 
 export interface LlmClient {
-  /** One chat completion, no retries: every failure is thrown as a RetryableError or PermanentError. */
+  /**
+   * One chat completion, no retries: every failure is thrown as a RetryableError or PermanentError
+   * whose `details.trace` is the call's LlmTrace.
+   */
   complete(request: LlmRequest): Promise<LlmResponse>;
+  /** Closes the connection pool; idempotent. */
+  close(): Promise<void>;
 }
