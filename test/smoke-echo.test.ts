@@ -40,12 +40,12 @@ describe('echo smoke pipeline', () => {
     // A duplicate of one job, as a redelivery would produce, must not be counted twice.
     await client.publisher.send(
       makeEnvelope({
-        type: 'echo.job',
+        type: 'job.result',
         runId,
         jobId: 'echo-7',
         kind: 'echo',
         stage: 'aggregate',
-        payload: { index: 7, text: 'hi' },
+        payload: { kind: 'echo', outcome: 'ok', result: { index: 7, text: 'hi' } },
       }),
     );
     await client.publisher.send(request);

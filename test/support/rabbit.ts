@@ -12,7 +12,9 @@ import {
   type BrokerOptions,
 } from '../../shared/src/broker/index.js';
 import { createLogger, type Logger } from '../../shared/src/logger/index.js';
-import { catalogEntry, registerMessageType, type CatalogEntry } from '../../shared/src/messages/index.js';
+import { builtinKinds } from '../../shared/src/kinds/index.js';
+import { MessageCatalog, type CatalogEntry } from '../../shared/src/messages/index.js';
+import { KindRegistry } from '../../shared/src/workflow/index.js';
 
 const run = promisify(execFile);
 
@@ -46,6 +48,7 @@ export function connectTest(ns: string, overrides: Partial<BrokerOptions> = {}):
     deliveryLimit: 3,
     connectionName: `${ns}-${randomBytes(3).toString('hex')}`,
     reconnectBackoff: { baseMs: 50, capMs: 500 },
+    catalog: testCatalog(),
     ...overrides,
   });
 }
@@ -126,8 +129,10 @@ export const testTypes = {
   },
 } as const satisfies Record<string, CatalogEntry>;
 
-export function registerTestTypes(): void {
-  for (const entry of Object.values(testTypes)) {
-    if (!catalogEntry(entry.type)) registerMessageType(entry);
-  }
+let catalog: MessageCatalog | undefined;
+
+/** The built-in kinds' message types plus the broker tests' own, any kind allowed in envelopes. */
+export function testCatalog(): MessageCatalog {
+  catalog ??= new MessageCatalog([...new KindRegistry(builtinKinds).catalog.entries(), ...Object.values(testTypes)]);
+  return catalog;
 }

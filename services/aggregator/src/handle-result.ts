@@ -1,63 +1,66 @@
 import type { Logger } from '@evalfleet/shared/logger';
-import { RetryableError } from '@evalfleet/shared/errors';
-import { jobResultSchema, makeEnvelope, echoJobSchema, type Envelope } from '@evalfleet/shared/messages';
+import { PermanentError } from '@evalfleet/shared/errors';
+import type { Envelope } from '@evalfleet/shared/messages';
 import {
+  DEAD_LETTERED,
+  failRun,
+  finalizeRun,
+  loadResults,
+  loadRunRecord,
   runKeys,
-  runRecordSchema,
   storedResultSchema,
-  runCompletedRecordSchema,
+  type FinalizeDeps,
   type RunCounters,
-  type RunRecord,
   type StoredResult,
 } from '@evalfleet/shared/runs';
-import type { Bus } from '@evalfleet/shared/service';
-import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
-import type { ReporterTable } from './reporters.js';
+import {
+  jobDeadLetteredSchema,
+  jobResultBaseSchema,
+  PlatformTypes,
+  runRequestedBaseSchema,
+} from '@evalfleet/shared/workflow';
 
-export type AggregatorDeps = {
-  bus: Bus;
-  store: ArtifactStore;
+export type AggregatorDeps = FinalizeDeps & {
   counters: RunCounters;
-  reporters: ReporterTable;
   logger: Logger;
   onCounted?: (kind: string, outcome: string) => void;
-  onCompleted?: (kind: string) => void;
+  onDeadLettered?: (kind: string, stage: string, code: string) => void;
 };
 
-/** A result message (or a smoke-kind job) → the job's terminal result, recorded once. */
+/** `job.result`: the job's terminal result (already validated against its kind's result schema), recorded once. */
 export async function handleResult(env: Envelope, deps: AggregatorDeps): Promise<void> {
-  const result: {
-    kind: StoredResult['kind'];
-    outcome: string;
-    result: Record<string, unknown>;
-    artifacts: StoredResult['artifacts'];
-  } =
-    env.type === 'echo.job'
-      ? { kind: env.kind, outcome: 'ok', result: echoJobSchema.parse(env.payload), artifacts: {} }
-      : jobResultSchema.parse(env.payload);
-  const stored: StoredResult = {
-    runId: env.runId,
-    jobId: env.jobId,
-    kind: result.kind,
-    outcome: result.outcome,
-    result: result.result,
-    artifacts: result.artifacts,
-    attempt: env.attempt,
-    recordedAt: new Date().toISOString(),
-  };
-  // Storage first: if we die after this, the redelivery finds the file and still counts the job.
-  await deps.store.putIfAbsent(runKeys.result(env.runId, env.jobId), JSON.stringify(stored), {
-    contentType: 'application/json',
-  });
-  const group = typeof result.result['model'] === 'string' ? result.result['model'] : undefined;
-  let counted = await deps.counters.recordResult(env.runId, env.jobId, result.outcome, group);
-  if (counted.firstTime) deps.onCounted?.(result.kind, result.outcome);
-  if (counted.total === undefined) {
-    // Redis lost the run's counters (it keeps nothing on disk): rebuild them from storage.
-    await rebuildCounters(env.runId, deps);
-    counted = { ...counted, ...(await deps.counters.progress(env.runId)) };
+  const payload = jobResultBaseSchema.parse(env.payload);
+  await recordResult(env, { outcome: payload.outcome, result: payload.result, artifacts: payload.artifacts }, deps);
+}
+
+/**
+ * `job.dead_lettered`: a message of the job went to a dead-letter queue. The job ends with its kind's
+ * dead-lettered result (never a pass), so the run still completes; `evalfleet dlq requeue` re-opens it.
+ * A dead-lettered `run.requested` ends its run as `failed`.
+ */
+export async function handleDeadLettered(env: Envelope, deps: AggregatorDeps): Promise<void> {
+  const dead = jobDeadLetteredSchema.parse(env.payload);
+  const reason = `${dead.code}: ${dead.message}`.slice(0, 1000);
+  if (dead.type === PlatformTypes.runRequested) {
+    const kind = runRequestedBaseSchema.safeParse(dead.payload).data?.kind ?? env.kind;
+    await failRun(env.runId, kind, reason, deps);
+    return;
   }
-  if (counted.total !== undefined && counted.done >= counted.total) await finalizeRun(env.runId, deps);
+  if (dead.type === PlatformTypes.runFinalize || dead.type === PlatformTypes.jobDeadLettered) {
+    deps.logger.warn({ runId: env.runId, type: dead.type, code: dead.code }, 'a run-level message was dead-lettered');
+    return;
+  }
+  const kind = deps.registry.kind(env.kind);
+  const result = kind.deadLettered({
+    jobId: env.jobId,
+    type: dead.type,
+    stage: dead.stage,
+    payload: dead.payload,
+    code: dead.code,
+    message: dead.message,
+  });
+  deps.onDeadLettered?.(env.kind, dead.stage, dead.code);
+  await recordResult(env, { outcome: DEAD_LETTERED, result, artifacts: {} }, deps);
 }
 
 /** `run.finalize`: complete the run if every job already has a result. */
@@ -68,65 +71,66 @@ export async function handleFinalize(env: Envelope, deps: AggregatorDeps): Promi
   if (again.total !== undefined && again.done >= again.total) await finalizeRun(env.runId, deps);
 }
 
-async function loadRecord(runId: string, store: ArtifactStore): Promise<RunRecord> {
-  const body = await store.getOptional(runKeys.record(runId));
-  if (!body) throw new RetryableError('run_record_missing', `run ${runId} has no run.json yet`);
-  return runRecordSchema.parse(JSON.parse(body.toString('utf8')));
+async function recordResult(
+  env: Envelope,
+  r: { outcome: string; result: Record<string, unknown>; artifacts: StoredResult['artifacts'] },
+  deps: AggregatorDeps,
+): Promise<void> {
+  const kind = deps.registry.kind(env.kind);
+  const stored: StoredResult = {
+    runId: env.runId,
+    jobId: env.jobId,
+    kind: env.kind,
+    outcome: r.outcome,
+    result: r.result,
+    artifacts: r.artifacts,
+    attempt: env.attempt,
+    recordedAt: new Date().toISOString(),
+  };
+  const key = runKeys.result(env.runId, env.jobId);
+  const group = kind.group(r.result);
+  // Storage first: if we die after this, the redelivery finds the file and still counts the job.
+  const { created } = await deps.store.putIfAbsent(key, JSON.stringify(stored), { contentType: 'application/json' });
+  if (!created && r.outcome !== DEAD_LETTERED && (await replacesDeadLetter(env, stored, key, deps))) {
+    await deps.counters.replaceOutcome(env.runId, DEAD_LETTERED, r.outcome, group);
+    // The run completed with this job dead-lettered (a requeue outside `evalfleet dlq`): rebuild it.
+    if (await deps.store.exists(runKeys.completed(env.runId))) {
+      await finalizeRun(env.runId, deps, { force: true });
+      return;
+    }
+  }
+  let counted = await deps.counters.recordResult(env.runId, env.jobId, r.outcome, group);
+  if (counted.firstTime) deps.onCounted?.(env.kind, r.outcome);
+  if (counted.total === undefined) {
+    // Redis lost the run's counters (it keeps nothing on disk): rebuild them from storage.
+    await rebuildCounters(env.runId, deps);
+    counted = { ...counted, ...(await deps.counters.progress(env.runId)) };
+  }
+  if (counted.total !== undefined && counted.done >= counted.total) await finalizeRun(env.runId, deps);
+}
+
+/** A real result for a job whose stored result is its dead letter replaces it. */
+async function replacesDeadLetter(
+  env: Envelope,
+  stored: StoredResult,
+  key: string,
+  deps: AggregatorDeps,
+): Promise<boolean> {
+  const body = await deps.store.getOptional(key);
+  if (!body) throw new PermanentError('result_vanished', `result of ${env.jobId} disappeared`);
+  const existing = storedResultSchema.parse(JSON.parse(body.toString('utf8')));
+  if (existing.outcome !== DEAD_LETTERED) return false;
+  await deps.store.put(key, JSON.stringify(stored), { contentType: 'application/json' });
+  deps.logger.info({ runId: env.runId, jobId: env.jobId, outcome: stored.outcome }, 'a result replaced a dead letter');
+  return true;
 }
 
 async function rebuildCounters(runId: string, deps: AggregatorDeps): Promise<void> {
-  const record = await loadRecord(runId, deps.store);
+  const record = await loadRunRecord(runId, deps.store);
   deps.logger.warn({ runId }, 'run counters missing in Redis; rebuilding from storage');
   await deps.counters.setTotal(runId, record.totalJobs);
   for (const r of await loadResults(runId, deps.store)) {
-    const group = typeof r.result['model'] === 'string' ? r.result['model'] : undefined;
+    const group = deps.registry.has(r.kind) ? deps.registry.kind(r.kind).group(r.result) : undefined;
     await deps.counters.recordResult(runId, r.jobId, r.outcome, group);
   }
-}
-
-export async function loadResults(runId: string, store: ArtifactStore): Promise<StoredResult[]> {
-  const out: StoredResult[] = [];
-  for await (const key of store.list(runKeys.resultsPrefix(runId))) {
-    if (!key.endsWith('.json')) continue;
-    out.push(storedResultSchema.parse(JSON.parse((await store.get(key)).toString('utf8'))));
-  }
-  return out;
-}
-
-/**
- * Writes the run's reports from storage alone and announces completion. Idempotent: two
- * aggregators finishing the same run write the same files; clients ignore a repeated event.
- */
-export async function finalizeRun(runId: string, deps: AggregatorDeps, opts: { force?: boolean } = {}): Promise<void> {
-  if (!opts.force && (await deps.store.exists(runKeys.completed(runId)))) return;
-  const record = await loadRecord(runId, deps.store);
-  const results = await loadResults(runId, deps.store);
-  if (results.length < record.totalJobs && !opts.force) {
-    throw new RetryableError(
-      'results_incomplete',
-      `run ${runId}: ${results.length} of ${record.totalJobs} results stored`,
-    );
-  }
-  const reporter = deps.reporters[record.kind];
-  const reports = reporter ? await reporter({ record, results, store: deps.store }) : {};
-  const completed = runCompletedRecordSchema.parse({
-    runId,
-    totalJobs: record.totalJobs,
-    completedAt: new Date().toISOString(),
-    reports,
-  });
-  await putJson(deps.store, runKeys.completed(runId), completed);
-  deps.onCompleted?.(record.kind);
-  deps.logger.info({ runId, kind: record.kind, totalJobs: record.totalJobs, reports }, 'run completed');
-  await deps.bus.publishEvent(
-    'run.completed',
-    makeEnvelope({
-      type: 'run.completed',
-      runId,
-      jobId: `${runId}:completed`,
-      kind: record.kind,
-      stage: 'aggregate',
-      payload: { totalJobs: record.totalJobs, reports, completedAt: completed.completedAt },
-    }),
-  );
 }

@@ -1,5 +1,3 @@
 export { startAggregator } from './main.js';
-export { finalizeRun, handleFinalize, handleResult, loadResults, type AggregatorDeps } from './handle-result.js';
-export { solveReporter } from './solve-reporter.js';
-export { echoReporter } from './echo-reporter.js';
-export type { Reporter, ReporterTable } from './reporters.js';
+export { handleDeadLettered, handleFinalize, handleResult, type AggregatorDeps } from './handle-result.js';
+export { deadLetterToEnvelope } from './dead-letter-feed.js';

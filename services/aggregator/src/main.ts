@@ -1,45 +1,52 @@
 import { z } from 'zod';
-import { Counter } from 'prom-client';
+import type { MessageHandler } from '@evalfleet/shared/broker';
+import { PermanentError } from '@evalfleet/shared/errors';
+import { platformStages } from '@evalfleet/shared/messages';
 import { RunCounters } from '@evalfleet/shared/runs';
 import { runService } from '@evalfleet/shared/service';
-import { echoReporter } from './echo-reporter.js';
-import { handleFinalize, handleResult, type AggregatorDeps } from './handle-result.js';
-import { solveReporter } from './solve-reporter.js';
+import { PlatformTypes } from '@evalfleet/shared/workflow';
+import { deadLetterToEnvelope } from './dead-letter-feed.js';
+import { handleDeadLettered, handleFinalize, handleResult, type AggregatorDeps } from './handle-result.js';
 
-/** The aggregator: each job's terminal result, counted once; the run's reports when it completes. */
+/** The aggregator: each job's terminal result, counted once; the run's reports (its kind's) when it completes. */
 export function startAggregator(opts: Parameters<typeof runService>[1] = {}) {
   return runService(
     {
       name: 'aggregator',
       configShape: { AGGREGATOR_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16) },
-      setup: ({ config, store, redis, bus, logger, metrics }) => {
-        const results = new Counter({
-          name: 'evalfleet_results_total',
-          help: 'Terminal job results counted (once per job), by kind and outcome.',
-          labelNames: ['kind', 'outcome'] as const,
-          registers: [metrics.registry],
-        });
-        const runs = new Counter({
-          name: 'evalfleet_runs_completed_total',
-          help: 'Runs completed (reports written), by kind.',
-          labelNames: ['kind'] as const,
-          registers: [metrics.registry],
-        });
+      setup: ({ config, store, redis, bus, logger, metrics, registry, broker }) => {
         const deps: AggregatorDeps = {
+          registry,
           bus,
           store,
           counters: new RunCounters(redis),
-          reporters: { echo: echoReporter, solve: solveReporter },
           logger,
-          onCounted: (kind, outcome) => results.inc({ kind, outcome }),
-          onCompleted: (kind) => runs.inc({ kind }),
+          onCounted: (kind, outcome) => metrics.results.inc({ kind, outcome }),
+          onCompleted: (kind, status) => metrics.runsCompleted.inc({ kind, status }),
+          onDeadLettered: (kind, stage, code) => metrics.deadLettered.inc({ kind, stage, code }),
+        };
+        const handlers = new Map<string, (env: Parameters<MessageHandler>[0]) => Promise<void>>([
+          [PlatformTypes.jobResult, (env) => handleResult(env, deps)],
+          [PlatformTypes.runFinalize, (env) => handleFinalize(env, deps)],
+          [PlatformTypes.jobDeadLettered, (env) => handleDeadLettered(env, deps)],
+        ]);
+        const handler: MessageHandler = async (env) => {
+          const h = handlers.get(env.type);
+          if (!h) throw new PermanentError('no_handler', `the aggregator does not take ${env.type}`);
+          await h(env);
         };
         return Promise.resolve({
           consumers: [
+            { stage: platformStages.aggregate, concurrency: config.AGGREGATOR_CONCURRENCY, handler },
             {
-              stage: 'aggregate' as const,
-              concurrency: config.AGGREGATOR_CONCURRENCY,
-              handler: (env) => (env.type === 'run.finalize' ? handleFinalize(env, deps) : handleResult(env, deps)),
+              // Copies of every dead letter: each becomes its job's result. Retries go through the
+              // aggregate stage; a copy this handler cannot take is dropped (the DLQ keeps the original).
+              stage: platformStages.aggregate,
+              queue: broker.names.deadLetterFeed,
+              concurrency: Math.min(4, config.AGGREGATOR_CONCURRENCY),
+              handler,
+              decode: deadLetterToEnvelope,
+              onPermanent: 'drop',
             },
           ],
         });

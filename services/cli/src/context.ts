@@ -2,9 +2,12 @@ import type { Redis } from 'ioredis';
 import { connectBroker, type BrokerConnection } from '@evalfleet/shared/broker';
 import { createLogger, type Logger } from '@evalfleet/shared/logger';
 import { createRedis } from '@evalfleet/shared/redis';
+import { loadKindRegistry } from '@evalfleet/shared/kinds';
 import type { Bus } from '@evalfleet/shared/service';
 import { createArtifactStore, type ArtifactStore } from '@evalfleet/shared/storage';
+import type { KindRegistry } from '@evalfleet/shared/workflow';
 import { loadCliConfig, type CliConfig } from './config.js';
+import { CliSignals } from './signals.js';
 
 /**
  * What a command needs, opened lazily so `evalfleet models` never touches the broker and
@@ -16,11 +19,14 @@ export class CliContext {
   private storeInstance: ArtifactStore | undefined;
   private redisInstance: Redis | undefined;
   private brokerInstance: Promise<BrokerConnection> | undefined;
+  private registryInstance: Promise<KindRegistry> | undefined;
+  /** SIGINT/SIGTERM for every command: the first aborts `signals.signal`, a second forces. */
+  readonly signals = new CliSignals();
 
   constructor(
     env: Record<string, string | undefined>,
     private readonly io: { out: (s: string) => void; err: (s: string) => void },
-    cwd = process.cwd(),
+    readonly cwd = process.cwd(),
   ) {
     this.config = loadCliConfig(env, cwd);
     this.logger = createLogger({ service: 'cli' }, { level: this.config.LOG_LEVEL });
@@ -47,14 +53,23 @@ export class CliContext {
     return Promise.resolve(this.redisInstance);
   }
 
+  /** The kinds this fleet runs (built-in and `EVALFLEET_KINDS`), as the services load them. */
+  registry(): Promise<KindRegistry> {
+    this.registryInstance ??= loadKindRegistry({ modules: this.config.EVALFLEET_KINDS, cwd: this.cwd });
+    return this.registryInstance;
+  }
+
   broker(): Promise<BrokerConnection> {
-    this.brokerInstance ??= connectBroker({
-      url: this.config.RABBITMQ_URL,
-      namespace: this.config.EVALFLEET_NAMESPACE,
-      logger: this.logger,
-      connectionName: 'evalfleet-cli',
-      connectTimeoutMs: 10_000,
-    });
+    this.brokerInstance ??= this.registry().then((registry) =>
+      connectBroker({
+        url: this.config.RABBITMQ_URL,
+        namespace: this.config.EVALFLEET_NAMESPACE,
+        logger: this.logger,
+        catalog: registry.catalog,
+        connectionName: 'evalfleet-cli',
+        connectTimeoutMs: 10_000,
+      }),
+    );
     return this.brokerInstance;
   }
 
@@ -68,6 +83,7 @@ export class CliContext {
   }
 
   async close(): Promise<void> {
+    this.signals.dispose();
     const steps: Promise<unknown>[] = [];
     if (this.brokerInstance) steps.push(this.brokerInstance.then((b) => b.close()));
     if (this.redisInstance) steps.push(this.redisInstance.quit());

@@ -6,7 +6,8 @@ import { modelsCommand } from './commands/models.js';
 import { reportCommand } from './commands/report.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand, watchCommand } from './commands/status.js';
-import { resumeRun, submitEcho, submitSolve, type SolveOptions } from './commands/submit.js';
+import { resumeRun, submitKind } from './commands/submit.js';
+import type { CliOption } from '@evalfleet/shared/workflow';
 import { upCommand } from './commands/up.js';
 
 const int = (name: string) => (v: string) => {
@@ -20,6 +21,18 @@ const num = (name: string) => (v: string) => {
   return n;
 };
 const collect = (v: string, prev: string[]) => [...prev, v];
+
+/** A kind's option (plain data) as a commander option. */
+function commanderOption(o: CliOption): Option {
+  const opt = new Option(o.flags, o.description);
+  const name = o.flags.replace(/^-+/, '').split(/[ ,]/)[0] ?? o.flags;
+  if (o.type === 'int') opt.argParser(int(`--${name}`));
+  if (o.type === 'number') opt.argParser(num(`--${name}`));
+  if (o.choices) opt.choices(o.choices);
+  if (o.default !== undefined) opt.default(o.default);
+  if (o.required) opt.makeOptionMandatory();
+  return opt;
+}
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(
@@ -43,38 +56,18 @@ export async function main(
     .exitOverride();
 
   const submit = program.command('submit').description('start a run (publishes one run.requested message)');
-  submit
-    .command('solve')
-    .description('generate solutions with models (or take a samples file) and score them with pass@k')
-    .requiredOption('--dataset <file>', 'problem set: native JSONL, HumanEval or MBPP (auto-detected)')
-    .addOption(new Option('--format <format>', 'problem set format').choices(['native', 'humaneval', 'mbpp']))
-    .option('--models <list>', 'comma-separated registry model names (see evalfleet models)')
-    .option('--samples-per-task <n>', 'samples per problem and model (n of pass@k)', int('--samples-per-task'), 1)
-    .option('--categories <list>', 'only these categories')
-    .option('--limit <n>', 'at most this many problems', int('--limit'))
-    .option('--quick-test', 'one problem per category')
-    .option('--dry-run', 'validate models, keys and dataset and print the job count; publish nothing')
-    .option('--run-id <id>', 'run id (re-submitting an existing id resumes it)')
-    .option('--temperature <t>', 'sampling temperature', num('--temperature'))
-    .option('--max-tokens <n>', 'max output tokens per call', int('--max-tokens'))
-    .option('--samples <file>', 'evaluate a human-eval samples file (task_id + completion) instead of calling models')
-    .option('--timeout-ms <ms>', 'wall-clock limit per evaluation', int('--timeout-ms'))
-    .option('--budget-usd <usd>', 'stop calling models for this run once it has spent this much', num('--budget-usd'))
-    .option('--no-cache', 'do not answer from the response cache')
-    .option('--wait', 'show progress until the run completes')
-    .option('--json', 'machine-readable output on stdout (with --wait: the run summary)')
-    .action(async (opts: SolveOptions) => run((c) => submitSolve(c, opts))());
-  submit
-    .command('echo')
-    .description('the smoke pipeline: N trivial jobs from the producer straight to the aggregator')
-    .option('--count <n>', 'number of jobs', int('--count'), 10)
-    .option('--text <text>', 'text each job carries', 'hello')
-    .option('--run-id <id>', 'run id')
-    .option('--wait', 'show progress until the run completes')
-    .option('--json', 'machine-readable output')
-    .action(async (opts: { count: number; text: string; runId?: string; wait?: boolean; json?: boolean }) =>
-      run((c) => submitEcho(c, opts))(),
-    );
+  // One subcommand per registered kind, with the kind's own options.
+  for (const kind of (await context().registry()).kinds()) {
+    if (!kind.cli) continue;
+    const cmd = submit.command(kind.name).description(kind.cli.description);
+    for (const o of kind.cli.options) cmd.addOption(commanderOption(o));
+    cmd
+      .option('--dry-run', 'validate and print the job count; publish nothing')
+      .option('--run-id <id>', 'run id (re-submitting an existing id resumes it)')
+      .option('--wait', 'show progress until the run completes')
+      .option('--json', 'machine-readable output on stdout (with --wait: the run summary)')
+      .action(async (opts: Record<string, unknown>) => run((c) => submitKind(c, kind.name, opts))());
+  }
 
   program
     .command('resume <run>')

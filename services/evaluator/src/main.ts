@@ -1,11 +1,9 @@
 import { z } from 'zod';
-import { Histogram } from 'prom-client';
-import { runService } from '@evalfleet/shared/service';
-import { ProblemCache } from '@evalfleet/shared/solve';
-import { handleEvaluate, type EvaluatorDeps } from './handle-evaluate.js';
+import { hostStages, runService } from '@evalfleet/shared/service';
+import type { SandboxCapability } from '@evalfleet/shared/workflow';
 import { openSandbox } from './open-sandbox.js';
 
-/** The evaluator: runs each candidate against its tests in a hardened sandbox. */
+/** The evaluator: hosts every stage that needs the sandbox; runs candidates against their tests, hardened. */
 export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
   return runService(
     {
@@ -18,7 +16,8 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
         /** Interpreter (with pytest) for the process sandbox fallback. */
         EVALUATOR_PYTHON: z.string().default('python3'),
       },
-      setup: async ({ config, store, bus, logger, metrics }) => {
+      setup: async (ctx) => {
+        const { config, logger, metrics } = ctx;
         const sandbox = await openSandbox({
           mode: config.SANDBOX,
           image: config.EVALFLEET_SANDBOX_IMAGE,
@@ -27,32 +26,26 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
           logger,
           python: config.EVALUATOR_PYTHON,
         });
-        const verdicts = new Histogram({
-          name: 'evalfleet_sandbox_duration_seconds',
-          help: 'Sandbox evaluation time by verdict and sandbox kind.',
-          labelNames: ['verdict', 'sandbox'] as const,
-          buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-          registers: [metrics.registry],
-        });
         const kind = sandbox.describe().startsWith('docker') ? 'docker' : 'process';
-        const deps: EvaluatorDeps = {
-          bus,
-          store,
-          sandbox,
-          logger,
-          problems: new ProblemCache(store),
-          onVerdict: (verdict, seconds) => verdicts.observe({ verdict, sandbox: kind }, seconds),
+        // The kinds' handlers see the sandbox through this capability; its verdicts are timed here.
+        const measured: SandboxCapability = {
+          describe: () => sandbox.describe(),
+          async run(job) {
+            const started = performance.now();
+            const result = await sandbox.run(job);
+            metrics.sandboxDuration.observe(
+              { verdict: result.verdict, sandbox: kind },
+              (performance.now() - started) / 1000,
+            );
+            return result;
+          },
         };
-        return {
-          consumers: [
-            {
-              stage: 'evaluate' as const,
-              concurrency: config.EVALUATOR_CONCURRENCY,
-              handler: (e) => handleEvaluate(e, deps),
-            },
-          ],
-          close: () => sandbox.close(),
-        };
+        const consumers = await hostStages(ctx, {
+          provides: ['sandbox'],
+          caps: { sandbox: measured },
+          concurrency: config.EVALUATOR_CONCURRENCY,
+        });
+        return { consumers, close: () => sandbox.close() };
       },
     },
     opts,

@@ -1,2 +1,1 @@
 export { startGenerator } from './main.js';
-export { handleGenerate, type GeneratorDeps } from './handle-generate.js';

@@ -1,17 +1,26 @@
 import type { Logger } from '@evalfleet/shared/logger';
 import { PermanentError } from '@evalfleet/shared/errors';
-import { makeEnvelope, runRequestedSchema, type Envelope } from '@evalfleet/shared/messages';
+import { makeEnvelope, platformStages, type Envelope } from '@evalfleet/shared/messages';
 import { runKeys, runRecordSchema, type RunCounters, type RunRecord } from '@evalfleet/shared/runs';
 import type { Bus } from '@evalfleet/shared/service';
 import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
-import type { ExpanderTable } from './expand.js';
+import {
+  PlatformTypes,
+  PRODUCE,
+  runRequestedBaseSchema,
+  type KindRegistry,
+  type PlannedJob,
+  type Router,
+} from '@evalfleet/shared/workflow';
 
 export type ProducerDeps = {
+  registry: KindRegistry;
+  router: Router;
   bus: Bus;
   store: ArtifactStore;
   counters: RunCounters;
-  expanders: ExpanderTable;
   logger: Logger;
+  knownModels: () => ReadonlySet<string>;
   /** Called after each published job (progress metrics). */
   onPublished?: (kind: string) => void;
 };
@@ -19,17 +28,25 @@ export type ProducerDeps = {
 const resumeBatch = 500;
 
 /**
- * Expands a `run.requested` into jobs. Writes `run.json` (with the job count) before the
- * first job leaves, so the aggregator always knows the total; skips jobs that already have
- * a result (a re-submitted run id resumes); ends with `run.finalize` so a run whose jobs
- * were all done already still completes. Redelivery republishes; the aggregator dedupes.
+ * Expands a `run.requested` into jobs with its kind's expansion. Writes `run.json` (with the job
+ * count) before the first job leaves, so the aggregator always knows the total; skips jobs that
+ * already have a result (a re-submitted run id resumes); routes each job's first message by the
+ * kind's pipeline; ends with `run.finalize` so a run whose jobs were all done already still
+ * completes. Redelivery republishes; the aggregator dedupes.
  */
 export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Promise<void> {
-  const request = runRequestedSchema.parse(env.payload);
-  const expander = deps.expanders[request.kind];
-  if (!expander) throw new PermanentError('unknown_kind', `no producer for kind ${request.kind}`);
-  const expansion = await expander(env.runId, request);
+  const request = runRequestedBaseSchema.parse(env.payload);
+  const kind = deps.registry.kind(request.kind);
+  if (env.kind !== request.kind)
+    throw new PermanentError('kind_mismatch', `envelope kind ${env.kind} but request kind ${request.kind}`);
   const log = deps.logger.child({ runId: env.runId, kind: request.kind });
+  const expansion = await kind.expand({
+    runId: env.runId,
+    spec: request.spec,
+    store: deps.store,
+    logger: log,
+    knownModels: deps.knownModels,
+  });
 
   const previousBody = await deps.store.getOptional(runKeys.record(env.runId));
   const previous = previousBody ? runRecordSchema.parse(JSON.parse(previousBody.toString('utf8'))) : undefined;
@@ -44,12 +61,12 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
     updatedAt: now,
     totalJobs: expansion.jobs.length,
     skippedJobs: 0,
-    spec: request.spec,
+    spec: kind.parseSpec(request.spec),
     meta: expansion.meta,
   };
 
   let skipped = 0;
-  const pending: typeof expansion.jobs = [];
+  const pending: PlannedJob[] = [];
   for (let i = 0; i < expansion.jobs.length; i += resumeBatch) {
     const batch = expansion.jobs.slice(i, i + resumeBatch);
     const done = await deps.counters.doneAmong(
@@ -71,20 +88,26 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
   await deps.counters.setTotal(env.runId, record.totalJobs);
   log.info({ total: record.totalJobs, skipped, publishing: pending.length }, 'run expanded');
 
+  // Validate every job's first message before publishing any, so a bad expansion publishes nothing.
+  const origin = { runId: env.runId, kind: request.kind, traceId: env.traceId, step: PRODUCE };
+  const envelopes = pending.map((job) =>
+    deps.router.envelopeFor({ ...origin, jobId: job.jobId }, job.outcome, job.payload),
+  );
   let published = 0;
-  for (const job of pending) {
-    await deps.bus.publish(job.envelope());
+  for (const next of envelopes) {
+    await deps.bus.publish(next);
     published += 1;
     deps.onPublished?.(request.kind);
     if (published % 1000 === 0) log.info({ published, of: pending.length }, 'publishing jobs');
   }
+  if (published > 0) await deps.counters.stageDone(env.runId, platformStages.produce, 'published', published);
   await deps.bus.publish(
     makeEnvelope({
-      type: 'run.finalize',
+      type: PlatformTypes.runFinalize,
       runId: env.runId,
       jobId: `${env.runId}:finalize`,
       kind: request.kind,
-      stage: 'aggregate',
+      stage: platformStages.aggregate,
       payload: { reason: skipped > 0 ? 'resumed' : 'expanded' },
       traceId: env.traceId,
     }),

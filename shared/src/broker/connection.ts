@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type Channel, type ConfirmChannel } from 'amqplib';
 import { ErrorCodes, PermanentError, RetryableError } from '../errors/index.js';
 import { redactString, type Logger } from '../logger/index.js';
-import type { Stage } from '../messages/index.js';
+import { MessageCatalog, type Stage } from '../messages/index.js';
 import type { FleetMetrics } from '../metrics/index.js';
 import { fullJitterDelay, sleep, type BackoffOptions } from './backoff.js';
 import { openChannel, openConfirmChannel, type ChannelHandle, type Session } from './channel-handle.js';
@@ -17,6 +17,11 @@ export type BrokerOptions = {
   url: string;
   /** Prefix of every exchange and queue name. Default `evalfleet`. */
   namespace?: string;
+  /**
+   * The message types this fleet exchanges (from the kind registry): consumers validate against it,
+   * and its stages are the queues declared. Default: the platform stages only, any type rejected.
+   */
+  catalog?: MessageCatalog;
   logger: Logger;
   metrics?: FleetMetrics;
   /** Default consumer concurrency (= prefetch) when `consume` does not give one. Default 1. */
@@ -60,6 +65,7 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
   readonly connectionName: string;
   /** The connection's one confirm-mode publisher; it survives reconnects. */
   readonly publisher: Publisher;
+  readonly catalog: MessageCatalog;
 
   private status: BrokerState = 'connecting';
   private session: Session | undefined;
@@ -82,6 +88,7 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
     this.delayTiersMs = normaliseDelayTiers(opts.delayTiersMs);
     this.deliveryLimit = opts.deliveryLimit ?? defaultDeliveryLimit;
     this.connectionName = opts.connectionName ?? `${this.namespace}:${process.pid}`;
+    this.catalog = opts.catalog ?? new MessageCatalog([]);
     this.logger = opts.logger.child({ component: 'broker', namespace: this.namespace });
     this.confirmPublisher = new ConfirmPublisher(this.publisherHost());
     this.publisher = this.confirmPublisher;
@@ -116,6 +123,11 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
         ? 'wait aborted'
         : `not connected after ${timeoutMs} ms`;
     throw new RetryableError(ErrorCodes.brokerUnavailable, `broker unavailable: ${why}`);
+  }
+
+  /** The stages (queues) of this fleet, from the catalog. */
+  stages(): Stage[] {
+    return this.catalog.stages();
   }
 
   /** Consume a stage's queue: prefetch = concurrency, manual acks, outcome → ack/retry/DLQ. */
@@ -216,7 +228,7 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
   }
 
   private topologyOptions(): TopologyOptions {
-    return { deliveryLimit: this.deliveryLimit, delayTiersMs: this.delayTiersMs };
+    return { deliveryLimit: this.deliveryLimit, delayTiersMs: this.delayTiersMs, stages: this.catalog.stages() };
   }
 
   private async freshChannel(confirm: true, timeoutMs?: number): Promise<ChannelHandle<ConfirmChannel>>;
@@ -399,6 +411,7 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
     return {
       names: this.names,
       delayTiersMs: this.delayTiersMs,
+      catalog: this.catalog,
       metrics: this.opts.metrics,
       publisher: this.confirmPublisher,
       closeSignal: this.closeCtl.signal,

@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../errors/index.js';
 import { makeEnvelope, type Envelope } from '../messages/index.js';
 import { createMetrics } from '../metrics/index.js';
@@ -6,7 +6,6 @@ import {
   connectTest,
   deleteNamespace,
   queueDepth,
-  registerTestTypes,
   testTypes,
   uniqueNamespace,
   waitFor,
@@ -20,8 +19,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-beforeAll(() => registerTestTypes());
 
 async function setup(label: string, overrides = {}): Promise<{ ns: string; conn: BrokerConnection }> {
   const ns = uniqueNamespace(label);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ConsumeMessage } from 'amqplib';
 import { describeError, ErrorCodes } from '../errors/index.js';
 import type { Logger } from '../logger/index.js';
-import { catalogEntry, decodeMessage, encodeMessage, type Envelope, type Stage } from '../messages/index.js';
+import { decodeMessage, encodeMessage, type Envelope, type MessageCatalog, type Stage } from '../messages/index.js';
 import type { FleetMetrics } from '../metrics/index.js';
 import { fullJitterDelay, sleep } from './backoff.js';
 import { openChannel, type ChannelHandle, type Session } from './channel-handle.js';
@@ -26,7 +26,20 @@ export type HandlerContext = {
 export type MessageHandler = (env: Envelope, ctx: HandlerContext) => Promise<void>;
 
 export type ConsumeOptions = {
+  /** The stage whose queue is consumed, and the routing key of retries. */
   stage: Stage;
+  /** Consume this queue instead of the stage's own (the dead-letter feed). */
+  queue?: string;
+  /**
+   * Raw bytes → the envelope to handle. Default: decode and validate against the catalog for this
+   * stage. Returning undefined acks the message without handling it.
+   */
+  decode?: (content: Buffer, headers: HeaderTable) => Envelope | undefined;
+  /**
+   * A permanent failure dead-letters the message (default), or drops it: for a feed whose messages
+   * already sit in a DLQ, a second dead letter would only be a copy.
+   */
+  onPermanent?: 'dead_letter' | 'drop';
   /** Messages handled at once; also the prefetch. Default: the connection's prefetch. */
   concurrency?: number;
   handler: MessageHandler;
@@ -37,6 +50,7 @@ export type ConsumeOptions = {
 export interface ConsumerHost {
   readonly names: TopologyNames;
   readonly delayTiersMs: readonly number[];
+  readonly catalog: MessageCatalog;
   readonly metrics: FleetMetrics | undefined;
   readonly publisher: ConfirmPublisher;
   readonly closeSignal: AbortSignal;
@@ -50,7 +64,10 @@ type Labels = { kind: string; type: string };
 /** One stage's subscription; survives reconnects (the connection re-attaches it to each new session). */
 export class StageConsumer {
   readonly stage: Stage;
+  readonly queue: string;
   readonly concurrency: number;
+  private readonly decode: ((content: Buffer, headers: HeaderTable) => Envelope | undefined) | undefined;
+  private readonly onPermanent: 'dead_letter' | 'drop';
   private readonly handler: MessageHandler;
   private readonly logger: Logger;
   private handle: ChannelHandle | undefined;
@@ -68,6 +85,9 @@ export class StageConsumer {
     opts: ConsumeOptions & { concurrency: number; logger: Logger },
   ) {
     this.stage = opts.stage;
+    this.queue = opts.queue ?? host.names.queue(opts.stage);
+    this.decode = opts.decode;
+    this.onPermanent = opts.onPermanent ?? 'dead_letter';
     this.concurrency = opts.concurrency;
     this.handler = opts.handler;
     this.logger = opts.logger.child({ stage: opts.stage });
@@ -130,11 +150,11 @@ export class StageConsumer {
       this.consumerTag = undefined;
     }
     if (this.consumerTag !== undefined) return;
-    const tag = `${this.host.names.queue(this.stage)}.${randomBytes(6).toString('hex')}`;
+    const tag = `${this.queue}.${randomBytes(6).toString('hex')}`;
     const channelHandle = handle;
     this.consumerTag = tag;
     try {
-      await handle.channel.consume(this.host.names.queue(this.stage), (msg) => this.onMessage(channelHandle, msg), {
+      await handle.channel.consume(this.queue, (msg) => this.onMessage(channelHandle, msg), {
         noAck: false,
         consumerTag: tag,
       });
@@ -216,14 +236,17 @@ export class StageConsumer {
   private async process(handle: ChannelHandle, msg: ConsumeMessage): Promise<void> {
     const started = performance.now();
     const headers: HeaderTable = msg.properties.headers ?? {};
-    let env: Envelope;
+    let env: Envelope | undefined;
     try {
-      env = decodeMessage(msg.content, this.stage);
+      env = this.decode ? this.decode(msg.content, headers) : decodeMessage(msg.content, this.host.catalog, this.stage);
     } catch (err) {
       const failure = describeError(err);
       this.logger.warn({ code: failure.code, err: asError(err) }, 'undecodable message; dead-lettering it');
       const attempts = headerNumber(headers, FailureHeaders.attempt) ?? 1;
-      const outcome: Outcome = { action: 'dead_letter', failure: { code: failure.code, message: failure.message } };
+      const outcome: Outcome =
+        this.onPermanent === 'drop'
+          ? { action: 'ack' }
+          : { action: 'dead_letter', failure: { code: failure.code, message: failure.message } };
       await this.settle(
         handle,
         msg,
@@ -236,9 +259,23 @@ export class StageConsumer {
       );
       return;
     }
+    if (env === undefined) {
+      await this.settle(
+        handle,
+        msg,
+        { action: 'ack' },
+        undefined,
+        1,
+        { kind: 'none', type: 'skipped' },
+        started,
+        this.logger,
+      );
+      return;
+    }
+    const current = env;
     const log = this.logger.child({ runId: env.runId, jobId: env.jobId, type: env.type, attempt: env.attempt });
     const labels = { kind: env.kind, type: env.type };
-    const entry = catalogEntry(env.type);
+    const entry = this.host.catalog.entry(env.type);
     if (!entry) {
       // decodeMessage already rejects unknown types; a type unregistered since is still permanent.
       const outcome: Outcome = {
@@ -250,7 +287,7 @@ export class StageConsumer {
     }
     const error = await runGuarded(
       (signal) =>
-        this.handler(env, {
+        this.handler(current, {
           headers,
           deliveryCount: headerNumber(headers, 'x-delivery-count') ?? 0,
           redelivered: msg.fields.redelivered,
@@ -260,7 +297,11 @@ export class StageConsumer {
       entry.timeoutMs,
       handle.closedSignal,
     );
-    const outcome = decideOutcome(error, env.attempt, entry, this.host.delayTiersMs);
+    let outcome = decideOutcome(error, env.attempt, entry, this.host.delayTiersMs);
+    if (outcome.action === 'dead_letter' && this.onPermanent === 'drop') {
+      log.warn({ err: asError(error), code: outcome.failure.code }, 'dropping a feed message its handler cannot take');
+      outcome = { action: 'ack' };
+    }
     if (outcome.action !== 'ack')
       log.warn({ err: asError(error), action: outcome.action, code: outcome.failure.code }, 'handler failed');
     await this.settle(handle, msg, outcome, env, env.attempt, labels, started, log);

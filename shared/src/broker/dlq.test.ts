@@ -1,10 +1,9 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { makeEnvelope, type Envelope } from '../messages/index.js';
 import {
   connectTest,
   deleteNamespace,
   queueDepth,
-  registerTestTypes,
   testTypes,
   uniqueNamespace,
   waitFor,
@@ -17,7 +16,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-beforeAll(() => registerTestTypes());
 
 async function setup(label: string): Promise<{ ns: string; conn: BrokerConnection }> {
   const ns = uniqueNamespace(label);

@@ -1,6 +1,6 @@
 import type { Channel, ConfirmChannel, GetMessage, Message, Options } from 'amqplib';
 import { RetryableError } from '../errors/index.js';
-import { stages, type Stage } from '../messages/index.js';
+import type { Stage } from '../messages/index.js';
 import { BrokerErrorCodes } from './codes.js';
 import type { BrokerConnection } from './connection.js';
 import {
@@ -56,6 +56,9 @@ export type DeadLetterSummary = {
 
 export type RequeueResult = { moved: number; skipped: number };
 
+/** Who a dead letter belongs to (from its envelope, when it has one). */
+export type DeadLetterOwner = { type: string | undefined; runId: string | undefined; jobId: string | undefined };
+
 /**
  * Depth of every stage's work queue and DLQ, and the age of the oldest dead letter. Peeking the head
  * (get + nack requeue) counts as a delivery for the quorum DLQ, so it raises that message's
@@ -64,7 +67,7 @@ export type RequeueResult = { moved: number; skipped: number };
 export async function dlqList(conn: BrokerConnection, ns: string = conn.namespace): Promise<StageQueueStats[]> {
   const names = topologyNames(ns);
   const out: StageQueueStats[] = [];
-  for (const stage of stages) {
+  for (const stage of conn.stages()) {
     const work = await checkQueue(conn, names.queue(stage));
     const dlq = await checkQueue(conn, names.dlq(stage));
     out.push({
@@ -125,7 +128,14 @@ export async function dlqRequeue(
   conn: BrokerConnection,
   ns: string,
   stage: Stage,
-  opts: { filterCode?: string; limit?: number; maxSkipped?: number; batchSize?: number } = {},
+  opts: {
+    filterCode?: string;
+    limit?: number;
+    maxSkipped?: number;
+    batchSize?: number;
+    /** Runs before each message goes back to work (e.g. re-open its job's run); a throw keeps it in the DLQ. */
+    beforePublish?: (owner: DeadLetterOwner) => Promise<void>;
+  } = {},
 ): Promise<RequeueResult> {
   const names = topologyNames(ns);
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
@@ -154,7 +164,13 @@ export async function dlqRequeue(
           else batch.push(msg);
         }
         const sent = await Promise.allSettled(
-          batch.map((msg) => publishRequeued(ch, names.exchanges.work, stage, msg)),
+          batch.map(async (msg) => {
+            if (opts.beforePublish) {
+              const env = parseEnvelope(msg.content);
+              await opts.beforePublish({ type: str(env?.type), runId: str(env?.runId), jobId: str(env?.jobId) });
+            }
+            return publishRequeued(ch, names.exchanges.work, stage, msg);
+          }),
         );
         sent.forEach((outcome, i) => {
           const msg = batch[i];

@@ -213,6 +213,13 @@ export function deadLetterReason(headers: HeaderTable | undefined): Failure {
   return { code: 'unknown', message: 'no reason recorded' };
 }
 
+/** Why and at which stage a message was dead-lettered (our headers, else the broker's `x-death`). */
+export function deadLetterOrigin(headers: HeaderTable | undefined): Failure & { stage: string | undefined } {
+  const stage =
+    headerString(headers, FailureHeaders.stage) ?? /^stage\.(.+)$/.exec(originalRoutingKey(headers, ''))?.[1];
+  return { ...deadLetterReason(headers), stage };
+}
+
 /** When a message reached the DLQ: our last-failure header, else the broker's `x-death` time (seconds). */
 export function deadLetteredAt(headers: HeaderTable | undefined): Date | undefined {
   const ours = headerString(headers, FailureHeaders.lastFailureAt);

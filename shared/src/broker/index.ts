@@ -32,11 +32,13 @@ export {
   type StageQueueStats,
   type DeadLetterSummary,
   type RequeueResult,
+  type DeadLetterOwner,
 } from './dlq.js';
 export {
   FailureHeaders,
   chooseDelayTier,
   deadLetterReason,
+  deadLetterOrigin,
   readHistory,
   type HeaderTable,
   type HistoryEntry,

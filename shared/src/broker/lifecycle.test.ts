@@ -1,10 +1,9 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { makeEnvelope } from '../messages/index.js';
 import {
   connectTest,
   deleteNamespace,
   queueDepth,
-  registerTestTypes,
   testTypes,
   uniqueNamespace,
   waitFor,
@@ -14,7 +13,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-beforeAll(() => registerTestTypes());
 
 describe('graceful stop', () => {
   it('stopConsuming + drain lets in-flight work finish and takes nothing new', async () => {

@@ -1,5 +1,8 @@
 import type { Stage } from '../messages/index.js';
 
+/** Stages a namespace may have queues for when nothing says which (clean-up of a namespace). */
+export const knownStages: readonly Stage[] = ['produce', 'generate', 'mutate', 'evaluate', 'aggregate'];
+
 /** Which exchange a publish goes to: the work exchange, the retry (delay) exchange or the dead-letter exchange. */
 export type ExchangeRole = 'work' | 'retry' | 'dlx';
 
@@ -13,6 +16,12 @@ export type TopologyNames = {
   dlq(stage: Stage): string;
   /** Delay queue of one retry tier: `<ns>.delay.<ms>`. */
   delayQueue(ms: number): string;
+  /**
+   * `<ns>.deadletters`: a copy of every dead letter of every stage (bound to the DLX beside the
+   * per-stage DLQs), so the aggregator can end the job's run with a `dead_lettered` result while the
+   * DLQ keeps the message for inspection and requeue.
+   */
+  deadLetterFeed: string;
 };
 
 export const defaultNamespace = 'evalfleet';
@@ -27,6 +36,7 @@ export function topologyNames(namespace: string = defaultNamespace): TopologyNam
     queue: (stage) => `${namespace}.${stage}`,
     dlq: (stage) => `${namespace}.${stage}.dlq`,
     delayQueue: (ms) => `${namespace}.delay.${ms}`,
+    deadLetterFeed: `${namespace}.deadletters`,
   };
 }
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { makeEnvelope, type Envelope } from '../messages/index.js';
 import { createMetrics } from '../metrics/index.js';
 import {
@@ -8,7 +8,6 @@ import {
   deleteNamespace,
   queueDepth,
   rabbitUrl,
-  registerTestTypes,
   testTypes,
   uniqueNamespace,
   waitFor,
@@ -22,7 +21,6 @@ const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-beforeAll(() => registerTestTypes());
 
 async function setup(
   label: string,

@@ -1,4 +1,4 @@
-import { stages, type Stage } from '../messages/index.js';
+import type { Stage } from '../messages/index.js';
 import type { FleetMetrics } from '../metrics/index.js';
 import type { BrokerConnection } from './connection.js';
 import { topologyNames } from './names.js';
@@ -32,7 +32,7 @@ export async function queueDepths(
 ): Promise<QueueDepths> {
   const names = topologyNames(ns);
   const out: QueueDepths = { stages: [], delayed: [] };
-  for (const stage of stages) {
+  for (const stage of conn.stages()) {
     const work = await checkQueue(conn, names.queue(stage));
     const dlq = await checkQueue(conn, names.dlq(stage));
     out.stages.push({
@@ -58,6 +58,7 @@ export async function recordQueueDepths(
   for (const s of depths.stages) {
     if (s.work !== null) metrics.queueDepth.set({ stage: s.stage, role: 'work' }, s.work);
     if (s.deadLetters !== null) metrics.queueDepth.set({ stage: s.stage, role: 'dead_letter' }, s.deadLetters);
+    if (s.consumers !== null) metrics.queueConsumers.set({ stage: s.stage }, s.consumers);
   }
   return depths;
 }

@@ -1,14 +1,14 @@
 import type { Channel } from 'amqplib';
 import { ErrorCodes, PermanentError } from '../errors/index.js';
-import { delayTiersMs as catalogDelayTiersMs, stages, type Stage } from '../messages/index.js';
-import { delayTierHeader, stageRoutingKey, topologyNames } from './names.js';
+import { delayTiersMs as catalogDelayTiersMs, type Stage } from '../messages/index.js';
+import { delayTierHeader, knownStages, stageRoutingKey, topologyNames } from './names.js';
 
 export type TopologyOptions = {
   /** Deliveries after which the broker dead-letters a message nobody acks (poison messages). Default 10. */
   deliveryLimit?: number;
   /** Delay tiers, one delay queue each. Default: the catalog's `delayTiersMs`. */
   delayTiersMs?: readonly number[];
-  /** Stages to declare queues for. Default: every stage. */
+  /** Stages to declare queues for (the catalog's). Default: the well-known stages. */
   stages?: readonly Stage[];
 };
 
@@ -44,7 +44,14 @@ export async function declareTopology(channel: Channel, namespace: string, opts:
     await channel.assertExchange(names.exchanges.dlx, 'topic', { durable: true });
     await channel.assertExchange(names.exchanges.retry, 'headers', { durable: true });
 
-    for (const stage of opts.stages ?? stages) {
+    // Every dead letter, whatever its stage, also lands here for the aggregator (see names.ts).
+    await channel.assertQueue(names.deadLetterFeed, {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum', 'x-delivery-limit': deliveryLimit },
+    });
+    await channel.bindQueue(names.deadLetterFeed, names.exchanges.dlx, 'stage.*');
+
+    for (const stage of opts.stages ?? knownStages) {
       const key = stageRoutingKey(stage);
       await channel.assertQueue(names.queue(stage), {
         durable: true,
@@ -97,10 +104,11 @@ export async function declareTopology(channel: Channel, namespace: string, opts:
 /** Delete every queue and exchange of `namespace` (tests, and tearing down a namespace on purpose). */
 export async function deleteTopology(channel: Channel, namespace: string, opts: TopologyOptions = {}): Promise<void> {
   const names = topologyNames(namespace);
-  for (const stage of opts.stages ?? stages) {
+  for (const stage of opts.stages ?? knownStages) {
     await channel.deleteQueue(names.queue(stage));
     await channel.deleteQueue(names.dlq(stage));
   }
+  await channel.deleteQueue(names.deadLetterFeed);
   for (const ms of normaliseDelayTiers(opts.delayTiersMs)) await channel.deleteQueue(names.delayQueue(ms));
   for (const exchange of Object.values(names.exchanges)) await channel.deleteExchange(exchange);
 }

@@ -29,6 +29,8 @@ export const commonConfigShape = {
   EVALFLEET_MODELS: z.string().optional(),
   /** `provider=url,…`: overrides registry base URLs (the demo's fake provider, a local proxy). */
   EVALFLEET_PROVIDER_URLS: z.string().optional(),
+  /** Kinds defined outside the project: module specifiers (paths or packages), comma-separated. */
+  EVALFLEET_KINDS: z.string().optional(),
 };
 
 export const commonConfigSchema = z.object(commonConfigShape);

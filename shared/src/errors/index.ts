@@ -1,3 +1,5 @@
+import { core } from 'zod';
+
 /**
  * Failure classes. Every error a handler throws is classified by its type and
  * stable `code`, never by matching message text.
@@ -56,9 +58,21 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-/** Reduce anything thrown to `{ code, message, retryable }` for headers, logs and results. */
+function zodIssues(err: core.$ZodError): string {
+  return err.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+    .join('; ');
+}
+
+/**
+ * Reduce anything thrown to `{ code, message, retryable }` for headers, logs and results. A schema
+ * validation error (zod) is permanent: the same bytes fail the same way on every attempt.
+ */
 export function describeError(err: unknown): { code: string; message: string; retryable: boolean } {
   if (err instanceof EvalfleetError) return { code: err.code, message: err.message, retryable: err.retryable };
+  if (err instanceof core.$ZodError)
+    return { code: ErrorCodes.schemaViolation, message: `validation failed: ${zodIssues(err)}`, retryable: false };
   if (err instanceof Error) return { code: ErrorCodes.handlerCrashed, message: err.message, retryable: true };
   return { code: ErrorCodes.handlerCrashed, message: String(err), retryable: true };
 }

@@ -1,6 +1,5 @@
-import { z } from 'zod';
-import { kindSchema, objectRefSchema, type Stage } from './envelope.js';
-import { solveEvaluatePayloadSchema, solveGeneratePayloadSchema, solveSpecSchema } from '../solve/messages.js';
+import type { z } from 'zod';
+import { platformStages, type Stage } from './envelope.js';
 
 /** Retry policy of a message type: fixed delay tiers, then the dead-letter queue. */
 export type RetryPolicy = { maxAttempts: number; delaysMs: readonly number[] };
@@ -18,114 +17,46 @@ export type CatalogEntry<S extends z.ZodType = z.ZodType> = {
 /** The delay tiers every stage shares (one delay queue per tier). */
 export const delayTiersMs = [1_000, 5_000, 30_000, 120_000] as const;
 
-const defaultRetry: RetryPolicy = { maxAttempts: 5, delaysMs: delayTiersMs };
+export const defaultRetry: RetryPolicy = { maxAttempts: 5, delaysMs: delayTiersMs };
 
-export const echoSpecSchema = z.object({
-  count: z.number().int().min(1).max(1_000_000),
-  text: z.string().max(10_000).default('hello'),
-});
+/**
+ * Every message type a fleet exchanges, with the stages (queues) they travel on and the kinds that
+ * may appear in envelopes. Built from the kind registry (`@evalfleet/shared/workflow`); tests of the
+ * broker alone build one from their own types.
+ */
+export class MessageCatalog {
+  private readonly byType = new Map<string, CatalogEntry>();
+  private readonly kindSet: ReadonlySet<string> | undefined;
 
-/** `run.requested`: the one message a client publishes to start a run (any program may publish it). */
-export const runRequestedSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('echo'), spec: echoSpecSchema, submittedBy: z.string().optional() }),
-  z.object({ kind: z.literal('solve'), spec: solveSpecSchema, submittedBy: z.string().optional() }),
-]);
-export type RunRequested = z.infer<typeof runRequestedSchema>;
+  constructor(entries: Iterable<CatalogEntry>, opts: { kinds?: Iterable<string> } = {}) {
+    for (const e of entries) {
+      if (this.byType.has(e.type)) throw new Error(`message type ${e.type} is declared twice`);
+      this.byType.set(e.type, e);
+    }
+    this.kindSet = opts.kinds ? new Set(opts.kinds) : undefined;
+  }
 
-export const echoJobSchema = z.object({ index: z.number().int().nonnegative(), text: z.string() });
+  entry(type: string): CatalogEntry | undefined {
+    return this.byType.get(type);
+  }
 
-/** A job's terminal result, sent to the aggregator. `result` is kind-specific and validated there. */
-export const jobResultSchema = z.object({
-  kind: kindSchema,
-  outcome: z.string().min(1),
-  result: z.record(z.string(), z.unknown()),
-  artifacts: z.record(z.string(), objectRefSchema).default({}),
-});
-export type JobResult = z.infer<typeof jobResultSchema>;
+  entries(): CatalogEntry[] {
+    return [...this.byType.values()];
+  }
 
-export const runCompletedSchema = z.object({
-  totalJobs: z.number().int().nonnegative(),
-  reports: z.record(z.string(), z.string()),
-  completedAt: z.string().datetime(),
-});
+  /** Every stage with a queue: the platform's and those the message types name, sorted. */
+  stages(): Stage[] {
+    const set = new Set<Stage>(Object.values(platformStages));
+    for (const e of this.byType.values()) set.add(e.stage);
+    return [...set].sort();
+  }
 
-function entry<S extends z.ZodType>(e: CatalogEntry<S>): CatalogEntry<S> {
-  return e;
-}
+  /** Whether envelopes may carry this kind (any kind when the catalog was built without a list). */
+  knowsKind(kind: string): boolean {
+    return this.kindSet === undefined || this.kindSet.has(kind);
+  }
 
-/** Every message type the fleet exchanges, by type name. */
-export const catalog = {
-  'run.requested': entry({
-    type: 'run.requested',
-    stage: 'produce',
-    schema: runRequestedSchema,
-    timeoutMs: 10 * 60_000,
-    retry: defaultRetry,
-    description: 'A client asks for a run; the producer expands it into jobs.',
-  }),
-  'echo.job': entry({
-    type: 'echo.job',
-    stage: 'aggregate',
-    schema: echoJobSchema,
-    timeoutMs: 30_000,
-    retry: defaultRetry,
-    description: 'Smoke-pipeline job: carries a line of text straight to the aggregator.',
-  }),
-  'solve.generate': entry({
-    type: 'solve.generate',
-    stage: 'generate',
-    schema: solveGeneratePayloadSchema,
-    timeoutMs: 5 * 60_000,
-    retry: { maxAttempts: 6, delaysMs: delayTiersMs },
-    description: 'Ask one model for one sample of one problem.',
-  }),
-  'solve.evaluate': entry({
-    type: 'solve.evaluate',
-    stage: 'evaluate',
-    schema: solveEvaluatePayloadSchema,
-    timeoutMs: 5 * 60_000,
-    retry: defaultRetry,
-    description: 'Run one candidate solution against its problem tests in a sandbox.',
-  }),
-  'run.finalize': entry({
-    type: 'run.finalize',
-    stage: 'aggregate',
-    schema: z.object({ reason: z.string().default('expanded') }),
-    timeoutMs: 10 * 60_000,
-    retry: defaultRetry,
-    description: 'Sent by the producer after expanding a run: the aggregator checks whether the run is complete.',
-  }),
-  'job.result': entry({
-    type: 'job.result',
-    stage: 'aggregate',
-    schema: jobResultSchema,
-    timeoutMs: 60_000,
-    retry: defaultRetry,
-    description: "A job's terminal result; the aggregator counts it once.",
-  }),
-  'run.completed': entry({
-    type: 'run.completed',
-    stage: 'aggregate',
-    schema: runCompletedSchema,
-    timeoutMs: 30_000,
-    retry: defaultRetry,
-    description:
-      'Event (routing key event.run.completed): every job of the run has a result and the reports are written.',
-  }),
-} as const satisfies Record<string, CatalogEntry>;
-
-export type MessageType = keyof typeof catalog;
-export type PayloadOf<T extends MessageType> = z.infer<(typeof catalog)[T]['schema']>;
-
-const registered = new Map<string, CatalogEntry>(Object.entries(catalog));
-
-/** Services add their own message types at start-up (solve, synth, ...), keeping one lookup. */
-export function registerMessageType(e: CatalogEntry): void {
-  const existing = registered.get(e.type);
-  if (existing && existing !== e) throw new Error(`message type ${e.type} is already registered`);
-  registered.set(e.type, e);
-}
-
-export function catalogEntry(type: string): CatalogEntry | undefined {
-  return registered.get(type);
+  kinds(): string[] | undefined {
+    return this.kindSet ? [...this.kindSet].sort() : undefined;
+  }
 }

@@ -1,8 +1,8 @@
 import { PermanentError, ErrorCodes } from '../errors/index.js';
-import { catalogEntry } from './catalog.js';
+import type { MessageCatalog } from './catalog.js';
 import { envelopeSchema, type Envelope } from './envelope.js';
 
-function issues(err: { issues: { path: PropertyKey[]; message: string }[] }): string {
+export function describeIssues(err: { issues: readonly { path: PropertyKey[]; message: string }[] }): string {
   return err.issues
     .slice(0, 5)
     .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
@@ -10,10 +10,10 @@ function issues(err: { issues: { path: PropertyKey[]; message: string }[] }): st
 }
 
 /**
- * Parse and validate raw message bytes: JSON, the envelope, then the payload by the
- * catalog entry of its type. Every failure is a PermanentError with a stable code.
+ * Parse and validate raw message bytes: JSON, the envelope (its kind known to the catalog), then
+ * the payload by the catalog entry of its type. Every failure is a PermanentError with a stable code.
  */
-export function decodeMessage(body: Buffer, expectedStage?: string): Envelope {
+export function decodeMessage(body: Buffer, catalog: MessageCatalog, expectedStage?: string): Envelope {
   let raw: unknown;
   try {
     raw = JSON.parse(body.toString('utf8'));
@@ -21,8 +21,11 @@ export function decodeMessage(body: Buffer, expectedStage?: string): Envelope {
     throw new PermanentError(ErrorCodes.invalidJson, `message body is not valid JSON: ${(err as Error).message}`);
   }
   const env = envelopeSchema.safeParse(raw);
-  if (!env.success) throw new PermanentError(ErrorCodes.schemaViolation, `invalid envelope: ${issues(env.error)}`);
-  const entry = catalogEntry(env.data.type);
+  if (!env.success)
+    throw new PermanentError(ErrorCodes.schemaViolation, `invalid envelope: ${describeIssues(env.error)}`);
+  if (!catalog.knowsKind(env.data.kind))
+    throw new PermanentError(ErrorCodes.schemaViolation, `unknown kind ${env.data.kind}`);
+  const entry = catalog.entry(env.data.type);
   if (!entry) throw new PermanentError(ErrorCodes.schemaViolation, `unknown message type ${env.data.type}`);
   if (expectedStage !== undefined && env.data.stage !== expectedStage) {
     throw new PermanentError(
@@ -32,7 +35,10 @@ export function decodeMessage(body: Buffer, expectedStage?: string): Envelope {
   }
   const payload = entry.schema.safeParse(env.data.payload);
   if (!payload.success) {
-    throw new PermanentError(ErrorCodes.schemaViolation, `invalid ${env.data.type} payload: ${issues(payload.error)}`);
+    throw new PermanentError(
+      ErrorCodes.schemaViolation,
+      `invalid ${env.data.type} payload: ${describeIssues(payload.error)}`,
+    );
   }
   return { ...env.data, payload: payload.data };
 }

@@ -1,13 +1,27 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 
-export const stages = ['produce', 'generate', 'mutate', 'evaluate', 'aggregate'] as const;
-export type Stage = (typeof stages)[number];
-export const stageSchema = z.enum(stages);
+/**
+ * A stage is a queue: `produce` and `aggregate` belong to the platform, the others are declared by
+ * the kinds in the registry (see `@evalfleet/shared/workflow`). Names are validated, not enumerated.
+ */
+export type Stage = string;
+export const stageSchema = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[a-z][a-z0-9_-]*$/, 'stages use lower-case letters, digits, _ and - only');
 
-export const kinds = ['echo', 'solve', 'synth', 'repair', 'mutation', 'prompt'] as const;
-export type Kind = (typeof kinds)[number];
-export const kindSchema = z.enum(kinds);
+/** The stages every fleet has, whatever kinds are registered. */
+export const platformStages = { produce: 'produce', aggregate: 'aggregate' } as const;
+
+/** A workload's name (`solve`, `echo`, ...): one folder and one registry entry each. */
+export type Kind = string;
+export const kindSchema = z
+  .string()
+  .min(1)
+  .max(40)
+  .regex(/^[a-z][a-z0-9_-]*$/, 'kinds use lower-case letters, digits, _ and - only');
 
 /** A claim-check reference to an artifact in the store (large payload fields travel this way). */
 export const objectRefSchema = z.object({
@@ -17,7 +31,7 @@ export const objectRefSchema = z.object({
 });
 export type ObjectRefField = z.infer<typeof objectRefSchema>;
 
-const idSchema = z
+export const idSchema = z
   .string()
   .min(1)
   .max(200)
@@ -81,15 +95,15 @@ export function makeEnvelope<P>(fields: {
   };
 }
 
-/** The same job moving to its next stage: keeps run, job and trace, resets the attempt. */
+/** The same job moving to its next step: keeps run, job, kind and trace, resets the attempt. */
 export function nextEnvelope<P>(
   prev: Envelope,
-  next: { type: string; stage: Stage; payload: P; now?: Date },
+  next: { type: string; stage: Stage; payload: P; jobId?: string; now?: Date },
 ): Envelope<P> {
   return makeEnvelope({
     type: next.type,
     runId: prev.runId,
-    jobId: prev.jobId,
+    jobId: next.jobId ?? prev.jobId,
     kind: prev.kind,
     stage: next.stage,
     payload: next.payload,

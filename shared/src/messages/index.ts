@@ -1,4 +1,3 @@
 export * from './envelope.js';
 export * from './catalog.js';
-export * from './workflow.js';
 export * from './decode.js';

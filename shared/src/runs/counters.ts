@@ -14,6 +14,16 @@ local total = redis.call('GET', KEYS[3])
 return {added, redis.call('SCARD', KEYS[1]), total or -1}
 `;
 
+// Takes a job's result back (a requeued dead letter): only if it was counted, and with its outcome.
+const reopenScript = `
+local removed = redis.call('SREM', KEYS[1], ARGV[1])
+if removed == 1 then
+  redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
+  if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], -1) end
+end
+return removed
+`;
+
 export type RecordResult = { firstTime: boolean; done: number; total: number | undefined };
 
 export type RunProgress = {
@@ -74,10 +84,32 @@ export class RunCounters {
     return { firstTime: reply[0] === 1, done: Number(reply[1]), total: total < 0 ? undefined : total };
   }
 
-  /** Counts a stage finishing a job (progress display only; may over-count on redelivery). */
-  async stageDone(runId: string, stage: string, outcome: string): Promise<void> {
+  /** A counted job's result is taken back (its dead letter was requeued): it is not done any more. */
+  async reopen(runId: string, jobId: string, outcome: string, group?: string): Promise<boolean> {
+    const removed = await this.redis.eval(
+      reopenScript,
+      2,
+      this.k(runId, 'done'),
+      this.k(runId, 'outcomes'),
+      jobId,
+      `outcome:${outcome}`,
+      group ? `group:${group}:${outcome}` : '',
+    );
+    return removed === 1;
+  }
+
+  /** A counted job's outcome changed (a real result replaced its dead letter); the done set is unchanged. */
+  async replaceOutcome(runId: string, before: string, after: string, group?: string): Promise<void> {
+    const key = this.k(runId, 'outcomes');
+    const m = this.redis.multi().hincrby(key, `outcome:${before}`, -1).hincrby(key, `outcome:${after}`, 1);
+    if (group) m.hincrby(key, `group:${group}:${before}`, -1).hincrby(key, `group:${group}:${after}`, 1);
+    await m.expire(key, this.ttlSeconds).exec();
+  }
+
+  /** Counts a stage finishing `n` jobs with `outcome` (progress display only; may over-count on redelivery). */
+  async stageDone(runId: string, stage: string, outcome: string, n = 1): Promise<void> {
     const key = this.k(runId, 'stages');
-    await this.redis.multi().hincrby(key, `${stage}:${outcome}`, 1).expire(key, this.ttlSeconds).exec();
+    await this.redis.multi().hincrby(key, `${stage}:${outcome}`, n).expire(key, this.ttlSeconds).exec();
   }
 
   /** Claims the right to finalize a run (write reports, announce completion) once. */

@@ -21,6 +21,9 @@ export const runCompletedRecordSchema = z.object({
   totalJobs: z.number().int().nonnegative(),
   completedAt: z.string(),
   reports: z.record(z.string(), z.string()),
+  /** `failed`: the run never expanded (its request was dead-lettered); `reason` says why. */
+  status: z.enum(['completed', 'failed']).default('completed'),
+  reason: z.string().optional(),
 });
 export type RunCompletedRecord = z.infer<typeof runCompletedRecordSchema>;
 

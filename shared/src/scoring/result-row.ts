@@ -10,16 +10,22 @@ export const verdicts = [
   'no_code',
   'syntax_error',
   'budget_exhausted',
+  'dead_lettered',
 ] as const;
 export type Verdict = (typeof verdicts)[number];
 export const verdictSchema = z.enum(verdicts);
 
 /**
  * Verdicts that say nothing about the model: the sandbox or provider failed
- * for good, or the run's budget stopped the sample before it was generated.
- * They are counted, but left out of pass@k and the rates.
+ * for good, the run's budget stopped the sample before it was generated, or
+ * the job was dead-lettered (see `evalfleet dlq`). They are counted and shown,
+ * but left out of pass@k and the rates.
  */
-export const unscoredVerdicts: ReadonlySet<Verdict> = new Set<Verdict>(['infra_error', 'budget_exhausted']);
+export const unscoredVerdicts: ReadonlySet<Verdict> = new Set<Verdict>([
+  'infra_error',
+  'budget_exhausted',
+  'dead_lettered',
+]);
 
 export const testOutcomeSchema = z.object({ name: z.string(), outcome: z.string() });
 

@@ -21,7 +21,8 @@ function row(
 }
 
 function samples(model: string, taskId: string, pattern: string, extra: Partial<ResultRow> = {}): ResultRow[] {
-  // 'P' passed, 'F' failed, 'N' no_code, 'S' syntax_error, 'I' infra_error, 'B' budget_exhausted, 'T' timeout
+  // 'P' passed, 'F' failed, 'N' no_code, 'S' syntax_error, 'I' infra_error, 'B' budget_exhausted, 'T' timeout,
+  // 'D' dead_lettered
   const map: Record<string, Verdict> = {
     P: 'passed',
     F: 'failed',
@@ -30,6 +31,7 @@ function samples(model: string, taskId: string, pattern: string, extra: Partial<
     I: 'infra_error',
     B: 'budget_exhausted',
     T: 'timeout',
+    D: 'dead_lettered',
   };
   return [...pattern].map((ch, i) => row(model, taskId, i, map[ch] ?? 'failed', extra));
 }
@@ -83,10 +85,10 @@ describe('summarize', () => {
     ]);
   });
 
-  it('leaves infra errors and budget stops out of pass@k and the rates, but counts them', () => {
-    const rows = [...samples('m', 't/1', 'PNSFIB'), ...samples('m', 't/2', 'BB')];
+  it('leaves infra errors, budget stops and dead letters out of pass@k and the rates, but counts them', () => {
+    const rows = [...samples('m', 't/1', 'PNSFIBD'), ...samples('m', 't/2', 'BB')];
     const model = summarize(rows).models[0]!;
-    expect(model.samples).toBe(8);
+    expect(model.samples).toBe(9);
     expect(model.scoredSamples).toBe(4);
     expect(model.tasks).toBe(2);
     expect(model.passAtK).toEqual([
@@ -99,6 +101,7 @@ describe('summarize', () => {
     expect(model.syntaxErrorRate).toBe(0.25);
     expect(model.budgetExhausted).toBe(3);
     expect(model.infraErrors).toBe(1);
+    expect(model.deadLettered).toBe(1);
     expect(model.verdicts).toEqual({
       passed: 1,
       failed: 1,
@@ -109,6 +112,7 @@ describe('summarize', () => {
       no_code: 1,
       syntax_error: 1,
       budget_exhausted: 3,
+      dead_lettered: 1,
     });
     expect(model.samplesPerTask).toEqual({ min: 0, max: 4 });
   });

@@ -33,7 +33,7 @@ export interface ModelSummary {
   model: string;
   /** All result rows, whatever their verdict. */
   samples: number;
-  /** Rows with a model verdict (not infra_error or budget_exhausted): the pass@k and rate denominator. */
+  /** Rows with a model verdict (not infra_error, budget_exhausted or dead_lettered): the pass@k and rate denominator. */
   scoredSamples: number;
   passedSamples: number;
   tasks: number;
@@ -56,6 +56,8 @@ export interface ModelSummary {
   costPerSolvedTask: number | null;
   budgetExhausted: number;
   infraErrors: number;
+  /** Jobs that ended in a dead-letter queue (`evalfleet dlq requeue <stage>` runs them again). */
+  deadLettered: number;
   cached: number;
 }
 
@@ -122,6 +124,7 @@ function summarizeModel(model: string, tasks: readonly TaskSamples[], opts: Summ
     costPerSolvedTask: solvedTasks === 0 ? null : costUsd / solvedTasks,
     budgetExhausted: counts.budget_exhausted,
     infraErrors: counts.infra_error,
+    deadLettered: counts.dead_lettered,
     cached: rows.filter((r) => r.cached === true).length,
   };
 }

@@ -1,13 +1,22 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { connectBroker, recordQueueDepths, type BrokerConnection, type MessageHandler } from '../broker/index.js';
+import {
+  connectBroker,
+  recordQueueDepths,
+  type BrokerConnection,
+  type ConsumeOptions,
+  type MessageHandler,
+} from '../broker/index.js';
 import { commonConfigShape, loadConfig, metricsPortField, type Env } from '../config/index.js';
 import { startOpsServer } from '../http/index.js';
 import { ShutdownCoordinator } from '../lifecycle/index.js';
 import { createLogger, type Logger } from '../logger/index.js';
 import { createMetrics, type FleetMetrics } from '../metrics/index.js';
 import type { Stage } from '../messages/index.js';
+import { loadKindRegistry } from '../kinds/index.js';
 import { createRedis } from '../redis/index.js';
+import { RunCounters } from '../runs/index.js';
+import { Router, stageHandlers, type Capabilities, type CapabilityName, type KindRegistry } from '../workflow/index.js';
 import { artifactStoreConfigFromEnv, createArtifactStore, type ArtifactStore } from '../storage/index.js';
 import type { Bus } from './bus.js';
 
@@ -32,9 +41,16 @@ export type ServiceContext<C> = {
   redis: Redis;
   broker: BrokerConnection;
   bus: Bus;
+  /** The kinds this fleet runs: catalog, stages, pipelines. */
+  registry: KindRegistry;
+  /** Routes a step's outcome to the job's next message or result. */
+  router: Router;
 };
 
-export type ConsumerSpec = { stage: Stage; concurrency: number; handler: MessageHandler };
+export type ConsumerSpec = { stage: Stage; concurrency: number; handler: MessageHandler } & Pick<
+  ConsumeOptions,
+  'queue' | 'decode' | 'onPermanent'
+>;
 
 export type ServiceDefinition<S extends z.ZodRawShape> = {
   name: string;
@@ -80,6 +96,7 @@ export async function runService<S extends z.ZodRawShape>(
     isReady: () => coordinator.isReady() && (live.broker?.isConnected() ?? false),
   });
 
+  const registry = await loadKindRegistry({ modules: config.EVALFLEET_KINDS, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
   const store = createArtifactStore(artifactStoreConfigFromEnv(env, opts.cwd));
   await store.ensureReady();
   const redis = createRedis(
@@ -91,6 +108,7 @@ export async function runService<S extends z.ZodRawShape>(
     namespace: config.EVALFLEET_NAMESPACE,
     logger,
     metrics,
+    catalog: registry.catalog,
     connectionName: config.EVALFLEET_INSTANCE ?? def.name,
   });
   live.broker = broker;
@@ -99,10 +117,30 @@ export async function runService<S extends z.ZodRawShape>(
     publish: (e) => connected.publisher.send(e),
     publishEvent: (name, e) => connected.publisher.publishEvent(name, e),
   };
-  const ctx: ServiceContext<z.infer<z.ZodObject<S>>> = { config, env, logger, metrics, store, redis, broker, bus };
+  const router = new Router(registry, bus);
+  const ctx: ServiceContext<z.infer<z.ZodObject<S>>> = {
+    config,
+    env,
+    logger,
+    metrics,
+    store,
+    redis,
+    broker,
+    bus,
+    registry,
+    router,
+  };
   const built = await def.setup(ctx);
   for (const c of built.consumers) {
-    await broker.consume({ stage: c.stage, concurrency: c.concurrency, handler: c.handler, logger });
+    await broker.consume({
+      stage: c.stage,
+      concurrency: c.concurrency,
+      handler: c.handler,
+      logger,
+      ...(c.queue ? { queue: c.queue } : {}),
+      ...(c.decode ? { decode: c.decode } : {}),
+      ...(c.onPermanent ? { onPermanent: c.onPermanent } : {}),
+    });
   }
 
   // Queue depths (work, dead-letter) as gauges; KEDA and the dashboards read them.
@@ -134,4 +172,39 @@ export async function runService<S extends z.ZodRawShape>(
     'service running',
   );
   return { opsUrl: ops.url, shutdown: () => coordinator.shutdown(), coordinator };
+}
+
+/**
+ * The consumers of a worker: every registered stage whose capability this service provides, each
+ * dispatching by message type to the kinds' handlers (and the platform's, if any). Each outcome a
+ * handler emits is counted per run and stage (`status`, `watch`) and in the step metric.
+ */
+export async function hostStages<C>(
+  ctx: ServiceContext<C>,
+  opts: {
+    provides: readonly CapabilityName[];
+    caps: Capabilities;
+    concurrency: number;
+    platform?: ReadonlyMap<string, MessageHandler>;
+    extraStages?: readonly Stage[];
+  },
+): Promise<ConsumerSpec[]> {
+  const stages = [...new Set([...ctx.registry.stagesFor(opts.provides), ...(opts.extraStages ?? [])])];
+  const counters = new RunCounters(ctx.redis);
+  const handlers = await stageHandlers({
+    registry: ctx.registry,
+    router: ctx.router,
+    stages,
+    caps: opts.caps,
+    store: ctx.store,
+    logger: ctx.logger,
+    ...(opts.platform ? { platform: opts.platform } : {}),
+    onStep: (step) => {
+      ctx.metrics.steps.inc({ stage: step.stage, kind: step.kind, type: step.type, outcome: step.outcome });
+      counters
+        .stageDone(step.runId, step.stage, step.outcome)
+        .catch((err: unknown) => ctx.logger.debug({ err }, 'stage counter not recorded'));
+    },
+  });
+  return [...handlers].map(([stage, handler]) => ({ stage, concurrency: opts.concurrency, handler }));
 }

@@ -1,12 +1,11 @@
 import path from 'node:path';
+import { summaryTable } from '@evalfleet/shared/kinds/solve';
 import type { Summary } from '@evalfleet/shared/scoring';
+import { runKeys } from '@evalfleet/shared/runs';
 import type { CliContext } from '../context.js';
 import { formatLogLine, LocalFleet, parseScale, resolveSandboxImage } from '../fleet.js';
-import { summaryTable } from './report.js';
-import { planSolve, publishRun, newRunId, type SolveOptions } from './submit.js';
+import { newRunId, submitKind } from './submit.js';
 import { bundledDataset, startBundledFakeProvider } from './up.js';
-import { solveSpecSchema } from '@evalfleet/shared/solve';
-import { datasetId } from '@evalfleet/shared/datasets';
 
 /**
  * The README's main command: the fleet on local defaults with the fake provider, the
@@ -41,31 +40,20 @@ export async function demoCommand(
       .join(', ')}; store ${ctx.store().describe()}`,
   );
   try {
-    const solve: SolveOptions = {
+    const runId = newRunId('demo');
+    ctx.err(
+      `submitting ${path.basename(bundledDataset())} for fake-good and fake-mixed × ${opts.samplesPerTask} samples`,
+    );
+    const code = await submitKind(ctx, 'solve', {
       dataset: bundledDataset(),
       models: 'fake-good,fake-mixed',
       samplesPerTask: opts.samplesPerTask,
-      wait: true,
-    };
-    const plan = planSolve(ctx, solve);
-    ctx.err(
-      `submitting ${path.basename(solve.dataset)}: ${plan.problems.length} problems × 2 models × ${opts.samplesPerTask} samples = ${plan.jobs} jobs`,
-    );
-    const dataset = await ctx.store().putIfAbsent(`datasets/${datasetId(plan.text)}.jsonl`, plan.text);
-    const runId = newRunId('demo');
-    const spec = solveSpecSchema.parse({
-      dataset: dataset.ref,
-      models: plan.models,
-      samplesPerTask: opts.samplesPerTask,
-    });
-    const code = await publishRun(
-      ctx,
       runId,
-      { kind: 'solve', spec, submittedBy: 'evalfleet demo' },
-      { wait: true, json: true, quietResult: true },
-    );
+      wait: true,
+      quietResult: true,
+    });
     if (code !== 0) return code;
-    const body = await ctx.store().get(`runs/${runId}/summary.json`);
+    const body = await ctx.store().get(runKeys.report(runId, 'summary.json'));
     const summary = JSON.parse(body.toString('utf8')) as Summary;
     ctx.out('');
     for (const line of summaryTable(summary)) ctx.out(line);

@@ -1,11 +1,14 @@
-import { dlqInspect, dlqList, dlqPurge, dlqRequeue } from '@evalfleet/shared/broker';
-import { stageSchema, type Stage } from '@evalfleet/shared/messages';
+import { dlqInspect, dlqList, dlqPurge, dlqRequeue, type BrokerConnection } from '@evalfleet/shared/broker';
+import type { Stage } from '@evalfleet/shared/messages';
+import { RunCounters, reopenJob, runCompletedRecordSchema, runKeys } from '@evalfleet/shared/runs';
+import { getJson } from '@evalfleet/shared/storage';
+import { PlatformTypes } from '@evalfleet/shared/workflow';
 import type { CliContext } from '../context.js';
 
-function parseStage(s: string): Stage {
-  const r = stageSchema.safeParse(s);
-  if (!r.success) throw new Error(`unknown stage ${s}: one of ${stageSchema.options.join(', ')}`);
-  return r.data;
+function parseStage(conn: BrokerConnection, s: string): Stage {
+  const stages = conn.stages();
+  if (!stages.includes(s)) throw new Error(`unknown stage ${s}: one of ${stages.join(', ')}`);
+  return s;
 }
 
 function age(ms: number | null): string {
@@ -42,7 +45,7 @@ export async function dlqInspectCommand(
   opts: { limit?: number; json?: boolean },
 ): Promise<number> {
   const conn = await ctx.broker();
-  const items = await dlqInspect(conn, conn.namespace, parseStage(stage), { limit: opts.limit ?? 20 });
+  const items = await dlqInspect(conn, conn.namespace, parseStage(conn, stage), { limit: opts.limit ?? 20 });
   if (opts.json) {
     ctx.out(JSON.stringify(items, null, 2));
     return 0;
@@ -67,12 +70,33 @@ export async function dlqRequeueCommand(
   opts: { filter?: string; limit?: number; json?: boolean },
 ): Promise<number> {
   const conn = await ctx.broker();
-  const r = await dlqRequeue(conn, conn.namespace, parseStage(stage), {
+  const store = ctx.store();
+  const deps = { store, counters: new RunCounters(await ctx.redis()), registry: await ctx.registry() };
+  const reopened = new Set<string>();
+  const r = await dlqRequeue(conn, conn.namespace, parseStage(conn, stage), {
     ...(opts.filter ? { filterCode: opts.filter } : {}),
     ...(opts.limit ? { limit: opts.limit } : {}),
+    // The job's dead_lettered result is taken back first, so its run is open again while it runs.
+    beforePublish: async ({ type, runId, jobId }) => {
+      if (!runId || !jobId) return;
+      if (type === PlatformTypes.runRequested) {
+        // A run that failed to expand starts over.
+        const key = runKeys.completed(runId);
+        if ((await store.exists(key)) && (await getJson(store, key, runCompletedRecordSchema)).status === 'failed') {
+          await store.delete(key);
+          reopened.add(runId);
+        }
+        return;
+      }
+      if (await reopenJob(runId, jobId, deps)) reopened.add(runId);
+    },
   });
-  if (opts.json) ctx.out(JSON.stringify(r));
-  else ctx.out(`requeued ${r.moved} message(s) to ${stage}${r.skipped ? `, left ${r.skipped} not matching` : ''}`);
+  if (opts.json) ctx.out(JSON.stringify(reopened.size > 0 ? { ...r, reopenedRuns: [...reopened].sort() } : r));
+  else {
+    ctx.out(`requeued ${r.moved} message(s) to ${stage}${r.skipped ? `, left ${r.skipped} not matching` : ''}`);
+    if (reopened.size > 0)
+      ctx.out(`re-opened run(s): ${[...reopened].sort().join(', ')} (reports are rebuilt when they finish)`);
+  }
   return 0;
 }
 
@@ -87,7 +111,7 @@ export async function dlqPurgeCommand(
     return 2;
   }
   const conn = await ctx.broker();
-  const n = await dlqPurge(conn, conn.namespace, parseStage(stage));
+  const n = await dlqPurge(conn, conn.namespace, parseStage(conn, stage));
   if (opts.json) ctx.out(JSON.stringify({ purged: n }));
   else ctx.out(`purged ${n} message(s) from ${stage}`);
   return 0;

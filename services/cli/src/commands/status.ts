@@ -1,9 +1,11 @@
-import { RunCounters } from '@evalfleet/shared/runs';
+import { queueDepths } from '@evalfleet/shared/broker';
+import { RunCounters, runKeys } from '@evalfleet/shared/runs';
+import { PlatformTypes } from '@evalfleet/shared/workflow';
 import type { CliContext } from '../context.js';
 import { outcomeSummary, progressLine, RateMeter, stageSummary } from '../progress.js';
 import { readCompleted, readRun } from './runs.js';
 
-/** `evalfleet status RUN`: what the run asked for and how far it is. */
+/** `evalfleet status RUN`: what the run asked for and how far it is, by stage and outcome. */
 export async function statusCommand(ctx: CliContext, runId: string, opts: { json?: boolean }): Promise<number> {
   const record = await readRun(ctx, runId);
   const progress = await new RunCounters(await ctx.redis()).progress(runId);
@@ -12,7 +14,7 @@ export async function statusCommand(ctx: CliContext, runId: string, opts: { json
     ctx.err(`no run ${runId} (not in ${ctx.store().describe()}; the producer may not have picked it up yet)`);
     return 2;
   }
-  const status = completed ? 'completed' : 'running';
+  const status = completed ? completed.status : 'running';
   if (opts.json) {
     ctx.out(
       JSON.stringify({ runId, status, kind: record?.kind, totalJobs: record?.totalJobs, progress, completed }, null, 2),
@@ -22,12 +24,15 @@ export async function statusCommand(ctx: CliContext, runId: string, opts: { json
   ctx.out(
     `run ${runId} (${record?.kind ?? '?'}): ${status}, ${progress.done}/${progress.total ?? record?.totalJobs ?? '?'} jobs done`,
   );
+  if (completed?.status === 'failed') ctx.out(`  reason   ${completed.reason ?? '?'}`);
   if (record?.skippedJobs) ctx.out(`  resumed: ${record.skippedJobs} jobs were already done`);
   const stages = stageSummary(progress);
   if (stages) ctx.out(`  stages   ${stages}`);
   const outcomes = outcomeSummary(progress);
   if (outcomes) ctx.out(`  outcomes ${outcomes}`);
-  if (completed)
+  const dead = progress.outcomes['outcome:dead_lettered'] ?? 0;
+  if (dead > 0) ctx.out(`  ${dead} job(s) dead-lettered: evalfleet dlq list, then evalfleet dlq requeue <stage>`);
+  if (completed && completed.status === 'completed')
     ctx.out(
       `  reports  ${Object.keys(completed.reports).length} files under runs/${runId}/ (evalfleet report ${runId})`,
     );
@@ -35,8 +40,9 @@ export async function statusCommand(ctx: CliContext, runId: string, opts: { json
 }
 
 /**
- * Polls the run's counters and draws a progress line on stderr until the run completes
- * (resolves true) or `signal` aborts (false).
+ * Follows a run until it completes (true) or `signal` aborts (false): completion comes from the
+ * `run.completed` event (and `completed.json` read once after subscribing, for a run that ended
+ * before); the progress line on stderr comes from the run's counters in Redis.
  */
 export async function watchRun(
   ctx: CliContext,
@@ -44,50 +50,77 @@ export async function watchRun(
   opts: { signal?: AbortSignal; intervalMs?: number; quiet?: boolean } = {},
 ): Promise<boolean> {
   const counters = new RunCounters(await ctx.redis());
+  const broker = await ctx.broker();
+  let finished!: () => void;
+  const completion = new Promise<void>((resolve) => (finished = resolve));
+  const sub = await broker.subscribeEvents({
+    events: [PlatformTypes.runCompleted],
+    handler: (env) => {
+      if (env.runId === runId) finished();
+    },
+  });
   const meter = new RateMeter();
   const tty = process.stderr.isTTY;
   let lastPrinted = 0;
-  while (!opts.signal?.aborted) {
+  let done = false;
+  void completion.then(() => (done = true));
+  const draw = async (final: boolean) => {
+    if (opts.quiet) return;
     const progress = await counters.progress(runId);
     meter.add(progress.done);
-    const completed = await ctx.store().exists(`runs/${runId}/completed.json`);
     const now = Date.now();
-    if (!opts.quiet && (tty || now - lastPrinted > 5000 || completed)) {
-      const line = progressLine(progress, meter.perSecond());
-      const stages = stageSummary(progress);
-      if (tty) process.stderr.write(`\r\x1b[2K${line}`);
-      else process.stderr.write(`${line}${stages ? `  [${stages}]` : ''}\n`);
-      lastPrinted = now;
-    }
-    if (completed) {
-      if (tty && !opts.quiet) process.stderr.write('\n');
-      return true;
-    }
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, opts.intervalMs ?? 500);
-      opts.signal?.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
+    if (!tty && !final && now - lastPrinted < 5000) return;
+    const line = progressLine(progress, meter.perSecond());
+    const stages = stageSummary(progress);
+    if (tty) process.stderr.write(`\r\x1b[2K${line}${final ? '\n' : ''}`);
+    else process.stderr.write(`${line}${stages ? `  [${stages}]` : ''}\n`);
+    lastPrinted = now;
+  };
+  try {
+    if (await ctx.store().exists(runKeys.completed(runId))) finished();
+    const aborted = new Promise<void>((resolve) => {
+      if (opts.signal?.aborted) resolve();
+      opts.signal?.addEventListener('abort', () => resolve(), { once: true });
     });
+    while (!done && !opts.signal?.aborted) {
+      await draw(false);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        completion,
+        aborted,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, opts.intervalMs ?? 1000))),
+      ]);
+      clearTimeout(timer);
+    }
+    if (done) await draw(true);
+    else if (tty && !opts.quiet) process.stderr.write('\n');
+    return done;
+  } finally {
+    await sub.close();
   }
-  if (tty && !opts.quiet) process.stderr.write('\n');
-  return false;
 }
 
 export async function watchCommand(ctx: CliContext, runId: string): Promise<number> {
-  const ac = new AbortController();
-  const stop = () => ac.abort();
-  process.once('SIGINT', stop);
-  try {
-    const done = await watchRun(ctx, runId, { signal: ac.signal });
-    if (done) ctx.out(`run ${runId} completed: evalfleet report ${runId}`);
-    return done ? 0 : 130;
-  } finally {
-    process.off('SIGINT', stop);
+  const done = await watchRun(ctx, runId, { signal: ctx.signals.signal });
+  if (done) {
+    const completed = await readCompleted(ctx, runId);
+    if (completed?.status === 'failed') {
+      ctx.out(`run ${runId} failed: ${completed.reason ?? '?'}`);
+      return 1;
+    }
+    ctx.out(`run ${runId} completed: evalfleet report ${runId}`);
   }
+  return done ? 0 : 130;
+}
+
+/** Per stage: queued messages and consumers; warns when work waits with nobody to take it. */
+export async function queueLines(ctx: CliContext): Promise<string[]> {
+  const depths = await queueDepths(await ctx.broker());
+  const lines: string[] = [];
+  for (const s of depths.stages) {
+    if (s.work === null) continue;
+    lines.push(`${s.stage}: ${s.work} queued, ${s.consumers ?? 0} consumer(s), ${s.deadLetters ?? 0} dead`);
+    if (s.work > 0 && (s.consumers ?? 0) === 0) lines.push(`  WARNING: ${s.stage} has queued work and no consumer`);
+  }
+  return lines;
 }

@@ -12,23 +12,6 @@ export async function startBundledFakeProvider(): Promise<FakeProvider> {
   return startFakeProvider({ port: 0, host: '127.0.0.1', datasetText: await readFile(bundledDataset(), 'utf8') });
 }
 
-/** Resolves on the first SIGINT/SIGTERM; a second one calls `force`. */
-export function untilSignal(force: () => void): Promise<string> {
-  return new Promise((resolve) => {
-    let seen = false;
-    const on = (sig: string) => {
-      if (seen) {
-        force();
-        return;
-      }
-      seen = true;
-      resolve(sig);
-    };
-    process.on('SIGINT', () => on('SIGINT'));
-    process.on('SIGTERM', () => on('SIGTERM'));
-  });
-}
-
 /** `evalfleet up`: every service as a child process until Ctrl-C, then a graceful stop. */
 export async function upCommand(
   ctx: CliContext,
@@ -54,7 +37,8 @@ export async function upCommand(
   fleet.start();
   for (const i of fleet.instances()) ctx.err(`started ${i.name} (pid ${i.pid ?? '?'})`);
   ctx.err('fleet running; Ctrl-C stops it gracefully (twice forces)');
-  const sig = await untilSignal(() => fleet.kill());
+  ctx.signals.onForce(() => fleet.kill());
+  const sig = await ctx.signals.untilSignal();
   ctx.err(`${sig}: stopping the fleet (services finish their in-flight work)`);
   await fleet.stop();
   await provider?.close();

@@ -1,6 +1,5 @@
-import type { Problem } from '../datasets/index.js';
-
-export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
+import type { Problem } from '../../datasets/index.js';
+import type { ChatMessage } from '../../workflow/index.js';
 
 const system =
   'You are an expert Python programmer. Answer with one complete, self-contained Python solution ' +

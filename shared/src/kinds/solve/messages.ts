@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { objectRefSchema } from '../messages/envelope.js';
-import { codeModes } from '../datasets/problem.js';
+import { codeModes } from '../../datasets/problem.js';
+import { objectRefSchema } from '../../messages/index.js';
+import type { MessageDef } from '../../workflow/index.js';
 
 /**
  * The `spec` of a `run.requested` message of kind `solve` — the schema any program that
@@ -76,3 +77,21 @@ export const solveEvaluatePayloadSchema = z.object({
   sampleLine: z.number().int().nonnegative().optional(),
 });
 export type SolveEvaluatePayload = z.infer<typeof solveEvaluatePayloadSchema>;
+
+export const solveMessages = {
+  generate: {
+    type: 'solve.generate',
+    stage: 'generate',
+    schema: solveGeneratePayloadSchema,
+    timeoutMs: 5 * 60_000,
+    retry: { maxAttempts: 6, delaysMs: [1_000, 5_000, 30_000, 120_000] },
+    description: 'Ask one model for one sample of one problem.',
+  },
+  evaluate: {
+    type: 'solve.evaluate',
+    stage: 'evaluate',
+    schema: solveEvaluatePayloadSchema,
+    timeoutMs: 5 * 60_000,
+    description: 'Run one candidate solution against its problem tests in a sandbox.',
+  },
+} as const satisfies Record<string, MessageDef>;

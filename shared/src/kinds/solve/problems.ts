@@ -1,5 +1,5 @@
-import { problemSchema, type Problem } from '../datasets/problem.js';
-import type { ArtifactStore } from '../storage/index.js';
+import { problemSchema, type Problem } from '../../datasets/problem.js';
+import type { ArtifactStore } from '../../storage/index.js';
 
 /**
  * Problems arrive as claim checks shared by every job of a task; a worker reads each one

@@ -1,5 +1,5 @@
-import { parseSamples, sampleResultLine } from '@evalfleet/shared/datasets';
-import { runKeys } from '@evalfleet/shared/runs';
+import { parseSamples, sampleResultLine } from '../../datasets/index.js';
+import { runKeys } from '../../runs/index.js';
 import {
   compare,
   groupByModelCategory,
@@ -10,13 +10,15 @@ import {
   summarize,
   toCsv,
   type ResultRow,
-} from '@evalfleet/shared/scoring';
-import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
-import type { StoredResult } from '@evalfleet/shared/runs';
-import type { Reporter } from './reporters.js';
+} from '../../scoring/index.js';
+import { putJson, putJsonl, type ArtifactStore } from '../../storage/index.js';
+import type { ReportContext, TypedResult } from '../../workflow/index.js';
+import type { SolveResult } from './result.js';
 
-function toRow(runId: string, r: StoredResult): ResultRow {
-  return resultRowSchema.parse({ runId, ...r.result, jobId: r.jobId });
+type Stored = TypedResult<SolveResult>;
+
+function toRow(runId: string, r: Stored): ResultRow {
+  return resultRowSchema.parse({ runId, ...r.result });
 }
 
 const orderRows = (a: ResultRow, b: ResultRow) =>
@@ -26,35 +28,55 @@ async function writeSamplesResults(
   store: ArtifactStore,
   runId: string,
   samplesKey: string,
-  rows: StoredResult[],
+  rows: Stored[],
 ): Promise<string> {
   const { samples } = parseSamples((await store.get(samplesKey)).toString('utf8'));
-  const byLine = new Map<number, StoredResult>();
+  const byLine = new Map<number, Stored>();
   for (const r of rows) {
-    const line = r.result['sampleLine'];
-    if (typeof line === 'number') byLine.set(line, r);
+    if (r.result.sampleLine !== undefined) byLine.set(r.result.sampleLine, r);
   }
   const lines = samples.map((s) => {
     const r = byLine.get(s.lineIndex);
-    const result =
-      typeof r?.result['humanEvalResult'] === 'string' ? r.result['humanEvalResult'] : 'failed: not evaluated';
-    return sampleResultLine(s, { result, passed: r?.result['passed'] === true });
+    const result = r?.result.humanEvalResult ?? 'failed: not evaluated';
+    return sampleResultLine(s, { result, passed: r?.result.passed === true });
   });
   const key = runKeys.report(runId, 'samples_results.jsonl');
   await store.put(key, lines.join('\n') + (lines.length ? '\n' : ''), { contentType: 'application/x-ndjson' });
   return key;
 }
 
+/** Dead-lettered jobs by stage and code, with the command that runs them again. */
+function deadLetterSummary(results: readonly Stored[]) {
+  const byStage: Record<string, Record<string, number>> = {};
+  let count = 0;
+  for (const r of results) {
+    const d = r.result.deadLetter;
+    if (!d) continue;
+    count += 1;
+    const stage = (byStage[d.stage] ??= {});
+    stage[d.code] = (stage[d.code] ?? 0) + 1;
+  }
+  return {
+    count,
+    byStage,
+    requeue: Object.keys(byStage)
+      .sort()
+      .map((stage) => `evalfleet dlq requeue ${stage}`),
+  };
+}
+
 /** The solve run's reports: results.jsonl, summary.json, comparison.json, per model/category JSONL and CSV. */
-export const solveReporter: Reporter = async ({ record, results, store }) => {
+export async function solveReport({
+  record,
+  results,
+  store,
+}: ReportContext<SolveResult>): Promise<Record<string, string>> {
   const runId = record.runId;
   const rows = results.map((r) => toRow(runId, r)).sort(orderRows);
   const reports: Record<string, string> = {};
 
   const resultsKey = runKeys.report(runId, 'results.jsonl');
-  await store.put(resultsKey, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''), {
-    contentType: 'application/x-ndjson',
-  });
+  await putJsonl(store, resultsKey, rows);
   reports['results.jsonl'] = resultsKey;
 
   const summary = summarize(rows);
@@ -72,6 +94,7 @@ export const solveReporter: Reporter = async ({ record, results, store }) => {
       errors: record.meta['datasetErrors'],
     },
     ...summary,
+    deadLettered: deadLetterSummary(results),
   });
   reports['summary.json'] = summaryKey;
 
@@ -83,9 +106,7 @@ export const solveReporter: Reporter = async ({ record, results, store }) => {
     const base = `by-model/${pathSegment(group.model)}/${pathSegment(group.category)}`;
     const jsonlKey = runKeys.report(runId, `${base}.jsonl`);
     const csvKey = runKeys.report(runId, `${base}.csv`);
-    await store.put(jsonlKey, group.rows.map((r) => JSON.stringify(r)).join('\n') + '\n', {
-      contentType: 'application/x-ndjson',
-    });
+    await putJsonl(store, jsonlKey, group.rows);
     await store.put(csvKey, toCsv(group.rows, resultRowColumns), { contentType: 'text/csv' });
     reports[`${base}.jsonl`] = jsonlKey;
     reports[`${base}.csv`] = csvKey;
@@ -95,4 +116,4 @@ export const solveReporter: Reporter = async ({ record, results, store }) => {
   if (typeof samplesKey === 'string')
     reports['samples_results.jsonl'] = await writeSamplesResults(store, runId, samplesKey, results);
   return reports;
-};
+}

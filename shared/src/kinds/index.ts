@@ -1,0 +1,1 @@
+export { builtinKinds, loadKindRegistry } from './registry.js';

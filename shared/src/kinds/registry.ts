@@ -1,0 +1,16 @@
+import { KindRegistry, loadKindModules, type RegisteredKind } from '../workflow/index.js';
+import { echoKind } from './echo/index.js';
+import { solveKind } from './solve/index.js';
+
+/** The workloads that ship with evalfleet: one line each. */
+export const builtinKinds: readonly RegisteredKind[] = [echoKind, solveKind];
+
+/**
+ * The registry a process runs with: the built-in kinds plus those loaded by module specifier
+ * (`EVALFLEET_KINDS`, comma-separated paths or package names).
+ */
+export async function loadKindRegistry(
+  opts: { modules?: string | undefined; cwd?: string } = {},
+): Promise<KindRegistry> {
+  return new KindRegistry([...builtinKinds, ...(await loadKindModules(opts.modules, opts.cwd))]);
+}

