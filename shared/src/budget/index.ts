@@ -37,10 +37,14 @@ export type BudgetReservation = {
  * spent + held + this call would pass the budget, so concurrent workers cannot overshoot.
  */
 export class RunBudget {
-  constructor(
-    private readonly redis: Redis,
-    private readonly ttlSeconds = 14 * 24 * 3600,
-  ) {}
+  // Plain fields, not parameter properties: the benchmarks run these sources with type stripping only.
+  private readonly redis: Redis;
+  private readonly ttlSeconds: number;
+
+  constructor(redis: Redis, ttlSeconds = 14 * 24 * 3600) {
+    this.redis = redis;
+    this.ttlSeconds = ttlSeconds;
+  }
 
   private keys(runId: string): [string, string] {
     return [`run:${runId}:spend`, `run:${runId}:spend-held`];

@@ -6,3 +6,15 @@ export { countPromptTokens, countTextTokens, encodingForModel } from './tokenize
 export { createLlmClient, type LlmClientOptions } from './client.js';
 export { maxRawBodyChars } from './classify.js';
 export { traceOfError } from './trace.js';
+export { cacheKey, ResponseCache, cachedResponseSchema, type CacheKeyParts, type CachedResponse } from './cache.js';
+export { createLlmMetrics, type LlmMetrics } from './metrics.js';
+export { createLocalLimiter, type LocalLimiter, type LocalLimiterOptions } from './local-limiter.js';
+export type {
+  CallOutcome,
+  CallParams,
+  CallRequest,
+  ModelAnswer,
+  ModelCaller,
+  ModelCallerOptions,
+} from './call-types.js';
+export { createModelCaller, type ModelCallerDeps } from './call.js';
