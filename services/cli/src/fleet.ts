@@ -117,7 +117,7 @@ export function formatLogLine(line: string): string {
 /**
  * The sandbox image for a local fleet: `EVALFLEET_SANDBOX_IMAGE` when set; else, when a
  * Docker engine answers, the tag `scripts/sandbox-image` prints (building it once, cached);
- * else undefined, and the evaluators fall back — loudly — to the process sandbox.
+ * else undefined (see sandboxEnv).
  */
 export async function resolveSandboxImage(
   env: Record<string, string | undefined>,
@@ -141,4 +141,19 @@ export async function resolveSandboxImage(
   const built = await run('sandbox-image');
   const tag = built.stdout.trim().split('\n').pop();
   return built.code === 0 && tag ? tag : undefined;
+}
+
+/**
+ * The evaluators' sandbox settings for a local fleet: the Docker image when one resolves; else, since an
+ * evaluator refuses to run code unisolated unless told to, an explicit SANDBOX=process, said loudly.
+ */
+export async function sandboxEnv(
+  env: Record<string, string | undefined>,
+  log: (line: string) => void,
+): Promise<Record<string, string>> {
+  const image = await resolveSandboxImage(env, log);
+  if (image) return { EVALFLEET_SANDBOX_IMAGE: image };
+  if (env['SANDBOX']) return {};
+  log('WARNING: no Docker engine: evaluating with SANDBOX=process, which does NOT isolate code from this machine');
+  return { SANDBOX: 'process' };
 }

@@ -1,4 +1,8 @@
-"""pytest runner: runs test_<module>.py in-process with a recording plugin (no junit file to forge)."""
+"""pytest runner: runs test_<module>.py with a recording plugin (no junit file to forge).
+
+Used by the checker (the module under test is a proxy) and, for suites that need it, inside the candidate's
+process (efsbx_suites). `snapshot` is efsbx_report.Snapshot there, None in the checker (nothing to guard).
+"""
 
 import os
 
@@ -10,7 +14,6 @@ import _pytest.runner  # noqa: E402
 import pytest  # noqa: E402
 
 import efsbx_report as report  # noqa: E402
-import efsbx_suites as suites  # noqa: E402
 
 
 def _message(rep):
@@ -76,20 +79,21 @@ class Recorder:
         return tests
 
 
-def run_pytest(spec, emit_test, finish):
-    module = spec["moduleName"]
-    test_file = "test_" + module + ".py"
-    suites.check_syntax(module, test_file, finish)
+def run_pytest(module, emit_test, finish, snapshot_class):
+    import efsbx_suites as suites
 
+    test_file = "test_" + module + ".py"
     recorder = Recorder(emit_test)
-    snapshot = report.Snapshot(
-        [
-            ("Recorder", vars(Recorder)),
-            ("efsbx_pytest", globals()),
-            ("_pytest.runner", vars(_pytest.runner)),
-            ("TestReport", vars(_pytest.reports.TestReport)),
-        ]
-    )
+    snapshot = None
+    if snapshot_class is not None:
+        snapshot = snapshot_class(
+            [
+                ("Recorder", vars(Recorder)),
+                ("efsbx_pytest", globals()),
+                ("_pytest.runner", vars(_pytest.runner)),
+                ("TestReport", vars(_pytest.reports.TestReport)),
+            ]
+        )
     cwd = os.getcwd()
     args = [test_file, "-q", "--tb=short", "--rootdir", cwd, "-c", os.devnull, "-p", "no:cacheprovider"]
     try:
@@ -97,11 +101,11 @@ def run_pytest(spec, emit_test, finish):
     except SystemExit as exc:
         finish("failed", "exit_before_checks", message=report.describe(exc))
     except MemoryError:
-        finish("oom", "memory_limit", tests=recorder.results())
+        finish("failed", "memory_error", tests=recorder.results())
 
     tests = recorder.results()
     if recorder.out_of_memory:
-        finish("oom", "memory_limit", tests=tests)
+        finish("failed", "memory_error", tests=tests)
     if recorder.exited_at_import:
         finish("failed", "exit_before_checks", tests=tests, message="\n".join(recorder.collection_errors))
     if recorder.collection_errors:

@@ -1,25 +1,24 @@
-"""Runner side of the completion protocol: the only way a job can claim that its checks ran to the end.
+"""What the checker and the candidate share: the spec pipe, rlimits, tracebacks, and the checker's reporter.
 
-The supervisor hands the runner a per-job nonce through an inherited pipe (fd 3) that the runner drains and
-closes before any candidate code runs; the nonce is never in argv, the environment or a file. Results go to a
-second inherited pipe (fd 4). A `final` record counts only when it carries the nonce, so a candidate that
-exits early (sys.exit, os._exit, a signal, raising SystemExit), prints a fake result or writes to fd 4 cannot
-produce a passing verdict. The nonce lives only in a closure of this module; code that deliberately searches
-the interpreter's memory could find it, which is the residual risk documented in the sandbox README.
+The checker reports to the supervisor through its result pipe (fd 4): `test` records as tests finish (they
+explain a job that never finishes) and one `final` record with the verdict. Only the checker holds that
+pipe: the candidate runs under another uid and can neither reach the pipe nor the checker's memory, so the
+old per-job nonce is only kept for suites that must run inside the candidate's process (see
+efsbx_suites.py).
 
-Every primitive used to report is captured at import time, before candidate code can monkeypatch os or
-builtins. Startup cost matters (it is paid once per evaluation): no json, re or traceback at import; records
-are encoded by the small encoder below, and traceback is imported only to describe a failure. Module names
-carry the `efsbx_` prefix so they never collide with a job's modules.
+Startup cost matters less than it did (processes are forked from a pre-imported zygote), but records are
+still encoded by the small encoder below: it handles only what the checker writes.
 """
 
 import builtins
 import os
+import signal
 import sys
 import time
 
 SPEC_FD = 3
 RESULT_FD = 4
+INTEGRITY = ("checker", "handle", "in-process")
 MESSAGE_LIMIT = 4000
 # Leading traceback frames that are ours (or importlib's, when we import the tests), not the job's.
 _HARNESS_FRAMES = (os.path.dirname(os.path.abspath(__file__)) + os.sep, os.path.dirname(os.__file__) + "/importlib/", "<frozen importlib")
@@ -51,7 +50,7 @@ def encode(value):
 
 
 def read_spec():
-    """Drain and close the spec pipe before any untrusted code exists: (fields, files).
+    """Drain and close the spec pipe: (fields, files).
 
     Format (see supervisor_spawn.encode_spec): `key value` lines, then `file <name> <bytes>` lines each
     followed by exactly that many bytes of content.
@@ -104,13 +103,17 @@ def apply_limits(fields):
     memory = int(fields["limit.memoryBytes"])
     lower(resource.RLIMIT_AS, memory)
     lower(resource.RLIMIT_DATA, memory)
-    # CPU seconds: the wall-clock limit rounded up, plus one; the supervisor's wall clock usually fires first.
-    lower(resource.RLIMIT_CPU, -(-int(fields["limit.timeoutMs"]) // 1000) + 1)
+    lower(resource.RLIMIT_CPU, cpu_limit_s(fields))
     lower(resource.RLIMIT_FSIZE, int(fields["limit.fileBytes"]))
     lower(resource.RLIMIT_NOFILE, int(fields["limit.openFiles"]))
     if os.getuid() != 0 and fields.get("isolated") == "1":
         # Per uid, and the uid is the job's alone: this is what contains a fork bomb.
         lower(resource.RLIMIT_NPROC, int(fields["limit.processes"]))
+
+
+def cpu_limit_s(fields):
+    """RLIMIT_CPU: the wall-clock limit rounded up, plus one; the checker's clock usually ends the job first."""
+    return -(-int(fields["limit.timeoutMs"]) // 1000) + 1
 
 
 def now_ms():
@@ -145,7 +148,8 @@ _BUILTINS = vars(builtins)
 _ORIGINAL_BUILTINS = dict(_BUILTINS)
 
 
-def _restore_builtins():
+def restore_builtins():
+    """Put back builtins the candidate replaced (in-process suites only); returns what was replaced."""
     replaced = []
     for key, original in _ORIGINAL_BUILTINS.items():
         if key != "_" and (key not in _BUILTINS or _BUILTINS[key] is not original):
@@ -154,10 +158,14 @@ def _restore_builtins():
     return replaced
 
 
-def make_reporter(nonce):
-    """Return (emit_test, finish). The nonce is reachable only through finish's closure."""
+class Reporter:
+    """The checker's reports to the supervisor: streamed test records and the one final record."""
 
-    def emit_test(name, outcome, duration_ms=None, message=None):
+    def __init__(self, integrity_of, candidate_pid=None):
+        self.integrity_of = integrity_of
+        self.candidate_pid = candidate_pid
+
+    def emit_test(self, name, outcome, duration_ms=None, message=None):
         # Streamed records only help explain a job that never finishes; losing one is harmless.
         try:
             record = {"t": "test", "name": name, "outcome": outcome}
@@ -169,30 +177,41 @@ def make_reporter(nonce):
         except BaseException:  # noqa: BLE001
             pass
 
-    def finish(verdict, reason=None, tests=(), message=None, tampered=None):
-        # Reporting must not run candidate replacements of builtins: put back any the candidate replaced.
-        replaced = _restore_builtins()
-        if replaced and verdict == "passed":
-            verdict, reason, tampered = "failed", "tampered", replaced
-        record = {"t": "final", "nonce": nonce, "verdict": verdict, "tests": list(tests)}
+    def finish(self, verdict, reason=None, tests=(), message=None, tampered=None, integrity=None):
+        """Write the final record and exit: nothing runs after the verdict."""
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        record = {"t": "final", "verdict": verdict, "tests": list(tests)}
+        record["integrity"] = integrity or self.integrity_of()
         if reason:
             record["reason"] = reason
         if message:
             record["message"] = message[-MESSAGE_LIMIT:]
         if tampered:
-            record["tampered"] = tampered
-        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            record["tampered"] = list(tampered)
+        if verdict != "passed" and self.candidate_pid:
+            # What the supervisor needs to tell a real out-of-memory from a candidate that only says so.
+            record["candidatePeak"] = _vm_peak(self.candidate_pid)
+        for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except BaseException:  # noqa: BLE001 - the candidate may have replaced the streams
+            except BaseException:  # noqa: BLE001
                 pass
         try:
             _write_all(RESULT_FD, (encode(record) + "\n").encode("utf-8", "replace"))
         finally:
-            # Skip interpreter shutdown: candidate atexit hooks and finalizers must not run after the verdict.
             _exit(0)
 
-    return emit_test, finish
+
+def _vm_peak(pid):
+    """Peak virtual memory of a process in bytes (/proc/<pid>/status is readable by every uid), or 0."""
+    try:
+        with open("/proc/%d/status" % int(pid), "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmPeak:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def print_error(text):

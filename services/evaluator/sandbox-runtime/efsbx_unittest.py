@@ -1,4 +1,8 @@
-"""unittest runner: imports test_<module>, runs its tests with a recording result class."""
+"""unittest runner: imports test_<module>, runs its tests with a recording result class.
+
+Used by the checker (the module under test is a proxy) and, for suites that need it, inside the candidate's
+process (efsbx_suites). `snapshot_class` is efsbx_report.Snapshot there, None in the checker.
+"""
 
 import importlib
 import sys
@@ -6,7 +10,6 @@ import unittest
 import unittest.case
 
 import efsbx_report as report
-import efsbx_suites as suites
 
 
 class RecordingResult(unittest.TestResult):
@@ -62,23 +65,24 @@ class RecordingResult(unittest.TestResult):
             self._record(subtest, outcome, err)
 
 
-def run_unittest(spec, emit_test, finish):
-    module = spec["moduleName"]
-    suites.check_syntax(module, "test_" + module + ".py", finish)
+def run_unittest(module, emit_test, finish, snapshot_class):
+    import efsbx_suites as suites
 
-    snapshot = report.Snapshot(
-        [
-            ("TestCase", vars(unittest.case.TestCase)),
-            ("RecordingResult", vars(RecordingResult)),
-            ("efsbx_unittest", globals()),
-        ]
-    )
+    snapshot = None
+    if snapshot_class is not None:
+        snapshot = snapshot_class(
+            [
+                ("TestCase", vars(unittest.case.TestCase)),
+                ("RecordingResult", vars(RecordingResult)),
+                ("efsbx_unittest", globals()),
+            ]
+        )
     try:
         tests_module = importlib.import_module("test_" + module)
     except SystemExit as exc:
         finish("failed", "exit_before_checks", message=report.describe(exc))
     except MemoryError as exc:
-        finish("oom", "memory_limit", message=report.describe(exc))
+        finish("failed", "memory_error", message=report.describe(exc))
     except BaseException as exc:  # noqa: BLE001
         text = report.describe(exc)
         report.print_error(text)
@@ -95,7 +99,7 @@ def run_unittest(spec, emit_test, finish):
     except SystemExit as exc:
         finish("failed", "exit_before_checks", tests=result.records, message=report.describe(exc))
     except MemoryError:
-        finish("oom", "memory_limit", tests=result.records)
+        finish("failed", "memory_error", tests=result.records)
     tests = result.records
     try:
         sys.stderr.write("Ran %d tests\n" % len(tests))
@@ -103,5 +107,5 @@ def run_unittest(spec, emit_test, finish):
         pass
     memory_flags = [t.pop("memory", False) for t in tests]
     if any(memory_flags):
-        finish("oom", "memory_limit", tests=tests)
+        finish("failed", "memory_error", tests=tests)
     suites.finish_suite(tests, snapshot, finish)

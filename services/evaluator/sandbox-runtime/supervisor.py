@@ -18,7 +18,7 @@ import json
 import os
 import platform
 import secrets
-import signal
+import shutil
 import sys
 import tempfile
 import time
@@ -38,6 +38,10 @@ DEFAULT_LIMITS = {
     "processes": 64,
 }
 DRAIN_S = 1.0
+EXIT_WAIT_S = 2.0
+CHECKER_GRACE_S = 1.0
+CANDIDATE_EXIT_GRACE_S = 0.05
+CHECKER_MEMORY = 512 * 1024 * 1024
 
 
 def log(message):
@@ -62,13 +66,14 @@ class UidPool:
 
 
 class Supervisor:
-    def __init__(self, args, wake_fd):
+    def __init__(self, args):
         self.mode = args.mode
         self.work = args.work
-        self.wake_fd = wake_fd
         self.uids = UidPool(args.uid_base, args.uid_count) if self.mode == "docker" else None
+        # The checker's uid is outside the jobs' range: no job ever runs as it.
+        self.checker_uid = args.uid_base + args.uid_count if self.mode == "docker" else None
         self.env = {
-            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "USER": "sandbox",
             "LOGNAME": "sandbox",
@@ -76,49 +81,68 @@ class Supervisor:
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONIOENCODING": "utf-8",
             "PYTHONUNBUFFERED": "1",
-            "EVALFLEET_PYTHON": args.python or sys.executable,
         }
+        python = shutil.which(args.python) if args.python else sys.executable
+        self.zygote = spawn.Zygote(python or sys.executable, self.env)
         self.next_job = None
+        self.pytest_loaded = False
 
     def prepare(self):
-        """Start the next job's runner now, so its Python start-up overlaps the wait for the next request."""
+        """Start the next job's processes now, so forking overlaps the wait for the next request."""
         if self.next_job is None:
-            self.next_job = self._start_runner()
+            self.next_job = self._start_job()
 
     def close(self):
         if self.next_job is not None:
             self._finish_unused(self.next_job)
             self.next_job = None
+        self.zygote.close()
 
-    def _start_runner(self):
-        uid = self.uids.take() if self.uids else None
-        if uid is not None:
-            job_dir = _make_job_dir(self.work, uid)
+    def _start_job(self):
+        if self.uids:
+            uid = self.uids.take()
+            job_dir = _make_dir(self.work, "j", uid)
+            checker_dir = _make_dir(self.work, "k", self.checker_uid)
         else:
+            uid = None
             job_dir = tempfile.mkdtemp(prefix="evalfleet-job-", dir=self.work)
-        return spawn.Job(job_dir, uid, self.env)
+            checker_dir = tempfile.mkdtemp(prefix="evalfleet-checker-", dir=self.work)
+        return spawn.Job(self.zygote, job_dir, uid, checker_dir, self.checker_uid, self.env)
+
+    def _kill(self, job):
+        if job.uid is not None:
+            ok = cleanup.kill_uid(job.uid) and cleanup.kill_uid(job.checker_uid)
+            return None if ok else "processes survived SIGKILL"
+        cleanup.kill_process_group(job.pid)
+        cleanup.kill_process_group(job.checker_pid)
+        return None
 
     def _clean_up(self, job):
         """Kill whatever the job left and remove its files; None when provably clean."""
+        anomaly = self._kill(job)
         if job.uid is not None:
-            return cleanup.reap_uid(job.uid, job.job_dir)
-        cleanup.kill_process_group(job.pid)
-        return cleanup.remove_job_dir(job.job_dir)
+            anomaly = anomaly or cleanup.reap_uid(job.uid, [job.job_dir])
+            anomaly = anomaly or cleanup.reap_uid(job.checker_uid, [job.checker_dir])
+            return anomaly
+        return cleanup.remove_dir(job.job_dir) or cleanup.remove_dir(job.checker_dir)
 
     def _finish_unused(self, job):
         job.discard()
         anomaly = self._clean_up(job)
-        job.wait()
+        job.wait_exits(time.monotonic() + EXIT_WAIT_S)
         return anomaly
 
-    def _runner_for(self, spec_bytes):
-        """A runner that accepted the job, or (None, error text) when two in a row failed to start."""
+    def _job_for(self, make_specs):
+        """A pair of processes that accepted the job, or (None, error text) when two in a row failed."""
         error = None
         for _ in range(2):
-            job, self.next_job = self.next_job or self._start_runner(), None
-            if job.alive() and job.dispatch(spec_bytes):
+            try:
+                job, self.next_job = self.next_job or self._start_job(), None
+            except Exception as exc:  # noqa: BLE001 - reported as spawn_failed, the container is replaced
+                return None, "%s: %s" % (type(exc).__name__, exc)
+            if job.dispatch(*make_specs(job)):
                 return job, None
-            error = job.spawn_error or "the runner exited before it got its job"
+            error = "a job process exited before it got its job"
             anomaly = self._finish_unused(job)
             if anomaly:
                 return None, error + "; " + anomaly
@@ -127,58 +151,78 @@ class Supervisor:
     def run(self, request):
         started = time.monotonic()
         try:
-            files, fields, expected = spawn.job_files(request.get("job") or {})
+            candidate_files, checker_files, fields, expected = spawn.job_files(request.get("job") or {})
         except spawn.InvalidJob as exc:
             return _reply(request, {"verdict": "error", "reason": "invalid_job", "message": str(exc), "tests": []})
         limits = dict(DEFAULT_LIMITS)
-        limits.update({k: v for k, v in (request.get("limits") or {}).items() if isinstance(v, int) and v > 0})
-        nonce = secrets.token_hex(16)
-        fields["nonce"] = nonce
-        for key, value in limits.items():
-            fields["limit." + key] = value
-        fields["isolated"] = "1" if self.uids else "0"
+        limits.update({k: v for k, v in (request.get("limits") or {}).items() if type(v) is int and v > 0})
+        limits.setdefault("callTimeoutMs", limits["timeoutMs"])
+        candidate_fields = dict(fields)
+        for key in ("timeoutMs", "memoryBytes", "fileBytes", "openFiles", "processes"):
+            candidate_fields["limit." + key] = limits[key]
+        candidate_fields["isolated"] = "1" if self.uids else "0"
+        checker_fields = dict(fields)
+        checker_fields.update(
+            {
+                "limit.timeoutMs": limits["timeoutMs"],
+                "limit.callTimeoutMs": min(limits["callTimeoutMs"], limits["timeoutMs"]),
+                "limit.memoryBytes": max(limits["memoryBytes"], CHECKER_MEMORY),
+                "limit.fileBytes": limits["fileBytes"],
+                "limit.openFiles": 256,
+                "limit.processes": 16,
+                "isolated": candidate_fields["isolated"],
+            }
+        )
         oom_before = _oom_kills()
-        job, error = self._runner_for(spawn.encode_spec(fields, files))
+        def make_specs(job):
+            checker_fields["candidatePid"] = job.pid
+            return spawn.encode_spec(candidate_fields, candidate_files), spawn.encode_spec(checker_fields, checker_files)
+
+        job, error = self._job_for(make_specs)
         if job is None:
             body = {"verdict": "infra_error", "reason": "spawn_failed", "message": error, "tests": [], "recycle": True}
             return _reply(request, body)
 
         captures = {"out": spawn.Capture(limits["outputBytes"]), "err": spawn.Capture(limits["outputBytes"])}
         captures["res"] = spawn.ResultCapture()
-
-        def kill_job():
-            if job.uid is not None:
-                cleanup.reap_uid(job.uid, None)
-            else:
-                cleanup.kill_process_group(job.pid)
-
-        timed_out = job.collect(time.monotonic() + limits["timeoutMs"] / 1000.0, captures, self.wake_fd, kill_job)
+        # The checker enforces the job's time limit itself and reports it; this is the backstop.
+        timed_out = job.collect(started + limits["timeoutMs"] / 1000.0 + CHECKER_GRACE_S, captures)
+        records = verdicts.parse_records(bytes(captures["res"].head))
+        peak = _peak_from(records)
+        if not timed_out:
+            # With the checker gone, the candidate reads EOF and exits; a moment for that keeps its exit
+            # status its own (0) instead of our SIGKILL.
+            job.zygote.wait_exit_peek(job.pid, time.monotonic() + CANDIDATE_EXIT_GRACE_S)
         anomaly = self._clean_up(job)
+        exits = job.wait_exits(time.monotonic() + EXIT_WAIT_S)
         job.drain(captures, time.monotonic() + DRAIN_S)
-        duration_ms = (time.monotonic() - started) * 1000.0
-        exit_code, signal_number = spawn.exit_details(job.exit_status)
-        stderr_text = captures["err"].text()
+        candidate_exit = exits.get(job.pid)
+        if candidate_exit:
+            peak = max(peak, int(candidate_exit.get("maxrss", 0)))
+        # Only when the checker saw the candidate end before the checks did is its exit status its own doing.
+        own_exit = candidate_exit if _ended_on_its_own(records) else None
         decision = verdicts.decide(
-            verdicts.parse_records(bytes(captures["res"].head)),
-            nonce,
+            records,
             expected,
             {
                 "timed_out": timed_out,
-                "exit_code": exit_code,
-                "signal": signal_number,
                 "oom_kills": max(0, _oom_kills() - oom_before),
-                "memory_error_in_stderr": "MemoryError" in stderr_text[-2000:],
+                "memory_limit": limits["memoryBytes"],
+                "candidate_peak": peak,
+                "candidate_exit": (own_exit["status"], own_exit["cpu"]) if own_exit else None,
+                "cpu_limit": -(-limits["timeoutMs"] // 1000) + 1,
             },
         )
+        exit_code, signal_number = spawn.exit_details(candidate_exit["status"] if candidate_exit else None)
         body = dict(decision)
         body.update(
             stdout=captures["out"].text(),
-            stderr=stderr_text,
+            stderr=captures["err"].text(),
             truncated=captures["out"].truncated or captures["err"].truncated,
-            durationMs=round(duration_ms, 3),
+            durationMs=round((time.monotonic() - started) * 1000.0, 3),
             exitCode=exit_code,
             signal=verdicts.signal_name(signal_number) if signal_number else None,
-            recycle=anomaly is not None,
+            recycle=anomaly is not None or decision["reason"] == "harness_error",
         )
         if anomaly:
             body["anomaly"] = anomaly
@@ -186,15 +230,27 @@ class Supervisor:
         return _reply(request, body)
 
 
-def _make_job_dir(work, uid):
-    """/work/j<random>, owned by root, group = the job's gid, mode 0770.
+def _ended_on_its_own(records):
+    return any(r.get("t") == "final" and r.get("reason") == "exit_before_checks" for r in records)
+
+
+def _peak_from(records):
+    for record in records:
+        peak = record.get("candidatePeak") if record.get("t") == "final" else None
+        if type(peak) is int and 0 <= peak < 1 << 50:
+            return peak
+    return 0
+
+
+def _make_dir(work, prefix, uid):
+    """/work/<prefix><random>, owned by root, group = the uid's gid, mode 0770 (jobs: j, checkers: k).
 
     /work is root's (0711), so a job can write nowhere but here; the name is random and /work unlistable.
     Creating the directory with the job's gid as our effective gid (CAP_SETGID) gives the job access to it
     without CAP_CHOWN; the job cannot chmod it (not its owner) and root removes it once the job's helper
     has emptied it.
     """
-    job_dir = os.path.join(work, "j" + secrets.token_hex(8))
+    job_dir = os.path.join(work, prefix + secrets.token_hex(8))
     os.setegid(uid)
     try:
         os.mkdir(job_dir, 0o770)
@@ -258,10 +314,11 @@ def main(argv):
     if args.mode == "docker" and os.geteuid() != 0:
         send({"op": "fatal", "reason": "the supervisor needs uid 0 with CAP_SETUID/CAP_SETGID in docker mode"})
         return 2
-    wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-    supervisor = Supervisor(args, wake_r)
+    try:
+        supervisor = Supervisor(args)
+    except Exception as exc:  # noqa: BLE001
+        send({"op": "fatal", "reason": "could not start the zygote: %s" % exc})
+        return 2
     _prepare_quietly(supervisor)
     send({"op": "ready", "protocol": PROTOCOL, "mode": args.mode, "python": platform.python_version()})
 

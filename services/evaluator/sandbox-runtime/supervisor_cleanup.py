@@ -1,9 +1,10 @@
-"""Ending a job: kill every process of its uid and remove everything the uid owns.
+"""Ending a job: kill every process of its uid, then remove everything the uid owns.
 
-The supervisor is uid 0 with only CAP_SETUID and CAP_SETGID: it cannot signal another uid's processes
-(no CAP_KILL) nor touch the job's 0600/0700 files (no CAP_DAC_OVERRIDE/CAP_FOWNER). So it forks a reaper
-that becomes the job's uid: kill(-1, SIGKILL) then reaches exactly the job's processes (the pid namespace is
-the container's, and every other process there is root), and as their owner it may delete the job's files.
+Killing is done by the supervisor itself (uid 0 with CAP_KILL in the container), process by process through
+pidfds, so nothing of the job can stop or outlive it: the job cannot signal root. Only once no process of
+the uid is left does a short-lived deleter become the job's uid (the supervisor has no CAP_DAC_OVERRIDE or
+CAP_FOWNER, and the job's files are 0600/0700) to remove its files, its /dev/shm and /dev/mqueue entries and
+its SysV IPC objects, matched by owner or creator uid, so a segment handed to another owner goes too.
 """
 
 import ctypes
@@ -13,9 +14,12 @@ import signal
 import stat
 import time
 
-REAP_DEADLINE_S = 2.0
+KILL_DEADLINE_S = 2.0
+DELETE_DEADLINE_S = 5.0
 SHARED_DIRS = ("/dev/shm", "/dev/mqueue")
 IPC_RMID = 0
+# /proc/sysvipc/<table>: (id column, owner uid column, creator uid column)
+IPC_TABLES = {"shm": (1, 7, 9), "sem": (1, 4, 6), "msg": (1, 7, 9)}
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -25,34 +29,54 @@ def live_pids_of(uid, exclude=()):
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in exclude:
             continue
-        try:
-            with open("/proc/" + entry + "/status", "rb") as handle:
-                status = handle.read()
-        except OSError:
-            continue
-        state = uid_line = None
-        for line in status.split(b"\n"):
-            if line.startswith(b"State:"):
-                state = line.split()[1:2]
-            elif line.startswith(b"Uid:"):
-                uid_line = line.split()
-        if uid_line and int(uid_line[1]) == uid and state not in ([b"Z"], [b"X"]):
+        found = _uid_and_state(entry)
+        if found is not None and found[0] == uid:
             pids.append(int(entry))
     return pids
 
 
-def _kill_everything_of_my_uid(deadline):
-    me = os.getpid()
+def _uid_and_state(pid):
+    """(real uid, alive) of a process, or None when it is gone or a zombie."""
+    try:
+        with open("/proc/%s/status" % pid, "rb") as handle:
+            status = handle.read()
+    except OSError:
+        return None
+    state = uid = None
+    for line in status.split(b"\n"):
+        if line.startswith(b"State:"):
+            state = line.split()[1:2]
+        elif line.startswith(b"Uid:"):
+            uid = int(line.split()[1])
+    if uid is None or state in ([b"Z"], [b"X"]):
+        return None
+    return uid, True
+
+
+def kill_uid(uid, deadline=None):
+    """SIGKILL every process of `uid` until none is left. False if some survived the deadline."""
+    deadline = deadline or time.monotonic() + KILL_DEADLINE_S
     while True:
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        if not live_pids_of(os.getuid(), exclude=(me,)):
+        pids = live_pids_of(uid)
+        if not pids:
             return True
+        for pid in pids:
+            try:
+                fd = os.pidfd_open(pid)
+            except (ProcessLookupError, OSError):
+                continue
+            try:
+                # The pidfd pins the process: check that it is still the uid's before signalling it.
+                found = _uid_and_state(pid)
+                if found is not None and found[0] == uid:
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            finally:
+                os.close(fd)
         if time.monotonic() > deadline:
-            return False
-        time.sleep(0.002)
+            return not live_pids_of(uid)
+        time.sleep(0.0005)
 
 
 def _remove_tree(path):
@@ -65,10 +89,7 @@ def _remove_tree(path):
             pass
         function(failed_path)
 
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
+    mode = os.lstat(path).st_mode
     if stat.S_ISDIR(mode):
         os.chmod(path, 0o700)
         shutil.rmtree(path, onerror=unlock_and_retry)
@@ -76,35 +97,39 @@ def _remove_tree(path):
         os.unlink(path)
 
 
-def _remove_ipc_objects(uid):
-    """SysV shared memory, semaphores and message queues outlive their processes; drop the job's."""
-    libc = _libc
-    for table, remove in (
-        ("shm", lambda ident: libc.shmctl(ident, IPC_RMID, None)),
-        ("sem", lambda ident: libc.semctl(ident, 0, IPC_RMID)),
-        ("msg", lambda ident: libc.msgctl(ident, IPC_RMID, None)),
-    ):
+def ipc_objects_of(uid):
+    """(table, id) of SysV IPC objects owned or created by `uid`."""
+    found = []
+    for table, (id_col, uid_col, cuid_col) in IPC_TABLES.items():
         try:
             with open("/proc/sysvipc/" + table) as handle:
                 rows = handle.read().splitlines()[1:]
         except OSError:
             continue
-        header_uid = {"shm": 7, "sem": 4, "msg": 7}[table]
         for row in rows:
             cols = row.split()
-            if len(cols) > header_uid and int(cols[header_uid]) == uid:
-                remove(int(cols[1]))
+            if len(cols) > cuid_col and uid in (int(cols[uid_col]), int(cols[cuid_col])):
+                found.append((table, int(cols[id_col])))
+    return found
 
 
-def _reaper_main(uid, job_dir):
+def _remove_ipc_objects(uid):
+    remove = {
+        "shm": lambda ident: _libc.shmctl(ident, IPC_RMID, None),
+        "sem": lambda ident: _libc.semctl(ident, 0, IPC_RMID),
+        "msg": lambda ident: _libc.msgctl(ident, IPC_RMID, None),
+    }
+    for table, ident in ipc_objects_of(uid):
+        remove[table](ident)
+
+
+def _deleter_main(uid, directories):
+    """As the job's uid, with no process of it alive: empty its directories and drop its shared objects."""
     os.setgroups([])
     os.setresgid(uid, uid, uid)
     os.setresuid(uid, uid, uid)
     code = 0
-    if not _kill_everything_of_my_uid(time.monotonic() + REAP_DEADLINE_S):
-        code |= 1
-    # The job directory itself is root's (see supervisor._make_job_dir): empty it, root removes it.
-    targets = [os.path.join(job_dir, e) for e in _ls(job_dir)] if job_dir else []
+    targets = [os.path.join(d, e) for d in directories for e in _ls(d)]
     targets += [os.path.join(d, e) for d in SHARED_DIRS for e in _ls(d)]
     for path in targets:
         try:
@@ -116,8 +141,8 @@ def _reaper_main(uid, job_dir):
             code |= 2
     try:
         _remove_ipc_objects(uid)
-    except Exception:  # noqa: BLE001 - best effort; the container is recycled periodically anyway
-        pass
+    except Exception:  # noqa: BLE001 - checked below by the supervisor, which recycles on doubt
+        code |= 4
     return code
 
 
@@ -128,30 +153,45 @@ def _ls(directory):
         return []
 
 
-def reap_uid(uid, job_dir, attempts=3):
-    """Kill the uid's processes and remove what it owns, and the job directory if given.
+def _run_deleter(uid, directories):
+    pid = os.fork()
+    if pid == 0:
+        code = 70
+        try:
+            code = _deleter_main(uid, directories)
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + DELETE_DEADLINE_S
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return False
+        time.sleep(0.0005)
+
+
+def reap_uid(uid, directories):
+    """Kill the uid's processes, then remove what it owns and the given (root-owned) directories.
 
     Returns None when provably clean, else what is left (the caller must then recycle the container).
     """
-    for _ in range(attempts):
-        pid = os.fork()
-        if pid == 0:
-            code = 70
-            try:
-                code = _reaper_main(uid, job_dir)
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        # A leftover of the job may kill the reaper (same uid); then we simply try again.
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-            break
-    if job_dir:
+    if not kill_uid(uid):
+        return "processes of uid %d survived SIGKILL: %s" % (uid, live_pids_of(uid)[:10])
+    if not _run_deleter(uid, directories):
+        return "the deleter for uid %d failed" % uid
+    for directory in directories:
         try:
-            os.rmdir(job_dir)
+            os.rmdir(directory)
         except FileNotFoundError:
             pass
         except OSError as exc:
-            return "job directory not removed: %s" % exc
+            return "directory not removed: %s" % exc
+    leftovers = ipc_objects_of(uid)
+    if leftovers:
+        return "IPC objects of uid %d left: %s" % (uid, leftovers[:10])
     live = live_pids_of(uid)
     if live:
         return "processes of uid %d still alive: %s" % (uid, live[:10])
@@ -159,14 +199,14 @@ def reap_uid(uid, job_dir, attempts=3):
 
 
 def kill_process_group(pgid):
-    """Process mode: no uid to sweep, so kill the job's session; a job that setsid()s again escapes."""
+    """Process mode: no uid to sweep, so kill the process's session; a job that setsid()s again escapes."""
     try:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
 
 
-def remove_job_dir(path):
+def remove_dir(path):
     if os.path.lexists(path):
         for root, dirs, _files in os.walk(path):
             for name in dirs:

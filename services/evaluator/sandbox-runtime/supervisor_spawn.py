@@ -1,21 +1,25 @@
-"""Starting one job as its own uid with rlimits, and collecting its capped output and result records."""
+"""Starting one job's two processes (candidate and checker) through the zygote, and collecting its output.
+
+Per job: the candidate (the job's uid, in the job's directory) and the checker (the checker's uid, in its
+own directory), both forked by the zygote ahead of time and blocked on their spec pipes. The supervisor
+keeps the write ends of the spec pipes and the read ends of stdout, stderr (shared by both processes) and
+the checker's result pipe; the call channel between checker and candidate is theirs alone.
+"""
 
 import ast
-import ctypes
-import fcntl
+import json
 import os
 import re
-import resource
 import select
-import signal
+import socket
 import time
 
-RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner.py")
+ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote.py")
 MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
-RESULT_CAP = 16 * 1024 * 1024
+RESULT_CAP = 4 * 1024 * 1024
 READ_CHUNK = 65536
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
+CANDIDATE_OOM_SCORE = 1000  # the kernel's OOM killer picks the candidate first, never the supervisor
+CHECKER_OOM_SCORE = 500
 
 
 class InvalidJob(Exception):
@@ -23,37 +27,44 @@ class InvalidJob(Exception):
 
 
 def job_files(job):
-    """(files to write, spec for the runner, expected number of tests or None) for one job."""
+    """(candidate files, checker files, fields for both, expected number of tests or None) for one job."""
     runner = job.get("runner")
     code, tests = job.get("code"), job.get("tests")
     if not isinstance(code, str) or not isinstance(tests, str):
         raise InvalidJob("code and tests must be strings")
-    spec = {"runner": runner}
+    fields = {"runner": runner}
+    entry = job.get("entryPoint")
+    if entry is not None and (not isinstance(entry, str) or not entry.isidentifier()):
+        raise InvalidJob("entryPoint must be a Python identifier")
     if runner == "humaneval":
-        entry = job.get("entryPoint")
-        if not isinstance(entry, str) or not entry.isidentifier():
+        if not entry:
             raise InvalidJob("humaneval needs entryPoint, a Python identifier")
-        spec["entryPoint"] = entry
-        return {"solution.py": code, "check.py": tests}, spec, 1
+        fields["entryPoint"] = entry
+        return {"solution.py": code}, {"check.py": tests}, fields, 1
     if runner == "mbpp":
         setup = job.get("setupCode") or ""
         if not isinstance(setup, str):
             raise InvalidJob("setupCode must be a string")
-        return {"setup_code.py": setup, "solution.py": code, "tests.py": tests}, spec, _statement_count(tests)
+        if entry:
+            fields["entryPoint"] = entry
+        candidate = {"solution.py": code}
+        if setup.strip():
+            candidate["setup_code.py"] = setup  # runs after the program, as MBPP's own harness does
+        return candidate, {"tests.py": tests}, fields, _statement_count(tests)
     if runner in ("pytest", "unittest"):
         module = job.get("moduleName") or "solution"
         if not isinstance(module, str) or not MODULE_NAME.match(module) or module.startswith("efsbx_"):
             raise InvalidJob("moduleName must be a Python identifier not starting with efsbx_")
-        spec["moduleName"] = module
-        return {module + ".py": code, "test_" + module + ".py": tests}, spec, None
+        fields["moduleName"] = module
+        return {module + ".py": code}, {"test_" + module + ".py": tests}, fields, None
     raise InvalidJob("unknown runner " + repr(runner))
 
 
 def _statement_count(source):
     try:
         return len(ast.parse(source).body)
-    except (SyntaxError, ValueError):
-        return None  # the runner reports tests_syntax_error
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the checker reports tests_syntax_error
 
 
 class Capture:
@@ -92,9 +103,9 @@ class Capture:
 
 
 def encode_spec(fields, files):
-    """The spec the runner reads from fd 3: `key value` lines, then `file <name> <bytes>` + raw content.
+    """The spec a job process reads from fd 3: `key value` lines, then `file <name> <bytes>` + raw content.
 
-    Values are identifiers, hex or integers (no spaces or newlines), so the runner needs no json to parse it.
+    Values are identifiers, hex or integers (no spaces or newlines), so neither process needs json to parse it.
     """
     parts = ["%s %s\n" % (key, value) for key, value in fields.items()]
     chunks = ["".join(parts).encode()]
@@ -105,133 +116,179 @@ def encode_spec(fields, files):
     return b"".join(chunks)
 
 
-def _child(job_dir, uid, env, pipes, exec_status_w):
-    """Runs between fork and exec: become the job's uid, enter its directory, exec the runner.
+class Zygote:
+    """The fork server (zygote.py) and its control socket; remembers the exit reports of its children."""
 
-    Job-specific limits are applied by the runner itself once it has its spec (it is trusted code until
-    it runs the candidate's), which is what lets the runner start before the job is known.
-    """
-    try:
-        # Keep the exec-status pipe clear of fds 0-4, which the dup2 calls below overwrite.
-        exec_status_w = fcntl.fcntl(exec_status_w, fcntl.F_DUPFD_CLOEXEC, 16)
-        os.setsid()
-        if uid is not None:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
-        # If the supervisor dies, so does the job (set after the uid change, which would clear it).
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        try:
-            with open("/proc/self/oom_score_adj", "w") as handle:
-                handle.write("1000")  # the kernel's OOM killer should pick the job, never the supervisor
-        except OSError:
+    def __init__(self, python, env, ready_timeout_s=30.0):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                ours.close()
+                os.set_inheritable(theirs.fileno(), True)
+                os.closerange(3, theirs.fileno())
+                os.closerange(theirs.fileno() + 1, 65536)
+                os.execve(python, [python, "-B", "-s", ZYGOTE, str(theirs.fileno())], env)
+            finally:
+                os._exit(127)
+        theirs.close()
+        self.sock = ours
+        self.exits = {}
+        ready = self._receive(time.monotonic() + ready_timeout_s)
+        if ready is None or not ready.get("ready"):
+            raise RuntimeError("the zygote did not start")
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def spawn(self, role, uid, cwd, env, oom, fds):
+        request = {"role": role, "uid": uid, "cwd": cwd, "env": env, "oom": oom}
+        socket.send_fds(self.sock, [json.dumps(request).encode()], fds)
+        deadline = time.monotonic() + 10.0
+        while True:
+            message = self._receive(deadline)
+            if message is None:
+                raise RuntimeError("the zygote did not answer")
+            if "pid" in message:
+                return message["pid"]
+            if "error" in message:
+                raise RuntimeError("the zygote could not fork: " + str(message["error"]))
+
+    def preload(self, name):
+        """Have the zygote import a heavy module (pytest) for every later fork."""
+        socket.send_fds(self.sock, [json.dumps({"preload": name}).encode()], [])
+        deadline = time.monotonic() + 30.0
+        while True:
+            message = self._receive(deadline)
+            if message is None or "preloaded" in message:
+                return
+
+    def collect_exits(self):
+        """Read every exit report already waiting (never blocks)."""
+        while self._receive(time.monotonic()) is not None:
             pass
-        os.umask(0o077)
-        os.chdir(job_dir)
-        os.mkdir("tmp", 0o700)
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        null = os.open(os.devnull, os.O_RDONLY)
-        for target, source in enumerate((null, pipes["out_w"], pipes["err_w"], pipes["spec_r"], pipes["res_w"])):
-            os.dup2(source, target, inheritable=True)
-        os.closerange(5, exec_status_w)
-        os.closerange(exec_status_w + 1, 65536)
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        os.execve(env["EVALFLEET_PYTHON"], [env["EVALFLEET_PYTHON"], "-B", "-s", RUNNER], _job_env(env, job_dir))
-    except BaseException as exc:  # noqa: BLE001
+
+    def wait_exit(self, pid, deadline):
+        """The exit report of `pid` (status, cpu, maxrss), waiting until `deadline`; None if it did not come."""
+        while pid not in self.exits:
+            if self._receive(deadline) is None and time.monotonic() >= deadline:
+                return None
+        return self.exits.pop(pid)
+
+    def wait_exit_peek(self, pid, deadline):
+        """Wait until the exit report of `pid` is in (kept for wait_exit) or the deadline passes."""
+        while pid not in self.exits and time.monotonic() < deadline:
+            self._receive(deadline)
+
+    def _receive(self, deadline):
+        """One message (exit reports are filed away and also returned); None when none came in time."""
+        remaining = max(0.0, deadline - time.monotonic())
+        if not select.select([self.sock], [], [], remaining)[0]:
+            return None
+        data = self.sock.recv(65536)
+        if not data:
+            raise RuntimeError("the zygote exited")
+        message = json.loads(data)
+        if "exit" in message:
+            self.exits[message["exit"]] = message
+        return message
+
+    def close(self):
+        self.sock.close()
         try:
-            os.write(exec_status_w, ("%s: %s" % (type(exc).__name__, exc)).encode()[:1000])
-        finally:
-            os._exit(127)
-
-
-def _job_env(base, job_dir):
-    env = {k: v for k, v in base.items() if k != "EVALFLEET_PYTHON"}
-    env.update(HOME=job_dir, TMPDIR=os.path.join(job_dir, "tmp"))
-    return env
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
 
 
 class Job:
-    """A runner started ahead of its job (as the job's uid, in the job's directory), waiting on fd 3.
+    """A candidate and a checker started ahead of their job, each waiting on its spec pipe."""
 
-    Starting Python and importing the harness takes most of an evaluation's time; doing it while the
-    evaluator is still sending the next job hides it.
-    """
-
-    def __init__(self, job_dir, uid, env):
+    def __init__(self, zygote, job_dir, uid, checker_dir, checker_uid, env):
         self.job_dir = job_dir
         self.uid = uid
+        self.checker_dir = checker_dir
+        self.checker_uid = checker_uid
+        self.zygote = zygote
         fds = {}
-        for name in ("spec", "res", "out", "err", "status"):
+        for name in ("cspec", "kspec", "res", "out", "err", "req", "rep"):
             fds[name + "_r"], fds[name + "_w"] = os.pipe2(os.O_CLOEXEC)
-        self.pid = os.fork()
-        if self.pid == 0:
-            _child(job_dir, uid, env, fds, fds["status_w"])
-        for name in ("spec_r", "res_w", "out_w", "err_w", "status_w"):
-            os.close(fds[name])
-        # Whether exec succeeded: the status pipe closes on exec (CLOEXEC) or carries the child's error.
-        self.spawn_error = _read_all(fds["status_r"]).decode("utf-8", "replace") or None
-        os.close(fds["status_r"])
-        self.spec_w = fds["spec_w"]
-        self.fds = {fds["out_r"]: "out", fds["err_r"]: "err", fds["res_r"]: "res"}
-        self.exit_status = None
-
-    def alive(self):
-        if self.exit_status is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.exit_status = status
-        return self.exit_status is None and self.spawn_error is None
-
-    def dispatch(self, spec_bytes):
-        """Hand the runner its job. False if it is gone (the caller starts another)."""
+        child_ends = ("cspec_r", "kspec_r", "res_w", "out_w", "err_w", "req_r", "req_w", "rep_r", "rep_w")
         try:
-            view = memoryview(spec_bytes)
-            while view:
-                view = view[os.write(self.spec_w, view) :]
-            return True
-        except BrokenPipeError:
-            return False
+            self.pid = zygote.spawn(
+                "candidate",
+                uid,
+                job_dir,
+                _env(env, job_dir),
+                CANDIDATE_OOM_SCORE,
+                [fds["out_w"], fds["err_w"], fds["cspec_r"], fds["req_r"], fds["rep_w"]],
+            )
+            self.checker_pid = zygote.spawn(
+                "checker",
+                checker_uid,
+                checker_dir,
+                _env(env, checker_dir),
+                CHECKER_OOM_SCORE,
+                [fds["out_w"], fds["err_w"], fds["kspec_r"], fds["res_w"], fds["req_w"], fds["rep_r"]],
+            )
         finally:
-            os.close(self.spec_w)
-            self.spec_w = None
+            for name in child_ends:
+                os.close(fds[name])
+        self.spec_fds = [fds["cspec_w"], fds["kspec_w"]]
+        self.fds = {fds["out_r"]: "out", fds["err_r"]: "err", fds["res_r"]: "res"}
+        self.result_fd = fds["res_r"]
+        self.exits = {}
+
+    def dispatch(self, candidate_spec, checker_spec):
+        """Hand both processes their specs. False if either is gone (the caller starts another pair)."""
+        ok = True
+        for fd, data in zip(self.spec_fds, (candidate_spec, checker_spec)):
+            try:
+                view = memoryview(data)
+                while view and ok:
+                    view = view[os.write(fd, view) :]
+            except BrokenPipeError:
+                ok = False
+            finally:
+                os.close(fd)
+        self.spec_fds = []
+        return ok
 
     def discard(self):
-        """Close our ends without running a job (the caller kills the runner)."""
-        if self.spec_w is not None:
-            os.close(self.spec_w)
-            self.spec_w = None
-        for fd in list(self.fds):
+        """Close our ends without running a job (the caller kills the processes)."""
+        for fd in self.spec_fds + list(self.fds):
             os.close(fd)
+        self.spec_fds = []
         self.fds = {}
 
-    def collect(self, deadline, captures, wake_fd, on_timeout):
-        """Read output until the runner exits or the deadline passes. Returns True on timeout."""
+    def collect(self, deadline, captures):
+        """Read output until the checker closes its result pipe (it is done) or the deadline. True on timeout."""
         poller = select.poll()
-        for fd in list(self.fds) + [wake_fd]:
+        for fd in self.fds:
             poller.register(fd, select.POLLIN)
-        timed_out = False
-        while self.exit_status is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.exit_status = status
-                break
+        poller.register(self.zygote.fileno(), select.POLLIN)
+        while self.result_fd in self.fds:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                timed_out = True
-                on_timeout()
-                _, self.exit_status = os.waitpid(self.pid, 0)
-                break
+                return True
             for fd, _event in poller.poll(min(remaining, 1.0) * 1000):
-                if fd == wake_fd:
-                    _drain_nonblocking(wake_fd)
-                    continue
-                if not self._read(fd, captures):
+                if fd == self.zygote.fileno():
+                    self.zygote.collect_exits()
+                elif fd in self.fds and not self._read(fd, captures):
                     poller.unregister(fd)
-        return timed_out
+                    if fd == self.result_fd:
+                        os.close(fd)
+                        del self.fds[fd]
+        return False
 
-    def wait(self):
-        if self.exit_status is None:
-            _, self.exit_status = os.waitpid(self.pid, 0)
+    def wait_exits(self, deadline):
+        """Exit reports of both processes (after they were killed or ended): {pid: report}."""
+        for pid in (self.pid, self.checker_pid):
+            if pid not in self.exits:
+                report = self.zygote.wait_exit(pid, deadline)
+                if report is not None:
+                    self.exits[pid] = report
+        return self.exits
 
     def _read(self, fd, captures):
         chunk = os.read(fd, READ_CHUNK)
@@ -249,35 +306,24 @@ class Job:
                     if not self._read(fd, captures):
                         break
                 except BlockingIOError:
-                    break  # a writer survived; the cleanup will have flagged it
+                    break  # a writer survived; the clean-up will have flagged it
             os.close(fd)
         self.fds = {}
 
 
+def _env(base, home):
+    env = dict(base)
+    env.update(HOME=home, TMPDIR=home)
+    return env
+
+
 class ResultCapture(Capture):
-    """Result records must not be cut in the middle: keep the first RESULT_CAP bytes only."""
+    """The checker's records must not be cut in the middle: keep the first RESULT_CAP bytes only."""
 
     def __init__(self):
         super().__init__(RESULT_CAP)
         self.tail_cap = 0
         self.head_cap = RESULT_CAP
-
-
-def _read_all(fd):
-    chunks = []
-    while True:
-        chunk = os.read(fd, READ_CHUNK)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def _drain_nonblocking(fd):
-    try:
-        while os.read(fd, 4096):
-            pass
-    except BlockingIOError:
-        pass
 
 
 def exit_details(status):

@@ -10,7 +10,8 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
       name: 'evaluator',
       configShape: {
         EVALUATOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-        SANDBOX: z.enum(['auto', 'docker', 'process']).default('auto'),
+        // Fail closed: Docker unless the unisolated process sandbox is asked for by name.
+        SANDBOX: z.enum(['docker', 'process']).default('docker'),
         EVALFLEET_SANDBOX_IMAGE: z.string().optional(),
         DOCKER_SOCKET: z.string().default('/var/run/docker.sock'),
         /** Interpreter (with pytest) for the process sandbox fallback. */

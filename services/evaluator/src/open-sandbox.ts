@@ -4,11 +4,12 @@ import type { Logger } from '@evalfleet/shared/logger';
 import { createDockerSandbox, createProcessSandbox, removeSandboxContainers, type Sandbox } from './sandbox/index.js';
 
 /**
- * The sandbox the evaluator uses: Docker when an engine answers and an image is configured
- * (`auto`, `docker`), else the local process sandbox — which is not isolated and says so.
+ * The sandbox the evaluator uses. Fails closed: `docker` (the default) needs an engine and an image and
+ * throws without them, so the evaluator refuses to start rather than run code unisolated; the local
+ * process sandbox (not isolated, and it says so) only when asked for by name (`SANDBOX=process`).
  */
 export async function openSandbox(opts: {
-  mode: 'auto' | 'docker' | 'process';
+  mode: 'docker' | 'process';
   image: string | undefined;
   socketPath: string;
   concurrency: number;
@@ -37,12 +38,16 @@ export async function openSandbox(opts: {
     const why = !reachable
       ? `no Docker engine at ${opts.socketPath}`
       : 'EVALFLEET_SANDBOX_IMAGE is not set (scripts/sandbox-image prints it)';
-    if (opts.mode === 'docker') throw new Error(`SANDBOX=docker but ${why}`);
-    opts.logger.warn(
-      { reason: why },
-      'falling back to the process sandbox: evaluated code is NOT isolated from this machine',
+    throw new Error(
+      `the evaluator runs untrusted code only in the Docker sandbox, but ${why}. Start an engine ` +
+        '(scripts/docker-engine) and build the image (scripts/sandbox-image), or set SANDBOX=process to run ' +
+        'it UNISOLATED on this machine.',
     );
   }
+  opts.logger.warn(
+    { sandbox: 'process' },
+    'SANDBOX=process: evaluated code runs UNISOLATED as this user on this machine',
+  );
   return createProcessSandbox({ concurrency: opts.concurrency, logger: opts.logger, python: realPython(opts.python) });
 }
 

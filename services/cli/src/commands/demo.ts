@@ -3,7 +3,7 @@ import { summaryTable } from '@evalfleet/shared/kinds/solve';
 import type { Summary } from '@evalfleet/shared/scoring';
 import { runKeys } from '@evalfleet/shared/runs';
 import type { CliContext } from '../context.js';
-import { formatLogLine, LocalFleet, parseScale, resolveSandboxImage } from '../fleet.js';
+import { formatLogLine, LocalFleet, parseScale, sandboxEnv } from '../fleet.js';
 import { newRunId, submitKind } from './submit.js';
 import { bundledDataset, startBundledFakeProvider } from './up.js';
 
@@ -19,10 +19,9 @@ export async function demoCommand(
 ): Promise<number> {
   const provider = await startBundledFakeProvider();
   ctx.err(`fake provider (OpenAI-compatible) at ${provider.url}`);
-  const image = await resolveSandboxImage(env, (l) => ctx.err(l));
   const childEnv = {
     ...env,
-    ...(image ? { EVALFLEET_SANDBOX_IMAGE: image } : {}),
+    ...(await sandboxEnv(env, (l) => ctx.err(l))),
     LOG_LEVEL: env['LOG_LEVEL'] ?? 'warn',
     EVALFLEET_PROVIDER_URLS: [env['EVALFLEET_PROVIDER_URLS'], `fake=${provider.url}`].filter(Boolean).join(','),
   };

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { startFakeProvider, type FakeProvider } from '@evalfleet/fake-provider';
 import { repoRoot } from '@evalfleet/shared/service';
 import type { CliContext } from '../context.js';
-import { formatLogLine, LocalFleet, parseScale, resolveSandboxImage } from '../fleet.js';
+import { formatLogLine, LocalFleet, parseScale, sandboxEnv } from '../fleet.js';
 
 export const bundledDataset = () => path.join(repoRoot(), 'datasets', 'solve-example.jsonl');
 
@@ -27,8 +27,7 @@ export async function upCommand(
       .join(',');
     ctx.err(`fake provider at ${provider.url}`);
   }
-  const image = await resolveSandboxImage(childEnv, (l) => ctx.err(l));
-  if (image) childEnv['EVALFLEET_SANDBOX_IMAGE'] = image;
+  Object.assign(childEnv, await sandboxEnv(childEnv, (l) => ctx.err(l)));
   const fleet = new LocalFleet({
     scale: parseScale(opts.scale),
     env: childEnv,

@@ -33,8 +33,9 @@ export type ContainerSpecInput = {
 
 /**
  * The hardened container a pool worker runs in. The supervisor is uid 0 inside, holding only CAP_SETUID and
- * CAP_SETGID (to give each job its own uid); it needs neither CAP_KILL nor CAP_CHOWN/FOWNER/DAC_OVERRIDE
- * because a helper that has become the job's uid kills the job's processes and deletes its files.
+ * CAP_SETGID (to give each job and the checker their own uids) and CAP_KILL (to kill a job's processes, which
+ * cannot signal it back); it needs no CAP_CHOWN/FOWNER/DAC_OVERRIDE because a deleter that has become the
+ * job's uid, once nothing of the job runs, deletes the job's files.
  */
 export function hardenedContainerSpec(input: ContainerSpecInput): Docker.ContainerCreateOptions {
   const { limits } = input;
@@ -71,7 +72,7 @@ export function hardenedContainerSpec(input: ContainerSpecInput): Docker.Contain
     HostConfig: {
       NetworkMode: 'none',
       CapDrop: ['ALL'],
-      CapAdd: ['SETUID', 'SETGID'],
+      CapAdd: ['SETUID', 'SETGID', 'KILL'],
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
       // 0711: only the supervisor (root) creates or lists entries; a job reaches its own directory, whose

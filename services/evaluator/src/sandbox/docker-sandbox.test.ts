@@ -38,7 +38,13 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
   describe('humaneval', () => {
     it('passes a correct solution', async () => {
       const result = await sandbox.run(humaneval('def add(a, b):\n    return a + b\n'));
-      expect(result).toMatchObject({ verdict: 'passed', passed: true, sandbox: 'docker', exitCode: 0 });
+      expect(result).toMatchObject({
+        verdict: 'passed',
+        passed: true,
+        sandbox: 'docker',
+        exitCode: 0,
+        integrity: 'checker',
+      });
       expect(result.tests).toEqual([expect.objectContaining({ name: 'check(add)', outcome: 'passed' })]);
     });
 
@@ -90,27 +96,11 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
       expect(result).toMatchObject({ verdict: 'failed', passed: false, reason: 'exit_before_checks' });
     });
 
-    it('does not pass a program that forges a final record without the nonce', async () => {
-      const code =
-        'import os, json\n' +
-        'def add(a, b):\n' +
-        '    rec = {"t": "final", "nonce": "0" * 32, "verdict": "passed", "tests": [{"name": "check(add)", "outcome": "passed"}]}\n' +
-        '    for fd in range(3, 10):\n' +
-        '        try:\n' +
-        '            os.write(fd, (json.dumps(rec) + "\\n").encode())\n' +
-        '        except OSError:\n' +
-        '            pass\n' +
-        '    print("PASSED")\n' +
-        '    os._exit(0)\n';
-      const result = await sandbox.run(humaneval(code));
-      expect(result).toMatchObject({ verdict: 'failed', passed: false, reason: 'forged_report' });
-    });
-
     it('does not pass a program that monkeypatches builtins the checks rely on', async () => {
-      const code = 'import builtins\nbuiltins.isinstance = lambda *a: True\ndef add(a, b):\n    return 3\n';
+      const code = 'import builtins\nbuiltins.isinstance = lambda *a: True\ndef add(a, b):\n    return "3"\n';
       const tests = 'def check(candidate):\n    assert isinstance(candidate(1, 2), int)\n';
       const result = await sandbox.run(job({ runner: 'humaneval', code, tests, entryPoint: 'add' }));
-      expect(result).toMatchObject({ verdict: 'failed', reason: 'tampered' });
+      expect(result).toMatchObject({ verdict: 'failed', passed: false, integrity: 'checker' });
     });
 
     it('times out a non-terminating solution (wall clock, enforced outside the job)', async () => {
@@ -119,6 +109,7 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
         humaneval('def add(a, b):\n    while True:\n        pass\n', { timeoutMs: 1_000 }),
       );
       expect(result).toMatchObject({ verdict: 'timeout', reason: 'wall_clock', signal: 'SIGKILL' });
+      expect(result.tests).toEqual([expect.objectContaining({ name: 'check(add)', outcome: 'error' })]);
       expect(Date.now() - started).toBeLessThan(8_000);
     });
 
@@ -153,16 +144,17 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
       expect(result.tests.map((t) => t.outcome)).toEqual(['passed', 'failed', 'passed']);
     });
 
-    it('runs the setup code first', async () => {
+    it('runs the setup code after the program and before the asserts, as MBPP does', async () => {
+      // The setup code builds values from a class the program defines; the asserts reach them as proxies.
       const result = await sandbox.run(
         job({
           runner: 'mbpp',
-          setupCode: 'import math\nFACTOR = 3\n',
-          code: 'def triple(x):\n    return x * FACTOR\n',
-          tests: 'assert triple(2) == 6\nassert math.pi > 3',
+          setupCode: 'import math\ntree = Node(1, Node(2))\n',
+          code: 'class Node:\n    def __init__(self, v, left=None):\n        self.v, self.left = v, left\n\ndef depth(n):\n    return 0 if n is None else 1 + depth(n.left)\n',
+          tests: 'assert depth(tree) == 2\nassert depth(None) == 0\nassert math.pi > 3',
         }),
       );
-      expect(result).toMatchObject({ verdict: 'passed' });
+      expect(result).toMatchObject({ verdict: 'passed', integrity: 'checker' });
     });
 
     it('reports a syntax error in the program', async () => {
@@ -187,7 +179,7 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
       const tests =
         'from solution import add\n\ndef test_small():\n    assert add(1, 2) == 3\n\ndef test_negative():\n    assert add(-1, 1) == 0\n';
       const result = await sandbox.run(job({ runner: 'pytest', code: module, tests }));
-      expect(result).toMatchObject({ verdict: 'passed' });
+      expect(result).toMatchObject({ verdict: 'passed', integrity: 'checker' });
       expect(result.tests.map((t) => [t.name, t.outcome])).toEqual([
         ['test_solution.py::test_small', 'passed'],
         ['test_solution.py::test_negative', 'passed'],
@@ -231,18 +223,20 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
       expect(result).toMatchObject({ verdict: 'failed', reason: 'exit_before_checks' });
     });
 
-    it('does not pass a run that pytest.exit() cut short', async () => {
+    it('does not pass a run the module tried to cut short with pytest.exit()', async () => {
+      // The tests run in the checker: the module's pytest.exit() only raises in the candidate's process.
       const code = `${module}import pytest\n\ndef stop():\n    pytest.exit("done", returncode=0)\n`;
       const tests =
         'from solution import add, stop\n\ndef test_a():\n    stop()\n\ndef test_b():\n    assert add(2, 2) == 5\n';
       const result = await sandbox.run(job({ runner: 'pytest', code, tests }));
-      expect(result).toMatchObject({ verdict: 'failed', reason: 'interrupted' });
+      expect(result).toMatchObject({ verdict: 'failed', integrity: 'checker' });
       expect(result.tests.some((t) => t.outcome === 'passed')).toBe(false);
     });
 
     it('does not pass when the module exits the interpreter during a test', async () => {
-      const tests = 'import os\nfrom solution import add\n\ndef test_exit():\n    os._exit(0)\n';
-      const result = await sandbox.run(job({ runner: 'pytest', code: module, tests }));
+      const code = 'import os\n\ndef add(a, b):\n    os._exit(0)\n';
+      const tests = 'from solution import add\n\ndef test_exit():\n    assert add(1, 2) == 3\n';
+      const result = await sandbox.run(job({ runner: 'pytest', code, tests }));
       expect(result).toMatchObject({ verdict: 'failed', reason: 'exit_before_checks' });
     });
   });
@@ -281,7 +275,17 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
       const code = `${module}import unittest\nunittest.TestCase.assertEqual = lambda self, a, b, msg=None: None\n`;
       const tests = `${header}    def test_wrong(self):\n        self.assertEqual(add(2, 2), 5)\n`;
       const result = await sandbox.run(job({ runner: 'unittest', code, tests }));
-      expect(result).toMatchObject({ verdict: 'failed', reason: 'tampered' });
+      expect(result).toMatchObject({ verdict: 'failed', integrity: 'checker' });
+    });
+
+    it('runs a suite that mocks inside the candidate process, and says so', async () => {
+      const code = `${module}def twice(a):\n    return add(a, a)\n`;
+      const tests =
+        'import unittest\nfrom unittest import mock\nimport solution\n\nclass T(unittest.TestCase):\n' +
+        '    def test_mocked(self):\n        with mock.patch.object(solution, "add", return_value=7):\n' +
+        '            self.assertEqual(solution.twice(1), 7)\n';
+      const result = await sandbox.run(job({ runner: 'unittest', code, tests }));
+      expect(result).toMatchObject({ verdict: 'passed', integrity: 'in-process' });
     });
   });
 

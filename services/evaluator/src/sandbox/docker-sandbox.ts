@@ -62,7 +62,8 @@ export async function createDockerSandbox(opts: DockerSandboxOptions): Promise<S
   };
   const containerLimits: ContainerLimits = {
     memoryMb: jobLimits.memoryMb,
-    overheadMb: 128,
+    // The supervisor, the zygote and the checker (copy-on-write forks of the zygote) live beside the job.
+    overheadMb: 192,
     cpus: opts.cpus ?? 1,
     pidsLimit: opts.pidsLimit ?? jobLimits.processesPerJob * 2,
     workDirSizeMb: opts.workDirSizeMb ?? 64,

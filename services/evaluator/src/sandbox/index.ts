@@ -1,4 +1,5 @@
 export type {
+  Integrity,
   JobLimits,
   Sandbox,
   SandboxJob,

@@ -27,8 +27,11 @@ export type ProcessSandboxOptions = {
 
 /**
  * Runs jobs as local subprocesses of this user, with rlimits and a timeout only: NOT isolated. It keeps the
- * single-machine quick start working without Docker and says so loudly. The verdict logic is the same
- * supervisor and runners the Docker sandbox uses, so verdicts agree.
+ * single-machine quick start working without Docker, only when chosen explicitly (SANDBOX=process), and
+ * says so loudly. The verdict logic is the same supervisor, checker and candidate processes the Docker
+ * sandbox uses, so verdicts agree; but candidate and checker share this user's uid, so the checker's
+ * guarantees (see SECURITY.md) hold only in the Docker sandbox. The supervisor gets an empty environment
+ * (never the evaluator's: no API keys or credentials reach a job), and each job its own directory.
  */
 export function createProcessSandbox(opts: ProcessSandboxOptions = {}): Sandbox {
   const logger = opts.logger ?? quietLogger;
@@ -46,8 +49,9 @@ export function createProcessSandbox(opts: ProcessSandboxOptions = {}): Sandbox 
   logger.warn(
     { sandbox: 'process', python, workDir },
     '!!! PROCESS SANDBOX: untrusted code runs as THIS USER with rlimits and a timeout only. It is NOT ' +
-      'isolated: it can read your files, use the network and leave processes behind. Use the Docker sandbox ' +
-      '(scripts/docker-engine, scripts/sandbox-image) for code you did not write. !!!',
+      'isolated: it can read your files, use the network, leave processes behind and interfere with its own ' +
+      'checker. Use the Docker sandbox (scripts/docker-engine, scripts/sandbox-image) for code you did not ' +
+      'write. !!!',
   );
   let sequence = 0;
   const pool = new WorkerPool(
@@ -80,9 +84,8 @@ async function startProcessWorker(
   const child = spawn(
     python,
     ['-E', '-B', '-s', supervisor, '--mode', 'process', '--work', workDir, '--python', python],
-    {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
+    // Never the evaluator's environment: the job must not see its API keys or service credentials.
+    { stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' } },
   );
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const spawnError = new Promise<never>((_, reject) => child.once('error', reject));

@@ -1,4 +1,4 @@
-import type { JobLimits, SandboxJob, SandboxResult, TestOutcome, Verdict } from './types.js';
+import type { Integrity, JobLimits, SandboxJob, SandboxResult, TestOutcome, Verdict } from './types.js';
 
 /**
  * The supervisor protocol (services/evaluator/sandbox-runtime/supervisor.py): one JSON object per line,
@@ -9,6 +9,8 @@ export const PROTOCOL_VERSION = 1;
 const VERDICTS: readonly Verdict[] = ['passed', 'failed', 'error', 'timeout', 'oom', 'infra_error'];
 const OUTCOMES: readonly TestOutcome['outcome'][] = ['passed', 'failed', 'error', 'skipped'];
 const RUNNERS: readonly SandboxJob['runner'][] = ['humaneval', 'mbpp', 'pytest', 'unittest'];
+const INTEGRITY: readonly Integrity[] = ['checker', 'handle', 'in-process'];
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MODULE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 const MAX_SOURCE_BYTES = 8 * 1024 * 1024;
 const MAX_TIMEOUT_MS = 30 * 60_000;
@@ -19,6 +21,7 @@ export type RunRequest = {
   job: Pick<SandboxJob, 'runner' | 'code' | 'tests' | 'entryPoint' | 'setupCode' | 'moduleName'>;
   limits: {
     timeoutMs: number;
+    callTimeoutMs: number;
     memoryBytes: number;
     outputBytes: number;
     fileBytes: number;
@@ -45,8 +48,12 @@ export function validateJob(job: SandboxJob): string | undefined {
   }
   if (job.memoryMb !== undefined && (!Number.isFinite(job.memoryMb) || job.memoryMb < 32))
     return 'memoryMb must be >= 32';
-  if (job.runner === 'humaneval' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(job.entryPoint ?? '')) {
+  if (job.runner === 'humaneval' && !IDENTIFIER.test(job.entryPoint ?? '')) {
     return 'humaneval jobs need entryPoint, a Python identifier';
+  }
+  if (job.entryPoint !== undefined && !IDENTIFIER.test(job.entryPoint)) return 'entryPoint must be a Python identifier';
+  if (job.callTimeoutMs !== undefined && (!Number.isFinite(job.callTimeoutMs) || job.callTimeoutMs <= 0)) {
+    return 'callTimeoutMs must be positive';
   }
   if ((job.runner === 'pytest' || job.runner === 'unittest') && job.moduleName !== undefined) {
     if (!MODULE_NAME.test(job.moduleName) || job.moduleName.startsWith('efsbx_')) {
@@ -71,6 +78,7 @@ export function runRequest(id: string, job: SandboxJob, limits: JobLimits): RunR
     },
     limits: {
       timeoutMs: Math.ceil(job.timeoutMs),
+      callTimeoutMs: Math.ceil(Math.min(job.callTimeoutMs ?? job.timeoutMs, job.timeoutMs)),
       memoryBytes: Math.floor(memoryMb * 1024 * 1024),
       outputBytes: limits.outputLimitBytes,
       fileBytes: limits.fileSizeLimitBytes,
@@ -115,6 +123,7 @@ export function parseRunReply(message: Record<string, unknown>): RunReply | unde
     exitCode: typeof message.exitCode === 'number' ? message.exitCode : null,
     signal: typeof message.signal === 'string' ? message.signal : null,
     recycle: message.recycle === true,
+    integrity: INTEGRITY.includes(message.integrity as Integrity) ? (message.integrity as Integrity) : 'checker',
   };
   if (typeof message.reason === 'string') reply.reason = message.reason;
   if (typeof message.message === 'string') reply.message = message.message;
@@ -134,6 +143,7 @@ export function toResult(reply: RunReply, sandbox: SandboxResult['sandbox']): Sa
     exitCode: reply.exitCode,
     signal: reply.signal,
     sandbox,
+    integrity: reply.integrity,
   };
   if (reply.reason !== undefined) result.reason = reply.reason;
   if (reply.message !== undefined) result.message = reply.message;
@@ -160,6 +170,7 @@ export function syntheticResult(
     signal: null,
     reason,
     sandbox,
+    integrity: 'checker',
   };
   if (message !== undefined) result.message = message;
   return result;

@@ -22,7 +22,11 @@ type Pending = {
   timer: NodeJS.Timeout;
 };
 
-const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/**
+ * A reply carries at most two capped output streams (256 KiB each by default, up to 6x that as JSON escapes)
+ * and capped test records (the supervisor keeps 2000 tests and 512 KiB of messages): far below this.
+ */
+const MAX_LINE_CHARS = 16 * 1024 * 1024;
 
 /**
  * One supervisor's request/reply channel: a line of JSON out, a line of JSON back, one job at a time.
@@ -30,7 +34,9 @@ const MAX_LINE_BYTES = 64 * 1024 * 1024;
  * client broken for good, because after that we cannot know what the supervisor is doing.
  */
 export class SupervisorClient {
-  private buffer = '';
+  /** Chunks of the line being received: each chunk is scanned once, so a long reply costs linear time. */
+  private partial: string[] = [];
+  private partialLength = 0;
   private pending: Pending | undefined;
   private failure: SupervisorFailure | undefined;
   private readonly readyPromise: Promise<void>;
@@ -98,17 +104,23 @@ export class SupervisorClient {
   }
 
   private onData(chunk: string): void {
-    this.buffer += chunk;
-    if (this.buffer.length > MAX_LINE_BYTES) {
-      this.fail(new SupervisorFailure('desync', 'reply line too long'));
-      return;
-    }
-    let newline = this.buffer.indexOf('\n');
+    if (this.failure) return;
+    let start = 0;
+    let newline = chunk.indexOf('\n');
     while (newline >= 0) {
-      const line = this.buffer.slice(0, newline);
-      this.buffer = this.buffer.slice(newline + 1);
+      this.partial.push(chunk.slice(start, newline));
+      const line = this.partial.join('');
+      this.partial = [];
+      this.partialLength = 0;
       if (line.trim() !== '') this.onLine(line);
-      newline = this.buffer.indexOf('\n');
+      if (this.failure) return;
+      start = newline + 1;
+      newline = chunk.indexOf('\n', start);
+    }
+    if (start < chunk.length) {
+      this.partial.push(start === 0 ? chunk : chunk.slice(start));
+      this.partialLength += chunk.length - start;
+      if (this.partialLength > MAX_LINE_CHARS) this.fail(new SupervisorFailure('desync', 'reply line too long'));
     }
   }
 

@@ -17,16 +17,31 @@ export type SandboxJob = {
   code: string;
   /** humaneval: the `test` source defining check(candidate); mbpp: assert lines; pytest/unittest: test file source. */
   tests: string;
-  /** humaneval: check(entry_point). */
+  /**
+   * humaneval: check(entry_point). mbpp (optional, recommended): the function under test, so that it is the
+   * candidate's even when its name is a builtin or a standard-library module (those names are otherwise
+   * always the checker's own, so a candidate cannot shadow what the asserts rely on).
+   */
   entryPoint?: string;
-  /** mbpp: test_setup_code, run before the program. */
+  /** mbpp: test_setup_code, run after the program and before the asserts (as MBPP's own harness does). */
   setupCode?: string;
   /** pytest/unittest: file name (without .py) of the module the tests import; default 'solution'. */
   moduleName?: string;
-  /** Wall-clock limit for the job. */
+  /** Wall-clock limit for the whole job (loading the program and every check), enforced by the checker. */
   timeoutMs: number;
+  /** Limit for any one call from the checker into the candidate; default (and at most) `timeoutMs`. */
+  callTimeoutMs?: number;
   memoryMb?: number;
 };
+
+/**
+ * Who decided the verdict. `checker`: the trusted checker process, on its own objects only. `handle`: the
+ * checker, but the outcome rested on a candidate object's own __eq__/__bool__/__hash__ (or ordering,
+ * isinstance) answered in the candidate's process. `in-process`: a pytest/unittest suite that had to run
+ * inside the candidate's process (mocks, captured output, shared files...), where deliberate tampering with
+ * the harness cannot be ruled out.
+ */
+export type Integrity = 'checker' | 'handle' | 'in-process';
 
 export type SandboxResult = {
   verdict: Verdict;
@@ -44,6 +59,7 @@ export type SandboxResult = {
   /** Error text worth showing a user (traceback, collection error, infrastructure failure). */
   message?: string;
   sandbox: 'docker' | 'process';
+  integrity: Integrity;
 };
 
 export interface Sandbox {
