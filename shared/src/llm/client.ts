@@ -95,7 +95,8 @@ export function createLlmClient(options: LlmClientOptions): LlmClient {
       sdk = new OpenAI({
         apiKey: apiKey ?? placeholderKey,
         baseURL: provider.baseUrl,
-        // Everything explicit: the SDK would otherwise read OPENAI_* variables from process.env.
+        // Everything explicit: the SDK would otherwise read OPENAI_* variables from process.env
+        // (only OPENAI_CUSTOM_HEADERS cannot be turned off; the provider's headers win over it).
         organization: null,
         project: null,
         webhookSecret: null,
