@@ -103,6 +103,29 @@ const fleet = dashboard(
           ],
         },
         {
+          title: 'Handler outcomes/s by stage',
+          description: "What each stage's handlers decided, by stage and outcome.",
+          unit: 'reqps',
+          queries: [
+            {
+              expr: `sum by (stage, outcome) (rate(evalfleet_step_outcomes_total[${rate}]))`,
+              legend: '{{stage}} {{outcome}}',
+            },
+          ],
+        },
+        {
+          title: 'Jobs dead-lettered in range by stage and code',
+          description:
+            'Jobs that ended dead-lettered (their run still completes); see the DLQ with `evalfleet dlq list`.',
+          unit: 'short',
+          queries: [
+            {
+              expr: 'sum by (stage, code) (increase(evalfleet_dead_lettered_jobs_total[$__range]))',
+              legend: '{{stage}} {{code}}',
+            },
+          ],
+        },
+        {
           title: 'Handler duration p95 by stage',
           description: 'Time a handler spent on one message, 95th percentile.',
           unit: 's',
@@ -223,13 +246,13 @@ const llm = dashboard(
       title: 'Calls',
       panels: [
         {
-          title: 'Requests/s by model and outcome',
+          title: 'Requests/s by provider, model and outcome',
           description: 'LLM calls by registry model name and outcome (ok or the error code, e.g. rate_limited).',
           unit: 'reqps',
           queries: [
             {
-              expr: `sum by (model, outcome) (rate(evalfleet_llm_requests_total[${rate}]))`,
-              legend: '{{model}} {{outcome}}',
+              expr: `sum by (provider, model, outcome) (rate(evalfleet_llm_requests_total[${rate}]))`,
+              legend: '{{provider}}/{{model}} {{outcome}}',
             },
           ],
         },
@@ -289,13 +312,13 @@ const llm = dashboard(
           ],
         },
         {
-          title: 'Code extraction by model and outcome',
-          description: 'ok, no_code, syntax_error, missing_entry_point.',
+          title: 'Generate outcomes by kind',
+          description: 'What the generate handlers decided (ok, no_code, budget_exhausted, ...).',
           unit: 'reqps',
           queries: [
             {
-              expr: `sum by (model, outcome) (rate(evalfleet_extractions_total[${rate}]))`,
-              legend: '{{model}} {{outcome}}',
+              expr: `sum by (kind, outcome) (rate(evalfleet_step_outcomes_total{stage="generate"}[${rate}]))`,
+              legend: '{{kind}} {{outcome}}',
             },
           ],
         },
@@ -317,16 +340,16 @@ const llm = dashboard(
           ],
         },
         {
-          title: '429 share by model',
+          title: '429 share by provider and model',
           description: 'Fraction of calls answered 429 (alert EvalfleetProvider429RateHigh above 10 %).',
           unit: 'percentunit',
           width: 8,
           queries: [
             {
               expr:
-                `sum by (model) (rate(evalfleet_llm_requests_total{outcome="rate_limited"}[${rate}]))` +
-                ` / sum by (model) (rate(evalfleet_llm_requests_total[${rate}]))`,
-              legend: '{{model}}',
+                `sum by (provider, model) (rate(evalfleet_llm_requests_total{outcome="rate_limited"}[${rate}]))` +
+                ` / sum by (provider, model) (rate(evalfleet_llm_requests_total[${rate}]))`,
+              legend: '{{provider}}/{{model}}',
             },
           ],
         },
@@ -501,11 +524,16 @@ const runs = dashboard(
         },
         {
           title: 'Runs completed in range',
-          description: 'Runs whose reports were written over the dashboard time range.',
+          description: 'Runs that ended (completed or failed) over the dashboard time range.',
           unit: 'short',
           width: 8,
           kind: 'stat',
-          queries: [{ expr: 'sum by (kind) (increase(evalfleet_runs_completed_total[$__range]))', legend: '{{kind}}' }],
+          queries: [
+            {
+              expr: 'sum by (kind, status) (increase(evalfleet_runs_completed_total[$__range]))',
+              legend: '{{kind}} {{status}}',
+            },
+          ],
         },
       ],
     },
