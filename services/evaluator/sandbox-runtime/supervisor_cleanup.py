@@ -25,18 +25,23 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 def live_pids_of(uid, exclude=()):
     """Pids (not zombies) whose real uid is `uid`, from /proc."""
-    pids = []
+    return [pid for pid, _running in _processes_of(uid, exclude)]
+
+
+def _processes_of(uid, exclude=()):
+    """(pid, running) of every live (not zombie) process whose real uid is `uid`."""
+    found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in exclude:
             continue
-        found = _uid_and_state(entry)
-        if found is not None and found[0] == uid:
-            pids.append(int(entry))
-    return pids
+        state = _uid_and_state(entry)
+        if state is not None and state[0] == uid:
+            found.append((int(entry), state[1]))
+    return found
 
 
 def _uid_and_state(pid):
-    """(real uid, alive) of a process, or None when it is gone or a zombie."""
+    """(real uid, running: not stopped) of a process, or None when it is gone or a zombie."""
     try:
         with open("/proc/%s/status" % pid, "rb") as handle:
             status = handle.read()
@@ -50,51 +55,59 @@ def _uid_and_state(pid):
             uid = int(line.split()[1])
     if uid is None or state in ([b"Z"], [b"X"]):
         return None
-    return uid, True
+    return uid, state not in ([b"T"], [b"t"])
+
+
+def _signal_all(uid, signum, only_running):
+    """Send `signum` to the uid's processes (those not yet stopped, if only_running); how many were sent."""
+    sent = 0
+    for pid, running in _processes_of(uid):
+        if only_running and not running:
+            continue
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            continue
+        try:
+            # The pidfd pins the process: check that it is still the uid's before signalling it.
+            found = _uid_and_state(pid)
+            if found is not None and found[0] == uid:
+                signal.pidfd_send_signal(fd, signum)
+                sent += 1
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return sent
 
 
 def kill_uid(uid, deadline=None):
-    """SIGKILL every process of `uid` until none is left. False if some survived the deadline."""
+    """Kill every process of `uid`: stop them all first (a stopped process cannot fork, so a fork bomb
+    cannot outrun the sweep), then SIGKILL until none is left. False if some survived the deadline."""
     deadline = deadline or time.monotonic() + KILL_DEADLINE_S
+    while _signal_all(uid, signal.SIGSTOP, only_running=True) and time.monotonic() < deadline:
+        pass
     while True:
-        pids = live_pids_of(uid)
-        if not pids:
+        if not _signal_all(uid, signal.SIGKILL, only_running=False):
             return True
-        for pid in pids:
-            try:
-                fd = os.pidfd_open(pid)
-            except (ProcessLookupError, OSError):
-                continue
-            try:
-                # The pidfd pins the process: check that it is still the uid's before signalling it.
-                found = _uid_and_state(pid)
-                if found is not None and found[0] == uid:
-                    signal.pidfd_send_signal(fd, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            finally:
-                os.close(fd)
         if time.monotonic() > deadline:
             return not live_pids_of(uid)
         time.sleep(0.0005)
 
 
 def _remove_tree(path):
-    def unlock_and_retry(function, failed_path, _exc_info):
-        # The job may have chmod'ed its own directories to 000; as their owner we may open them again.
-        os.chmod(os.path.dirname(failed_path), 0o700)
-        try:
-            os.chmod(failed_path, 0o700)
-        except OSError:
-            pass
-        function(failed_path)
-
-    mode = os.lstat(path).st_mode
-    if stat.S_ISDIR(mode):
-        os.chmod(path, 0o700)
-        shutil.rmtree(path, onerror=unlock_and_retry)
-    else:
+    """Remove a file or a whole tree the caller owns, whatever modes the job left on its directories."""
+    if not stat.S_ISDIR(os.lstat(path).st_mode):
         os.unlink(path)
+        return
+    # As their owner we may chmod directories we cannot read: open every one up before removing them.
+    pending = [path]
+    while pending:
+        directory = pending.pop()
+        os.chmod(directory, 0o700)
+        with os.scandir(directory) as entries:
+            pending.extend(e.path for e in entries if e.is_dir(follow_symlinks=False))
+    shutil.rmtree(path)
 
 
 def ipc_objects_of(uid):

@@ -43,6 +43,7 @@ import efsbx_unittest  # noqa: F401
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+PR_SET_NAME = 15
 _libc = ctypes.CDLL(None, use_errno=True)
 ROLES = {"candidate": efsbx_candidate.main, "checker": efsbx_checker.main}
 
@@ -53,6 +54,7 @@ def _child(request, fds):
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
+        _libc.prctl(PR_SET_NAME, request["role"].encode())  # what ps shows: candidate / checker
         uid = request.get("uid")
         if uid is not None:
             os.setgroups([])

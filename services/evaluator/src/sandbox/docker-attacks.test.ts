@@ -14,7 +14,11 @@ function mbpp(code: string, tests: string, extra: Partial<SandboxJob> = {}): San
 
 const HEALTHY = mbpp('def double(x):\n    return x * 2\n', 'assert double(21) == 42');
 
-/** A probe run as the next job: no process of another job uid exists, and nothing foreign is in /dev/shm. */
+/**
+ * A probe run as the next job: no process of another job's uid exists (the job's own checker, named
+ * "checker", runs beside it), nothing foreign is in /dev/shm. Everything it looks at, it looks at from the
+ * candidate's process: the asserts themselves run in the checker.
+ */
 const PROBE_CODE = `
 import os
 def foreign_processes():
@@ -27,11 +31,19 @@ def foreign_processes():
                 lines = handle.read().splitlines()
         except OSError:
             continue
+        name = [l for l in lines if l.startswith('Name:')][0].split()[1]
         uid = int([l for l in lines if l.startswith('Uid:')][0].split()[1])
         state = [l for l in lines if l.startswith('State:')][0].split()[1]
-        if uid not in (0, me) and state != 'Z':
+        if uid not in (0, me) and state != 'Z' and name != 'checker':
             found.append((pid, uid))
     return found
+def exists(path):
+    return os.path.exists(path)
+def own_source():
+    with open("solution.py") as handle:
+        return handle.read()
+def own_directory():
+    return sorted(os.listdir("."))
 `;
 
 describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
@@ -106,10 +118,12 @@ describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
       '            handle.write("x")\n' +
       '        return True\n' +
       '    except OSError:\n' +
-      '        return False\n';
+      '        return False\n' +
+      'def tmpdir():\n' +
+      '    return os.environ["TMPDIR"]\n';
     const tests = [
       'assert writable("inside.txt")',
-      'assert writable(os.path.join(os.environ["TMPDIR"], "tmpfile"))',
+      'assert writable(os.path.join(tmpdir(), "tmpfile"))',
       'assert not writable("/work/escape")',
       'assert not writable("/tmp/escape")',
       'assert not writable("/escape")',
@@ -167,6 +181,7 @@ describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
       '    return False\n';
     const before = await containerIds();
     const first = await sandbox.run(mbpp(daemon, 'assert daemon_started()'));
+    expect(first.integrity).toBe('checker');
     expect(first.verdict).toBe('passed');
 
     const intact = 'def double(x):\n    return x * 2\n';
@@ -174,12 +189,12 @@ describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
       mbpp(
         `${intact}${PROBE_CODE}`,
         [
-          `assert open("solution.py").read().startswith(${JSON.stringify(intact)})`,
+          `assert own_source().startswith(${JSON.stringify(intact)})`,
           'assert double(21) == 42',
           'assert foreign_processes() == []',
-          'assert not os.path.exists("/dev/shm/planted")',
-          'assert not os.path.exists("/work/planted")',
-          'assert sorted(os.listdir(".")) == ["setup_code.py", "solution.py", "tests.py", "tmp"]',
+          'assert not exists("/dev/shm/planted")',
+          'assert not exists("/work/planted")',
+          'assert own_directory() == ["solution.py"]',
         ].join('\n'),
       ),
     );
@@ -197,8 +212,10 @@ describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
       'os.chmod("secret.txt", 0o666)\n' +
       'with open("/dev/shm/where", "w") as handle:\n' +
       '    handle.write(os.getcwd())\n' +
-      'os.chmod("/dev/shm/where", 0o666)\n';
-    const first = await sandbox.run(mbpp(leaver, 'assert os.path.exists("secret.txt")'));
+      'os.chmod("/dev/shm/where", 0o666)\n' +
+      'def left():\n' +
+      '    return os.path.exists("secret.txt")\n';
+    const first = await sandbox.run(mbpp(leaver, 'assert left()'));
     expect(first.verdict).toBe('passed');
     const reader =
       'import glob, os\n' +
@@ -206,15 +223,15 @@ describe.skipIf(!dockerUp)('docker sandbox under attack', () => {
       '    try:\n' +
       '        return os.listdir("/work")\n' +
       '    except PermissionError:\n' +
-      '        return "denied"\n';
+      '        return "denied"\n' +
+      'def exists(path):\n' +
+      '    return os.path.exists(path)\n' +
+      'def secrets_found():\n' +
+      '    return glob.glob("/work/*/secret.txt")\n';
     const second = await contained(
       mbpp(
         reader,
-        [
-          'assert peek() == "denied"',
-          'assert not os.path.exists("/dev/shm/where")',
-          'assert glob.glob("/work/*/secret.txt") == []',
-        ].join('\n'),
+        ['assert peek() == "denied"', 'assert not exists("/dev/shm/where")', 'assert secrets_found() == []'].join('\n'),
       ),
     );
     expect(second.tests.filter((t) => t.outcome !== 'passed')).toEqual([]);

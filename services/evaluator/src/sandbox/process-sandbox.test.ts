@@ -24,10 +24,12 @@ describe.skipIf(!existsSync(PYTHON))('process sandbox', () => {
   };
 
   beforeAll(() => {
+    process.env.EVALFLEET_TEST_SECRET = 'must-not-reach-a-job';
     sandbox = createProcessSandbox({ python: PYTHON, concurrency: 2, logger });
   });
 
   afterAll(async () => {
+    delete process.env.EVALFLEET_TEST_SECRET;
     await sandbox?.close();
   });
 
@@ -84,11 +86,30 @@ describe.skipIf(!existsSync(PYTHON))('process sandbox', () => {
     expect(next.tests.map((t) => t.name)).toEqual(['test_0', 'test_1']);
   });
 
-  it('applies the memory limit', async () => {
-    const result = await sandbox.run(
+  it('applies the memory limit, and calls it oom only when the memory was used', async () => {
+    const hog = 'blocks = []\nwhile True:\n    blocks.append(bytearray(16 * 1024 * 1024))\n';
+    expect(await sandbox.run(job({ runner: 'mbpp', code: hog, tests: 'assert True' }))).toMatchObject({
+      verdict: 'oom',
+    });
+    // One refused allocation is an exception like any other: failed, not oom.
+    const refused = await sandbox.run(
       job({ runner: 'mbpp', code: 'x = bytearray(8 * 1024 ** 3)\n', tests: 'assert True' }),
     );
-    expect(result).toMatchObject({ verdict: 'oom' });
+    expect(refused).toMatchObject({ verdict: 'failed', reason: 'memory_error' });
+  });
+
+  it("gives each job its own directory and none of the evaluator's environment", async () => {
+    // The sandbox was created while this secret was in our environment.
+    const code =
+      'import os\nprint("cwd=" + os.getcwd())\ndef leaked():\n    return "EVALFLEET_TEST_SECRET" in os.environ\n';
+    const runs = await Promise.all(
+      [1, 2].map(() => sandbox.run(job({ runner: 'mbpp', code, tests: 'assert not leaked()' }))),
+    );
+    expect(runs.map((r) => r.verdict)).toEqual(['passed', 'passed']);
+    const dirs = runs.map((r) => /cwd=(\S+)/.exec(r.stdout)?.[1]);
+    expect(dirs[0]).toMatch(/evalfleet-job-/);
+    expect(dirs[1]).toMatch(/evalfleet-job-/);
+    expect(dirs[0]).not.toBe(dirs[1]);
   });
 
   it('runs unittest suites', async () => {

@@ -36,6 +36,7 @@ describe('runRequest', () => {
     const request = runRequest('id-1', { ...base, memoryMb: 4096 }, limits);
     expect(request.limits).toEqual({
       timeoutMs: 1000,
+      callTimeoutMs: 1000,
       memoryBytes: 256 * 1024 * 1024,
       outputBytes: 1024,
       fileBytes: 2048,
@@ -100,7 +101,7 @@ describe('hardenedContainerSpec', () => {
     expect(spec.HostConfig).toMatchObject({
       NetworkMode: 'none',
       CapDrop: ['ALL'],
-      CapAdd: ['SETUID', 'SETGID'],
+      CapAdd: ['SETUID', 'SETGID', 'KILL'],
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
       Memory: 384 * 1024 * 1024,
