@@ -180,7 +180,7 @@ class Reporter:
     def finish(self, verdict, reason=None, tests=(), message=None, tampered=None, integrity=None):
         """Write the final record and exit: nothing runs after the verdict."""
         signal.setitimer(signal.ITIMER_REAL, 0)
-        record = {"t": "final", "verdict": verdict, "tests": list(tests)}
+        record = {"t": "final", "verdict": verdict, "tests": _bounded(list(tests))}
         record["integrity"] = integrity or self.integrity_of()
         if reason:
             record["reason"] = reason
@@ -200,6 +200,31 @@ class Reporter:
             _write_all(RESULT_FD, (encode(record) + "\n").encode("utf-8", "replace"))
         finally:
             _exit(0)
+
+
+TEST_LIMIT = 2000
+MESSAGES_BUDGET = 512 * 1024
+
+
+def _bounded(tests):
+    """At most TEST_LIMIT tests (failures kept first when cutting), short names, a bounded total of messages:
+    the final record always fits the result pipe's cap."""
+    if len(tests) > TEST_LIMIT:
+        failing = [t for t in tests if t.get("outcome") != "passed"][:TEST_LIMIT]
+        keep = {id(t) for t in failing}
+        passing = [t for t in tests if id(t) not in keep][: TEST_LIMIT - len(failing)]
+        keep.update(id(t) for t in passing)
+        tests = [t for t in tests if id(t) in keep]
+    budget, bounded = MESSAGES_BUDGET, []
+    for test in tests:
+        test = dict(test)
+        test["name"] = str(test.get("name", ""))[:500]
+        message = test.pop("message", None)
+        if isinstance(message, str) and message and budget > 0:
+            test["message"] = message[-min(MESSAGE_LIMIT, budget) :]
+            budget -= len(test["message"])
+        bounded.append(test)
+    return bounded
 
 
 def _vm_peak(pid):

@@ -19,7 +19,7 @@ TEST_LIMIT = 2000
 NAME_LIMIT = 500
 MESSAGE_LIMIT = 4000
 MESSAGES_BUDGET = 512 * 1024  # all test messages of one reply together
-LINE_LIMIT = 1 << 20
+LINE_LIMIT = 4 << 20  # the result pipe's cap (supervisor_spawn.RESULT_CAP)
 MEMORY_FRACTION = 0.75  # peak memory at or above this share of the limit explains a MemoryError as oom
 CPU_SLACK_S = 0.05
 
@@ -48,7 +48,8 @@ def _clean_tests(raw):
             continue
         test = {"name": str(item.get("name", ""))[:NAME_LIMIT], "outcome": item["outcome"]}
         ms = item.get("ms")
-        if isinstance(ms, (int, float)) and not isinstance(ms, bool) and math.isfinite(ms) and 0 <= ms < 1e9:
+        # An int may have any number of digits: compare it before converting it.
+        if type(ms) is int and 0 <= ms < 10**9 or type(ms) is float and math.isfinite(ms) and 0 <= ms < 1e9:
             test["durationMs"] = round(float(ms), 3)
         message = item.get("message")
         if isinstance(message, str) and message and budget > 0:
