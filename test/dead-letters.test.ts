@@ -103,7 +103,7 @@ describe('dead-lettered jobs end their run', () => {
     'a result that breaks its kind’s schema is permanent, when emitted or when decoded',
     { timeout: 60_000 },
     async () => {
-      const { env, store, ns } = await startFleet('badresult');
+      const { store, ns } = await startFleet('badresult');
       const runId = 'wc-bad-1';
       const client = await connectTest(ns, { delayTiersMs: undefined, deliveryLimit: undefined });
       stops.push(() => client.close());
