@@ -311,12 +311,13 @@ for _name in ("and", "or", "xor", "lshift", "rshift", "matmul"):
 
 
 def _info(_server, exc):
-    """(type name, message, traceback text, class): what the checker needs to raise its own equivalent."""
+    """(type name, message, traceback text, class, args): what the checker needs to raise its equivalent."""
     try:
         message = str(exc)[:4000]
     except BaseException:  # noqa: BLE001
         message = ""
-    return (type(exc).__name__, message, report.describe(exc), type(exc))
+    args = exc.args if type(exc.args) is tuple and len(repr(exc.args)) <= 4000 else ()
+    return (type(exc).__name__, message, report.describe(exc), type(exc), args)
 
 
 def _module_namespace(name):

@@ -199,16 +199,25 @@ class Remote:
 
     def _exception(self, info):
         """The checker's exception for one the candidate raised: a builtin class, or a stand-in subclass."""
-        if type(info) is not tuple or len(info) != 4 or not all(type(x) is str for x in info[:3]):
+        if type(info) is not tuple or len(info) not in (4, 5) or not all(type(x) is str for x in info[:3]):
             raise self.abort("failed", "bad_reply", "malformed exception from the candidate")
-        name, message, trace, cls = info
+        name, message, trace, cls = info[:4]
+        args = info[4] if len(info) == 5 and type(info[4]) is tuple else ((message,) if message else ())
         if not (isinstance(cls, type) and issubclass(cls, Exception)):
             base = getattr(builtins, name, None)
             cls = base if isinstance(base, type) and issubclass(base, Exception) else CandidateError
-        exc = cls(message) if message else cls()
+        try:
+            exc = cls(*args)
+        except Exception:  # noqa: BLE001 - a class whose constructor wants other arguments
+            exc = _loose(cls)(*args)
         if trace:
             exc.add_note("--- raised in the candidate's process ---\n" + trace[-4000:])
         return exc
+
+
+def _loose(cls):
+    """A subclass of `cls` that accepts any arguments (UnicodeDecodeError wants five)."""
+    return type(cls.__name__, (cls,), {"__init__": BaseException.__init__, "__str__": BaseException.__str__})
 
 
 class CandidateError(Exception):

@@ -122,7 +122,10 @@ class Supervisor:
         anomaly = self._kill(job)
         if job.uid is not None:
             anomaly = anomaly or cleanup.reap_uid(job.uid, [job.job_dir])
-            anomaly = anomaly or cleanup.reap_uid(job.checker_uid, [job.checker_dir])
+            # The checker (trusted) only leaves flat files, which root may unlink from its own directory;
+            # anything else takes the deleter, as for a job.
+            if anomaly is None and cleanup.remove_dir(job.checker_dir) is not None:
+                anomaly = cleanup.reap_uid(job.checker_uid, [job.checker_dir])
             return anomaly
         return cleanup.remove_dir(job.job_dir) or cleanup.remove_dir(job.checker_dir)
 

@@ -220,6 +220,7 @@ def kill_process_group(pgid):
 
 
 def remove_dir(path):
+    """Remove a tree the caller may remove (process mode; a checker directory); what is left, or None."""
     if os.path.lexists(path):
         for root, dirs, _files in os.walk(path):
             for name in dirs:
