@@ -6,7 +6,7 @@ import { modelsCommand } from './commands/models.js';
 import { reportCommand } from './commands/report.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand, watchCommand } from './commands/status.js';
-import { resumeRun, submitKind } from './commands/submit.js';
+import { resumeRun, submitContext, submitKind } from './commands/submit.js';
 import type { CliOption } from '@evalfleet/shared/workflow';
 import { upCommand } from './commands/up.js';
 
@@ -67,6 +67,39 @@ export async function main(
       .option('--wait', 'show progress until the run completes')
       .option('--json', 'machine-readable output on stdout (with --wait: the run summary)')
       .action(async (opts: Record<string, unknown>) => run((c) => submitKind(c, kind.name, opts))());
+  }
+
+  // Commands the kinds bring (`mutants <run>`, `synth validate <file>`, ...).
+  const groups = new Map<string, Command>();
+  for (const kind of (await context().registry()).kinds()) {
+    for (const kc of kind.cli?.commands ?? []) {
+      const words = kc.name.split(' ');
+      const leaf = words.pop() ?? kc.name;
+      let parent: Command = program;
+      for (const word of words) {
+        const key = `${parent.name()} ${word}`;
+        let group = groups.get(key);
+        if (!group) {
+          group = parent.command(word).description(`${word} commands`);
+          groups.set(key, group);
+        }
+        parent = group;
+      }
+      const cmd = parent.command([leaf, ...(kc.args ?? [])].join(' ')).description(kc.description);
+      for (const o of kc.options ?? []) cmd.addOption(commanderOption(o));
+      cmd.option('--json', 'machine-readable output').action(async (...params: unknown[]) => {
+        const positional = params.slice(0, kc.args?.length ?? 0).map((p) => (typeof p === 'string' ? p : ''));
+        const opts = (params[kc.args?.length ?? 0] ?? {}) as Record<string, unknown>;
+        await run((c) =>
+          kc.run(positional, opts, {
+            ...submitContext(c),
+            out: (l) => c.out(l),
+            store: c.store(),
+            signal: c.signals.signal,
+          }),
+        )();
+      });
+    }
   }
 
   program

@@ -109,6 +109,27 @@ export interface SubmitContext {
   checkModels(models: readonly string[]): void;
 }
 
+/** What a kind's own command may use besides the submit context: output, the store, Redis-free reads. */
+export interface CommandContext extends SubmitContext {
+  out(line: string): void;
+  store: ArtifactStore;
+  /** Aborts on the first SIGINT/SIGTERM. */
+  signal: AbortSignal;
+}
+
+/**
+ * A command a kind adds to the CLI, e.g. `mutants <run>` or `synth validate <file>` (a name with a
+ * space is a subcommand of a group). Resolves to the exit code.
+ */
+export type KindCommand = {
+  name: string;
+  description: string;
+  /** Positional arguments in commander syntax: `<run>`, `[file]`. */
+  args?: readonly string[];
+  options?: readonly CliOption[];
+  run(args: string[], opts: Record<string, unknown>, ctx: CommandContext): Promise<number>;
+};
+
 export type SubmitPlan = {
   spec: unknown;
   jobs: number;
@@ -123,6 +144,8 @@ export type KindCli = {
   options: readonly CliOption[];
   /** Validates options locally and builds the spec (uploading what it needs unless `dryRun`). */
   plan(opts: Record<string, unknown>, ctx: SubmitContext & { dryRun: boolean }): Promise<SubmitPlan>;
+  /** Commands of its own beside `submit <kind>`. */
+  commands?: readonly KindCommand[];
   /** The report's first screen from `summary.json` (`evalfleet report RUN`); JSON when absent. */
   summaryLines?(summary: unknown): string[];
   /** After `--wait` saw the run complete (e.g. write results beside an input file). */
