@@ -23,6 +23,32 @@ def _source(files, name):
     return files.get(name, b"").decode("utf-8", "surrogateescape")
 
 
+def _trusted(files, namespace, entry_point, reporter):
+    """Run dataset code the job marked trusted (the HumanEval prompt) in the checker, before the tests: its
+    helpers (`poly`, `encode_cyclic`) are then the checker's own, not whatever the candidate redefined. The
+    entry point stays the candidate's."""
+    source = _source(files, "trusted.py")
+    if not source.strip():
+        return
+    code, syntax = checker.compile_tests(source, "prompt.py")
+    if code is None:
+        reporter.finish("error", "tests_syntax_error", message=syntax)
+    candidate = namespace.get(entry_point, _MISSING)
+    try:
+        exec(code, namespace)  # noqa: S102 - dataset code, in the checker
+    except remote_mod.CheckerAbort:
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        reporter.finish("error", "tests_error", message=report.describe(exc))
+    if candidate is not _MISSING:
+        namespace[entry_point] = candidate
+    else:
+        namespace.pop(entry_point, None)
+
+
+_MISSING = object()
+
+
 def run_humaneval(spec, files, remote, reporter):
     entry_point = spec.get("entryPoint") or ""
     check_code, syntax = checker.compile_tests(_source(files, "check.py"), "check.py")
@@ -32,6 +58,7 @@ def run_humaneval(spec, files, remote, reporter):
 
     entries = checker.load_candidate(remote, checker.needed_names(check_code) | {entry_point}, reporter)
     namespace = checker.namespace_for(entries, entry_point)
+    _trusted(files, namespace, entry_point, reporter)
     defined = {name for name, _kind, _value in entries}
     try:
         exec(check_code, namespace)  # noqa: S102 - the dataset's test code, in the checker
@@ -89,6 +116,8 @@ def run_mbpp(spec, files, remote, reporter):
     entry_point = spec.get("entryPoint") or None
     entries = checker.load_candidate(remote, names, reporter)
     namespace = checker.namespace_for(entries, entry_point)
+    if entry_point:
+        _trusted(files, namespace, entry_point, reporter)
 
     tests = []
     for index, statement in enumerate(statements):

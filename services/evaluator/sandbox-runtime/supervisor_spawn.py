@@ -36,11 +36,15 @@ def job_files(job):
     entry = job.get("entryPoint")
     if entry is not None and (not isinstance(entry, str) or not entry.isidentifier()):
         raise InvalidJob("entryPoint must be a Python identifier")
+    trusted = job.get("trustedCode") or ""
+    if not isinstance(trusted, str):
+        raise InvalidJob("trustedCode must be a string")
+    checker = {"trusted.py": trusted} if trusted.strip() and runner in ("humaneval", "mbpp") else {}
     if runner == "humaneval":
         if not entry:
             raise InvalidJob("humaneval needs entryPoint, a Python identifier")
         fields["entryPoint"] = entry
-        return {"solution.py": code}, {"check.py": tests}, fields, 1
+        return {"solution.py": code}, dict(checker, **{"check.py": tests}), fields, 1
     if runner == "mbpp":
         setup = job.get("setupCode") or ""
         if not isinstance(setup, str):
@@ -50,7 +54,7 @@ def job_files(job):
         candidate = {"solution.py": code}
         if setup.strip():
             candidate["setup_code.py"] = setup  # runs after the program, as MBPP's own harness does
-        return candidate, {"tests.py": tests}, fields, _statement_count(tests)
+        return candidate, dict(checker, **{"tests.py": tests}), fields, _statement_count(tests)
     if runner in ("pytest", "unittest"):
         module = job.get("moduleName") or "solution"
         if not isinstance(module, str) or not MODULE_NAME.match(module) or module.startswith("efsbx_"):

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ATTACKS, CONTROL, py, type Attack } from './attack-corpus.js';
+import { ATTACKS, CONTROL, POLY_CHECK, POLY_PROMPT, py, type Attack } from './attack-corpus.js';
 import { dockerForTests } from './docker-available.test-support.js';
 import { createDockerSandbox, ensureSandboxImage, type Sandbox, type SandboxJob } from './index.js';
 
@@ -65,6 +65,22 @@ describe.skipIf(!dockerUp)('attack corpus on the docker sandbox', () => {
     },
     60_000,
   );
+
+  it('passes a correct completion whose check uses the prompt, run by the checker itself', async () => {
+    const bisect =
+      '    lo, hi = -100.0, 100.0\n    for _ in range(200):\n        mid = (lo + hi) / 2\n' +
+      '        if poly(xs, lo) * poly(xs, mid) <= 0:\n            hi = mid\n        else:\n            lo = mid\n    return lo\n';
+    const result = await sandbox.run(
+      job({
+        runner: 'humaneval',
+        trustedCode: POLY_PROMPT,
+        code: POLY_PROMPT + bisect,
+        tests: POLY_CHECK,
+        entryPoint: 'find_zero',
+      }),
+    );
+    expect(result).toMatchObject({ verdict: 'passed', integrity: 'checker' });
+  });
 
   it('passes a correct solution whose check compares its own objects, and says the pass rests on them', async () => {
     const code = py(`

@@ -29,6 +29,14 @@ const ADD_CHECK = 'def check(candidate):\n    assert candidate(1, 2) == 3\n    a
 const FRACTION_CHECK =
   'def check(candidate):\n    assert abs(candidate(1.33) - 0.33) < 1e-6\n    assert abs(candidate(123.456) - 0.456) < 1e-6\n';
 
+/** HumanEval/32-like: check() calls the prompt's helper `poly` on the candidate's answer. */
+export const POLY_PROMPT =
+  'import math\n\n\ndef poly(xs: list, x: float):\n    return sum(coeff * math.pow(x, i) for i, coeff in enumerate(xs))\n\n\n' +
+  'def find_zero(xs: list):\n    """A root of the polynomial with coefficients xs."""\n';
+export const POLY_CHECK =
+  'def check(candidate):\n    for coeffs in ([-6, 11, -6, 1], [1, 2], [-2, 0, 1, 0]):\n' +
+  '        assert abs(poly(coeffs, candidate(coeffs))) < 1e-4\n';
+
 /** A HumanEval `add` job whose candidate is `code` (always wrong unless the attack says otherwise). */
 function add(code: string, tests = ADD_CHECK): Attack['job'] {
   return { runner: 'humaneval', code, tests, entryPoint: 'add' };
@@ -331,6 +339,19 @@ export const ATTACKS: Attack[] = [
     ),
     expect: FAILED,
   },
+  {
+    name: "redefines the prompt's helper that check() relies on (poly)",
+    category: 'shadowing',
+    job: {
+      runner: 'humaneval',
+      // The prompt (trusted: the dataset's) defines poly; the completion redefines it to make any root right.
+      trustedCode: POLY_PROMPT,
+      code: `${POLY_PROMPT}    return 0.0\n\n\ndef poly(xs, x):\n    return 0.0\n`,
+      tests: POLY_CHECK,
+      entryPoint: 'find_zero',
+    },
+    expect: FAILED,
+  },
   // --- always-equal and numeric-subclass returns ----------------------------------------------------
   {
     name: 'returns an object equal to everything',
@@ -612,13 +633,13 @@ export const ATTACKS: Attack[] = [
     probe: PROBE,
   },
   {
-    name: 'hands a SysV shared memory segment to root and fills it',
+    name: 'hands SysV shared memory, semaphores and a queue to root',
     category: 'cross-job',
     job: add(
       py(`
         import ctypes
         libc = ctypes.CDLL(None, use_errno=True)
-        IPC_PRIVATE, IPC_CREAT, IPC_SET = 0, 0o1000, 1
+        IPC_PRIVATE, IPC_CREAT, IPC_STAT, IPC_SET = 0, 0o1000, 2, 1
         class Perm(ctypes.Structure):
             _fields_ = [("key", ctypes.c_int), ("uid", ctypes.c_uint), ("gid", ctypes.c_uint),
                         ("cuid", ctypes.c_uint), ("cgid", ctypes.c_uint), ("mode", ctypes.c_ushort),
@@ -629,24 +650,54 @@ export const ATTACKS: Attack[] = [
                         ("dtime", ctypes.c_long), ("ctime", ctypes.c_long), ("cpid", ctypes.c_int),
                         ("lpid", ctypes.c_int), ("nattch", ctypes.c_ulong), ("unused", ctypes.c_ulong * 2)]
         libc.shmat.restype = ctypes.c_void_p
-        size = 160 * 1024 * 1024
+        size = 8 * 1024 * 1024
         ident = libc.shmget(IPC_PRIVATE, size, IPC_CREAT | 0o666)
+        assert ident >= 0, "shmget failed"
         address = libc.shmat(ident, None, 0)
         ctypes.memset(address, 1, size)
         libc.shmdt(ctypes.c_void_p(address))
         info = ShmidDs()
-        libc.shmctl(ident, 2, ctypes.byref(info))
+        libc.shmctl(ident, IPC_STAT, ctypes.byref(info))
         info.perm.uid = 0
         info.perm.gid = 0
-        libc.shmctl(ident, IPC_SET, ctypes.byref(info))
-        sem = libc.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o666)
-        queue = libc.msgget(IPC_PRIVATE, IPC_CREAT | 0o666)
+        assert libc.shmctl(ident, IPC_SET, ctypes.byref(info)) == 0, "IPC_SET failed"
+        libc.semget(IPC_PRIVATE, 1, IPC_CREAT | 0o666)
+        libc.msgget(IPC_PRIVATE, IPC_CREAT | 0o666)
+        with open("/proc/sysvipc/shm") as handle:
+            assert " 0 " in handle.read(), "the segment should now belong to root"
         def add(a, b):
             return 0
       `),
     ),
     expect: FAILED,
-    // Had the 160 MiB segment survived, this correct job (which needs most of the container) would end oom.
+    probe: PROBE,
+  },
+  {
+    name: 'pins more SysV shared memory than the container can hold',
+    category: 'cross-job',
+    job: add(
+      py(`
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.shmat.restype = ctypes.c_void_p
+        made = 0
+        for _ in range(40):
+            ident = libc.shmget(0, 16 * 1024 * 1024, 0o1000 | 0o666)
+            if ident < 0:
+                break
+            address = libc.shmat(ident, None, 0)
+            if address in (None, ctypes.c_void_p(-1).value):
+                break
+            ctypes.memset(address, 1, 16 * 1024 * 1024)
+            libc.shmdt(ctypes.c_void_p(address))
+            made += 1
+        def add(a, b):
+            return made
+      `),
+    ),
+    expect: FAILED,
+    // Had 160 MiB or more of segments survived, this correct job (which needs most of the container's
+    // memory) would end oom.
     probe: mbpp(
       py(`
         def fill():

@@ -80,6 +80,16 @@ export function hardenedContainerSpec(input: ContainerSpecInput): Docker.Contain
       Tmpfs: { [WORK_DIR]: `rw,nosuid,nodev,noexec,size=${limits.workDirSizeMb}m,mode=0711` },
       IpcMode: 'private',
       ShmSize: 16 * 1024 * 1024,
+      // SysV IPC of the private namespace, bounded like /dev/shm: 16 MiB of shared memory in all, few objects.
+      // A job's objects are removed after it (by owner or creator uid); the bound keeps one job from pinning
+      // the container's memory in the meantime.
+      Sysctls: {
+        'kernel.shmmax': String(16 * 1024 * 1024),
+        'kernel.shmall': String((16 * 1024 * 1024) / 4096),
+        'kernel.shmmni': '32',
+        'kernel.msgmni': '32',
+        'kernel.sem': '32 1024 32 32',
+      },
       Memory: memoryBytes,
       MemorySwap: memoryBytes,
       NanoCpus: Math.round(limits.cpus * 1e9),

@@ -111,6 +111,7 @@ describe('hardenedContainerSpec', () => {
       AutoRemove: true,
     });
     expect(spec.HostConfig?.Tmpfs?.['/work']).toMatch(/noexec.*mode=0711/);
+    expect(spec.HostConfig).toMatchObject({ IpcMode: 'private', Sysctls: { 'kernel.shmall': '4096' } });
     expect(spec.Labels).toMatchObject({ 'org.evalfleet.sandbox': 'true', 'org.evalfleet.sandbox.pool': 'p' });
   });
 });

@@ -18,7 +18,7 @@ const MAX_TIMEOUT_MS = 30 * 60_000;
 export type RunRequest = {
   op: 'run';
   id: string;
-  job: Pick<SandboxJob, 'runner' | 'code' | 'tests' | 'entryPoint' | 'setupCode' | 'moduleName'>;
+  job: Pick<SandboxJob, 'runner' | 'code' | 'tests' | 'entryPoint' | 'setupCode' | 'moduleName' | 'trustedCode'>;
   limits: {
     timeoutMs: number;
     callTimeoutMs: number;
@@ -38,7 +38,10 @@ export function validateJob(job: SandboxJob): string | undefined {
   if (!RUNNERS.includes(job.runner)) return `unknown runner ${String(job.runner)}`;
   if (typeof job.code !== 'string' || typeof job.tests !== 'string') return 'code and tests must be strings';
   if (
-    Buffer.byteLength(job.code) + Buffer.byteLength(job.tests) + Buffer.byteLength(job.setupCode ?? '') >
+    Buffer.byteLength(job.code) +
+      Buffer.byteLength(job.tests) +
+      Buffer.byteLength(job.setupCode ?? '') +
+      Buffer.byteLength(job.trustedCode ?? '') >
     MAX_SOURCE_BYTES
   ) {
     return `sources exceed ${MAX_SOURCE_BYTES} bytes`;
@@ -75,6 +78,7 @@ export function runRequest(id: string, job: SandboxJob, limits: JobLimits): RunR
       entryPoint: job.entryPoint,
       setupCode: job.setupCode,
       moduleName: job.moduleName,
+      trustedCode: job.trustedCode,
     },
     limits: {
       timeoutMs: Math.ceil(job.timeoutMs),

@@ -25,6 +25,12 @@ export type SandboxJob = {
   entryPoint?: string;
   /** mbpp: test_setup_code, run after the program and before the asserts (as MBPP's own harness does). */
   setupCode?: string;
+  /**
+   * humaneval (and mbpp with entryPoint): dataset code the checker runs itself before the tests, normally the
+   * HumanEval prompt. Its helpers (`poly`, `encode_cyclic`) are then the checker's own, so a completion that
+   * redefines one cannot change what `check` computes; the entry point stays the candidate's.
+   */
+  trustedCode?: string;
   /** pytest/unittest: file name (without .py) of the module the tests import; default 'solution'. */
   moduleName?: string;
   /** Wall-clock limit for the whole job (loading the program and every check), enforced by the checker. */
