@@ -3,35 +3,30 @@
 // its run's `dead_lettered` result; requeueing the dead letter re-opens the job, and when it
 // finishes the reports are rebuilt and `run.completed` fires again. Runs through the real fleet
 // with a kind defined outside the services (test/kinds/wordcount.ts), loaded by module specifier.
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAggregator } from '../services/aggregator/src/main.js';
-import { startGenerator } from '../services/generator/src/main.js';
-import { startProducer } from '../services/producer/src/main.js';
 import { makeEnvelope } from '../shared/src/messages/index.js';
 import { runKeys } from '../shared/src/runs/index.js';
 import { cli } from './support/cli.js';
-import { testFleetEnv, type TestFleetEnv } from './support/fleet.js';
+import { startFleet, type TestFleet } from './support/fleet.js';
 import { connectTest, queueDepth, waitFor } from './support/rabbit.js';
 
-let fleetEnv: TestFleetEnv | undefined;
+let fleet: TestFleet | undefined;
 const stops: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const stop of stops.splice(0).reverse()) await stop();
-  await fleetEnv?.cleanup();
-  fleetEnv = undefined;
+  await fleet?.stop();
+  fleet = undefined;
 });
 
 type Summary = { counted: string[]; deadLettered: { word: string; code: string }[]; letters: number };
 
-async function startFleet(label: string) {
-  fleetEnv = await testFleetEnv(label, { EVALFLEET_KINDS: path.resolve('test/kinds/wordcount.ts') });
-  const { env, artifactDir } = fleetEnv;
-  for (const start of [startProducer, startGenerator, startAggregator]) {
-    const s = await start({ env, installSignals: false, cwd: artifactDir });
-    stops.push(() => s.shutdown());
-  }
-  return fleetEnv;
+/** Producer, generator (it hosts wordcount's `tally` stage) and aggregator, with the test kind loaded. */
+async function startWordcountFleet(label: string) {
+  fleet = await startFleet(label, {
+    services: ['producer', 'generator', 'aggregator'],
+    kinds: ['test/kinds/wordcount.ts'],
+  });
+  return fleet.fleetEnv;
 }
 
 describe('dead-lettered jobs end their run', () => {
@@ -39,7 +34,7 @@ describe('dead-lettered jobs end their run', () => {
     'validation error → DLQ at once; retryable on every attempt → DLQ after the last; the run completes; requeue re-opens it',
     { timeout: 120_000 },
     async () => {
-      const { env, store, ns } = await startFleet('deadletter');
+      const { env, store, ns } = await startWordcountFleet('deadletter');
       const runId = 'wc-dead-1';
       const submitted = await cli(
         env,
@@ -103,7 +98,7 @@ describe('dead-lettered jobs end their run', () => {
     'a result that breaks its kind’s schema is permanent, when emitted or when decoded',
     { timeout: 60_000 },
     async () => {
-      const { store, ns } = await startFleet('badresult');
+      const { store, ns } = await startWordcountFleet('badresult');
       const runId = 'wc-bad-1';
       const client = await connectTest(ns, { delayTiersMs: undefined, deliveryLimit: undefined });
       stops.push(() => client.close());
@@ -143,7 +138,7 @@ describe('dead-lettered jobs end their run', () => {
     'a run whose request is dead-lettered ends failed, with the reason, and watch returns',
     { timeout: 60_000 },
     async () => {
-      const { env, ns } = await startFleet('badrequest');
+      const { env, ns } = await startWordcountFleet('badrequest');
       const client = await connectTest(ns, { delayTiersMs: undefined, deliveryLimit: undefined });
       stops.push(() => client.close());
       const runId = 'solve-failed-1';

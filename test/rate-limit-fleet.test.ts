@@ -11,13 +11,21 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-const periodMs = 2_000;
+// A period long enough, and a margin wide enough, that a scheduling stall of a few hundred ms
+// between the limiter's admission and the provider's clock (a loaded 2-core CI machine) cannot
+// squeeze two periods' worth of requests into one of the provider's windows.
+const periodMs = 3_000;
+const marginMs = 750;
 
 describe('fleet rate limits', () => {
   it('two generators stay within the shared RPM without one 429', { timeout: 180_000 }, async () => {
     fleet = await startSolveFleet('ratelimit', {
       services: ['producer', 'generator', 'evaluator', 'aggregator'],
-      extraEnv: { RATE_LIMIT_PERIOD_MS: String(periodMs), GENERATOR_CONCURRENCY: '8' },
+      extraEnv: {
+        RATE_LIMIT_PERIOD_MS: String(periodMs),
+        RATE_LIMIT_MARGIN_MS: String(marginMs),
+        GENERATOR_CONCURRENCY: '8',
+      },
       provider: { rpm: 8, tpm: 12_000, windowMs: periodMs },
     });
     await fleet.startService('generator');

@@ -13,9 +13,14 @@
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EvalfleetError, RetryableError } from '@evalfleet/shared/errors';
-import { createLlmClient, estimatePromptTokens, parseRegistry, type LlmTrace } from '@evalfleet/shared/llm';
 import {
-  createConcurrencyCap,
+  createLlmClient,
+  createLocalLimiter,
+  estimatePromptTokens,
+  parseRegistry,
+  type LlmTrace,
+} from '@evalfleet/shared/llm';
+import {
   createFleetLimiter,
   scopeForModel,
   type FleetLimiter,
@@ -210,7 +215,7 @@ function report(type: 'progress' | 'done'): void {
   process.stdout.write(`${JSON.stringify({ type, ...stats, elapsedMs: Math.round(performance.now() - started) })}\n`);
 }
 
-const cap = createConcurrencyCap(Number(values.concurrency));
+const cap = createLocalLimiter({ maxConcurrent: Number(values.concurrency) });
 const progress = setInterval(() => report('progress'), Number(values['progress-ms']));
 await Promise.all(
   Array.from({ length: Number(values.concurrency) }, async () => {

@@ -62,3 +62,64 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
     redis.disconnect();
   }
 }
+
+export type ServiceName = 'producer' | 'generator' | 'evaluator' | 'aggregator';
+
+type Starter = (opts: { env: Record<string, string>; installSignals: boolean; cwd: string }) => Promise<{
+  shutdown(): Promise<void>;
+  opsUrl: string;
+}>;
+
+/** The services a test can start in-process; a service's module is loaded only when used. */
+const starters: Record<ServiceName, () => Promise<Starter>> = {
+  producer: async () => (await import('../../services/producer/src/main.js')).startProducer,
+  generator: async () => (await import('../../services/generator/src/main.js')).startGenerator,
+  evaluator: async () => (await import('../../services/evaluator/src/main.js')).startEvaluator,
+  aggregator: async () => (await import('../../services/aggregator/src/main.js')).startAggregator,
+};
+
+export type TestFleet = {
+  fleetEnv: TestFleetEnv;
+  env: Record<string, string>;
+  /** Start one more instance of a service; returns its ops URL (/metrics, /healthz, /readyz). */
+  startService(name: ServiceName): Promise<string>;
+  stop(): Promise<void>;
+};
+
+/**
+ * A kind-agnostic fleet for cross-service tests: its own namespace and store, the services asked
+ * for running in-process on the real broker and Redis, and `kinds` (module paths) loaded beside
+ * the built-in ones exactly as `EVALFLEET_KINDS` does for real services.
+ */
+export async function startFleet(
+  label: string,
+  opts: { services?: readonly ServiceName[]; env?: Record<string, string>; kinds?: readonly string[] } = {},
+): Promise<TestFleet> {
+  const fleetEnv = await testFleetEnv(label, {
+    ...(opts.kinds?.length ? { EVALFLEET_KINDS: opts.kinds.map((k) => path.resolve(k)).join(',') } : {}),
+    ...opts.env,
+  });
+  const stops: (() => Promise<void>)[] = [];
+  const startService = async (name: ServiceName): Promise<string> => {
+    const start = await starters[name]();
+    const s = await start({ env: fleetEnv.env, installSignals: false, cwd: fleetEnv.artifactDir });
+    stops.push(() => s.shutdown());
+    return s.opsUrl;
+  };
+  try {
+    for (const name of opts.services ?? ['producer', 'generator', 'evaluator', 'aggregator']) await startService(name);
+  } catch (err) {
+    for (const stop of stops.splice(0).reverse()) await stop();
+    await fleetEnv.cleanup();
+    throw err;
+  }
+  return {
+    fleetEnv,
+    env: fleetEnv.env,
+    startService,
+    async stop() {
+      for (const stop of stops.splice(0).reverse()) await stop();
+      await fleetEnv.cleanup();
+    },
+  };
+}

@@ -1,15 +1,12 @@
-// A whole solve fleet for tests: the fake provider, a test model registry pointing at it,
-// and producer, generator, evaluator and aggregator in-process (the evaluator can also be a
-// child process). The sandbox is Docker when EVALFLEET_SANDBOX_IMAGE is set (scripts/test
+// A whole solve fleet for tests, on the kind-agnostic harness in fleet.ts: the fake provider, a
+// test model registry pointing at it, and producer, generator, evaluator and aggregator
+// in-process (the evaluator can also be a child process). The sandbox is Docker when EVALFLEET_SANDBOX_IMAGE is set (scripts/test
 // sets it), the process sandbox otherwise.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFakeProvider, type FakeProvider } from '../../services/fake-provider/src/index.js';
-import { startAggregator } from '../../services/aggregator/src/main.js';
-import { startEvaluator } from '../../services/evaluator/src/main.js';
-import { startGenerator } from '../../services/generator/src/main.js';
-import { startProducer } from '../../services/producer/src/main.js';
-import { testFleetEnv, type TestFleetEnv } from './fleet.js';
+import { startFleet, type ServiceName, type TestFleetEnv } from './fleet.js';
 
 export const sandboxImage = process.env.EVALFLEET_SANDBOX_IMAGE;
 
@@ -43,52 +40,52 @@ export type SolveFleet = {
   fleetEnv: TestFleetEnv;
   provider: FakeProvider;
   env: Record<string, string>;
-  startService(name: 'producer' | 'generator' | 'evaluator' | 'aggregator'): Promise<void>;
+  startService(name: ServiceName): Promise<string>;
   stop(): Promise<void>;
 };
 
+/** A solve fleet: the fake provider, a test model registry pointing at it, and the services asked for. */
 export async function startSolveFleet(
   label: string,
   opts: {
     dataset?: string;
-    services?: ('producer' | 'generator' | 'evaluator' | 'aggregator')[];
+    services?: ServiceName[];
     extraEnv?: Record<string, string>;
     provider?: { rpm?: number; tpm?: number; windowMs?: number };
+    kinds?: readonly string[];
   } = {},
 ): Promise<SolveFleet> {
   const datasetText = await readFile(opts.dataset ?? 'datasets/solve-example.jsonl', 'utf8');
   const provider = await startFakeProvider({ port: 0, host: '127.0.0.1', datasetText, ...opts.provider });
-  const fleetEnv = await testFleetEnv(label, {
-    SANDBOX: sandboxImage ? 'docker' : 'process',
-    ...(sandboxImage ? { EVALFLEET_SANDBOX_IMAGE: sandboxImage } : {}),
-    EVALUATOR_CONCURRENCY: '2',
-    ...opts.extraEnv,
-  });
-  const registryFile = path.join(fleetEnv.artifactDir, 'models.test.yaml');
+  const registryDir = await mkdtemp(path.join(tmpdir(), `evalfleet-${label}-models-`));
+  const registryFile = path.join(registryDir, 'models.test.yaml');
   await writeFile(registryFile, testRegistryYaml(provider.url));
-  fleetEnv.env['EVALFLEET_MODELS'] = registryFile;
-  const env = fleetEnv.env;
-  const stops: (() => Promise<void>)[] = [];
-  const starters = {
-    producer: startProducer,
-    generator: startGenerator,
-    evaluator: startEvaluator,
-    aggregator: startAggregator,
-  };
-  const startService = async (name: keyof typeof starters) => {
-    const s = await starters[name]({ env, installSignals: false, cwd: fleetEnv.artifactDir });
-    stops.push(() => s.shutdown());
-  };
-  for (const name of opts.services ?? ['producer', 'generator', 'evaluator', 'aggregator']) await startService(name);
-  return {
-    fleetEnv,
-    provider,
-    env,
-    startService,
-    async stop() {
-      for (const stop of stops.splice(0).reverse()) await stop();
-      await provider.close();
-      await fleetEnv.cleanup();
-    },
-  };
+  try {
+    const fleet = await startFleet(label, {
+      services: opts.services ?? ['producer', 'generator', 'evaluator', 'aggregator'],
+      ...(opts.kinds ? { kinds: opts.kinds } : {}),
+      env: {
+        SANDBOX: sandboxImage ? 'docker' : 'process',
+        ...(sandboxImage ? { EVALFLEET_SANDBOX_IMAGE: sandboxImage } : {}),
+        EVALUATOR_CONCURRENCY: '2',
+        EVALFLEET_MODELS: registryFile,
+        ...opts.extraEnv,
+      },
+    });
+    return {
+      fleetEnv: fleet.fleetEnv,
+      provider,
+      env: fleet.env,
+      startService: (name) => fleet.startService(name),
+      async stop() {
+        await fleet.stop();
+        await provider.close();
+        await rm(registryDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await provider.close();
+    await rm(registryDir, { recursive: true, force: true });
+    throw err;
+  }
 }

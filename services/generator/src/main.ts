@@ -68,6 +68,8 @@ export function startGenerator(opts: Parameters<typeof runService>[1] = {}) {
         RATE_LIMIT_MAX_WAIT_MS: z.coerce.number().int().positive().default(30_000),
         /** The period rpm/tpm are counted over (tests shorten it). */
         RATE_LIMIT_PERIOD_MS: z.coerce.number().int().positive().default(60_000),
+        /** Slack each reservation keeps past the period for admission-to-provider delay (default: the limiter's). */
+        RATE_LIMIT_MARGIN_MS: z.coerce.number().int().min(0).optional(),
       },
       setup: async (ctx) => {
         const { config, env, store, redis, logger, metrics } = ctx;
@@ -90,6 +92,7 @@ export function startGenerator(opts: Parameters<typeof runService>[1] = {}) {
             rateLimits: config.RATE_LIMITS,
             rateLimitMaxWaitMs: config.RATE_LIMIT_MAX_WAIT_MS,
             rateLimitPeriodMs: config.RATE_LIMIT_PERIOD_MS,
+            ...(config.RATE_LIMIT_MARGIN_MS !== undefined ? { rateLimitMarginMs: config.RATE_LIMIT_MARGIN_MS } : {}),
           },
         });
         const consumers = await hostStages(ctx, {

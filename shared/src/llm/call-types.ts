@@ -79,4 +79,9 @@ export interface ModelCallerOptions {
   rateLimitMaxWaitMs?: number;
   /** The period rpm/tpm are counted over; default 60 000 (tests shorten it). */
   rateLimitPeriodMs?: number;
+  /**
+   * Extra time each reservation holds its capacity beyond the period, absorbing the delay between
+   * our admission and the provider's clock; default max(250 ms, 1 % of the period).
+   */
+  rateLimitMarginMs?: number;
 }

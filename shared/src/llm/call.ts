@@ -4,7 +4,7 @@ import { RunBudget, type BudgetReservation } from '../budget/index.js';
 import { EvalfleetError, PermanentError, RetryableError } from '../errors/index.js';
 import type { Logger } from '../logger/index.js';
 import { createFleetLimiter, type FleetLimiter, type Reservation } from '../ratelimit/fleet-limiter.js';
-import { createLimiterMetrics } from '../ratelimit/metrics.js';
+import { createLimiterMetrics } from '../metrics/ratelimit.js';
 import { limiterForModels, type ModelLimiter } from '../ratelimit/model-limiter.js';
 import { runKeys } from '../runs/keys.js';
 import type { ArtifactStore } from '../storage/index.js';
@@ -12,7 +12,7 @@ import { cacheKey, ResponseCache } from './cache.js';
 import type { CallOutcome, CallRequest, ModelAnswer, ModelCaller, ModelCallerOptions } from './call-types.js';
 import { createLlmClient } from './client.js';
 import { createLocalLimiter } from './local-limiter.js';
-import { createLlmMetrics } from './metrics.js';
+import { createLlmMetrics } from '../metrics/llm.js';
 import { costUsd, getModel, type ModelConfig, type Registry } from './registry.js';
 import { countPromptTokens } from './tokenizer.js';
 import { recordFailure, startTrace, traceOfError, withTrace } from './trace.js';
@@ -47,6 +47,7 @@ export function createModelCaller(deps: ModelCallerDeps): ModelCaller {
       : createFleetLimiter({
           redis: deps.redis,
           periodMs: options.rateLimitPeriodMs ?? 60_000,
+          ...(options.rateLimitMarginMs !== undefined ? { marginMs: options.rateLimitMarginMs } : {}),
           metrics: deps.metricsRegistry,
           logger: deps.logger,
         });

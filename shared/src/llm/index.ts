@@ -7,7 +7,7 @@ export { createLlmClient, type LlmClientOptions } from './client.js';
 export { maxRawBodyChars } from './classify.js';
 export { traceOfError } from './trace.js';
 export { cacheKey, ResponseCache, cachedResponseSchema, type CacheKeyParts, type CachedResponse } from './cache.js';
-export { createLlmMetrics, type LlmMetrics } from './metrics.js';
+export { createLlmMetrics, type LlmMetrics } from '../metrics/llm.js';
 export { createLocalLimiter, type LocalLimiter, type LocalLimiterOptions } from './local-limiter.js';
 export type {
   CallOutcome,

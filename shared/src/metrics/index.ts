@@ -120,3 +120,7 @@ export function createMetrics(opts: { service: string; defaultMetrics?: boolean 
     }),
   };
 }
+
+// The model-calling and rate-limiter metrics live beside these, registered by those capabilities.
+export { createLlmMetrics, type LlmMetrics } from './llm.js';
+export { createLimiterMetrics, type LimiterMetrics } from './ratelimit.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCodes, EvalfleetError, PermanentError, RetryableError } from '../errors/index.js';
-import { createLimiterMetrics, type LimiterMetrics } from './metrics.js';
+import { createLimiterMetrics, type LimiterMetrics } from '../metrics/ratelimit.js';
 import { resolveOptions, type FleetLimiterOptions, type ResolvedOptions } from './options.js';
 import { isUnlimited, type RateLimitScope } from './scope.js';
 import { ScopeState, youngMs } from './scope-state.js';

@@ -110,7 +110,9 @@ describe('fleet limiter across processes', () => {
       await raw.quit();
     });
     const limits = { rpm: 30, tpm: 4500 };
-    const windowMs = 2000;
+    // Windows long enough that the margin (admission-to-arrival delay a loaded machine may add)
+    // is a small part of each: the busiest window can still come close to the limit.
+    const windowMs = 4000;
     const fake = await provider({ ...limits, 'window-ms': windowMs });
     const fleet = workers(3, {
       mode: 'fleet',
@@ -119,20 +121,20 @@ describe('fleet limiter across processes', () => {
       prefix,
       ...limits,
       'period-ms': windowMs,
-      'margin-ms': 150,
+      'margin-ms': 500,
       'heartbeat-ms': 200,
       'warmup-ms': 1000,
       concurrency: 3,
-      requests: 40,
+      requests: 30,
       'latency-ms': 30,
     });
     const reports = await Promise.all(fleet.map((w) => w.done));
-    expect(reports.reduce((sum, r) => sum + r.ok, 0)).toBe(120);
+    expect(reports.reduce((sum, r) => sum + r.ok, 0)).toBe(90);
     expect(reports.reduce((sum, r) => sum + r.rateLimited + r.errors, 0)).toBe(0);
     const { log, peak } = await judge(fake, windowMs, limits);
-    expect(log).toHaveLength(120);
+    expect(log).toHaveLength(90);
     // Not merely safe: the busiest window came close to the binding limit.
-    expect(Math.max(peak.requests / limits.rpm, peak.tokens / limits.tpm)).toBeGreaterThan(0.85);
+    expect(Math.max(peak.requests / limits.rpm, peak.tokens / limits.tpm)).toBeGreaterThan(0.8);
   });
 
   it('fails closed while its Redis is down and does not burst when Redis comes back empty', async () => {

@@ -11,6 +11,5 @@ export type { AdaptiveOptions, FleetLimiterOptions } from './options.js';
 export { isUnlimited, scopeForModel, scopeRedisKeys, type RateLimitScope } from './scope.js';
 export { limiterForModels, type ModelLimiter } from './model-limiter.js';
 export { readLimitSignals, type LimitSignals, type SignalOptions } from './signals.js';
-export { createConcurrencyCap, type ConcurrencyCap } from './concurrency.js';
-export { createLimiterMetrics, type LimiterMetrics } from './metrics.js';
+export { createLimiterMetrics, type LimiterMetrics } from '../metrics/ratelimit.js';
 export { meanWindowUsage, peakWindowUsage, type TimedCost, type WindowUsage } from './window-usage.js';

@@ -1,5 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { LlmTrace } from './types.js';
+import type { LlmTrace } from '../llm/types.js';
 
 /**
  * Model call metrics. Label values come from small fixed sets: registry model and provider
