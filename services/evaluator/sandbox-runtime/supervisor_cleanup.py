@@ -55,7 +55,8 @@ def _uid_and_state(pid):
             uid = int(line.split()[1])
     if uid is None or state in ([b"Z"], [b"X"]):
         return None
-    return uid, state not in ([b"T"], [b"t"])
+    # Only running or sleeping processes can fork; stopped (T, t) and uninterruptible (D) ones need no SIGSTOP.
+    return uid, state in ([b"R"], [b"S"])
 
 
 def _signal_all(uid, signum, only_running):
@@ -86,7 +87,7 @@ def kill_uid(uid, deadline=None):
     cannot outrun the sweep), then SIGKILL until none is left. False if some survived the deadline."""
     deadline = deadline or time.monotonic() + KILL_DEADLINE_S
     while _signal_all(uid, signal.SIGSTOP, only_running=True) and time.monotonic() < deadline:
-        pass
+        time.sleep(0.0002)
     while True:
         if not _signal_all(uid, signal.SIGKILL, only_running=False):
             return True
