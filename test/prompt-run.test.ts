@@ -2,7 +2,8 @@
 // provider answering structured requests: exact counts per stage and outcome for a two-stage
 // pipeline with `when`, retries with the validation errors, a second run answered from the cache
 // alone, resume, --limit / --test, and a record that lacks a template field failing at submit.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeProvider, type FakeProvider } from '../services/fake-provider/src/index.js';
@@ -27,6 +28,8 @@ const models: Record<string, string> = {
   // Valid JSON that misses the schema's required fields, whatever it is told.
   stubborn: 'fake/off-schema-first:99',
   malformed: 'fake/malformed',
+  // As in models.yaml: broken JSON on about 10 % of structured answers.
+  'fake-mixed': 'fake/right-fraction:0.6+prose-fraction:0.1',
 };
 
 function registryYaml(url: string): string {
@@ -305,4 +308,44 @@ stages:
     const dry = await submit(files, 'prompt-missing', '--limit', '6', '--dry-run');
     expect(dry.code, dry.err).toBe(0);
   });
+
+  it(
+    'runs the bundled example, whose records the committed script regenerates byte for byte',
+    { timeout: 120_000 },
+    async () => {
+      const committed = await readFile('datasets/prompt-example/records.jsonl', 'utf8');
+      const generated = execFileSync(process.execPath, ['datasets/prompt-example/generate.js', '--stdout'], {
+        encoding: 'utf8',
+      });
+      expect(generated).toBe(committed);
+      expect(committed.trim().split('\n')).toHaveLength(200);
+
+      const n = 40;
+      provider.reset();
+      const summary = await run(
+        { pipelineFile: 'datasets/prompt-example/pipeline.yaml', recordsFile: 'datasets/prompt-example/records.jsonl' },
+        'prompt-example',
+        '--limit',
+        String(n),
+      );
+      const stages = byName(summary);
+      const classify = stages.get('classify')!;
+      const rootCause = stages.get('root_cause')!;
+      expect(classify.outcomes.ok + classify.outcomes.invalid_answer).toBe(n);
+      expect(rootCause.outcomes.ok + rootCause.outcomes.invalid_answer + rootCause.outcomes.skipped).toBe(n);
+      expect(rootCause.outcomes.skipped).toBeGreaterThan(0);
+      // Every try was a provider call (nothing cached yet), and the provider saw each once.
+      expect(classify.calls).toBe(classify.tries);
+      expect(summary.calls).toBe(classify.tries + rootCause.tries);
+      expect(provider.log()).toHaveLength(summary.calls);
+      const merged = await jsonl<{ id: string; expected_kind: string; stages: { classify: unknown } }>(
+        'prompt-example',
+        'merged.jsonl',
+      );
+      expect(merged.map((m) => m.id)).toEqual(
+        Array.from({ length: n }, (_, i) => `ISSUE-${String(i + 1).padStart(4, '0')}`),
+      );
+      expect(merged.every((m) => typeof m.expected_kind === 'string')).toBe(true);
+    },
+  );
 });
