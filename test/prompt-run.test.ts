@@ -145,7 +145,8 @@ describe('prompt run', () => {
       const n = 12;
       const files = await inputs('triage', triage, issues(n));
       provider.reset();
-      const summary = await run(files, 'prompt-two');
+      const out = path.join(dir, 'out-two');
+      const summary = await run(files, 'prompt-two', '--out', out);
 
       // Which records are bugs is the fake's (deterministic) choice: read it from the first stage's answers.
       const classify = await jsonl<{ id: string; outcome: string; answer: { is_bug: boolean } }>(
@@ -185,6 +186,18 @@ describe('prompt run', () => {
       );
       expect(lines).toHaveLength(n + 1);
       expect(lines.filter((l) => l.includes(',skipped,'))).toHaveLength(n - bugs);
+
+      // --out copied the reports; `report` shows a line per pipeline stage.
+      const copied = await readFile(path.join(out, 'stages', 'root_cause.jsonl'), 'utf8');
+      expect(copied.trim().split('\n')).toHaveLength(n);
+      expect(await readFile(path.join(out, 'merged.jsonl'), 'utf8')).toBe(
+        (await fleetEnv.store.get(runKeys.report('prompt-two', 'merged.jsonl'))).toString('utf8'),
+      );
+      const report = await cli(fleetEnv.env, 'report', 'prompt-two');
+      expect(report.code, report.err).toBe(0);
+      expect(report.out).toContain(`${n} records, ${n} complete, 0 incomplete`);
+      expect(report.out).toMatch(new RegExp(`root_cause +good +${bugs} +${n - bugs} +${bugs} +0 `));
+      expect(report.out).toContain('runs/prompt-two/report.html');
 
       const status = await cli(fleetEnv.env, 'status', 'prompt-two');
       expect(status.out).toContain(`completed, ${n}/${n} jobs done`);

@@ -3,6 +3,7 @@ import { defineKind, RESULT, type Loop } from '../../workflow/index.js';
 import { promptCli } from './cli.js';
 import { promptDeadLettered } from './dead-letter.js';
 import { expandPrompt } from './expand.js';
+import { promptHtml } from './html.js';
 import { promptMessages, promptResultSchema, promptSpecSchema, stageOutcomes } from './messages.js';
 import { promptReport } from './report.js';
 import { stageHandler } from './stage.js';
@@ -55,5 +56,6 @@ export const promptKind = defineKind({
   result: promptResultSchema,
   deadLettered: promptDeadLettered,
   report: promptReport,
+  html: promptHtml,
   cli: promptCli,
 });

@@ -50,7 +50,7 @@ export type PromptSummary = {
 };
 
 /** A stage without a record: the one a dead-lettered job died in, or one it never reached. */
-function missingOutcome(r: PromptResult, stages: readonly PromptStage[], name: string): ReportOutcome {
+export function missingOutcome(r: PromptResult, stages: readonly PromptStage[], name: string): ReportOutcome {
   if (!r.deadLetter) return 'not_run';
   return stages.find((s) => !r.stages[s.name])?.name === name ? 'dead_lettered' : 'not_run';
 }
@@ -61,7 +61,11 @@ function stageRow(r: PromptResult, stages: readonly PromptStage[], name: string)
   return { id: r.id, ...rec, answer: rec.answer ?? null };
 }
 
-function summarizeStage(stage: PromptStage, stages: readonly PromptStage[], results: readonly Stored[]): StageSummary {
+export function summarizeStage(
+  stage: PromptStage,
+  stages: readonly PromptStage[],
+  results: readonly Stored[],
+): StageSummary {
   const outcomes = Object.fromEntries(reportOutcomes.map((o) => [o, 0])) as Record<ReportOutcome, number>;
   const s: StageSummary = {
     name: stage.name,
