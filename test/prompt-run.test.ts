@@ -211,6 +211,14 @@ describe('prompt run', () => {
       expect(byName(again).get('root_cause')?.outcomes).toMatchObject({ ok: bugs, skipped: n - bugs });
       expect(provider.log()).toHaveLength(0);
 
+      // --no-cache asks the provider again (and the answers are the same: deterministic per record).
+      const forced = await run(files, 'prompt-two-forced', '--no-cache');
+      expect(forced.calls).toBe(n + bugs);
+      expect(forced.cached).toBe(0);
+      expect(provider.log()).toHaveLength(n + bugs);
+      expect(byName(forced).get('root_cause')?.outcomes).toMatchObject({ ok: bugs, skipped: n - bugs });
+      provider.reset();
+
       // Resubmitting the first run id resumes it: every job is done already.
       const resumed = await submit(files, 'prompt-two');
       expect(resumed.code, resumed.err).toBe(0);
