@@ -13,7 +13,6 @@ checker-side SIGALRM covers the total deadline while the tests compute on their 
 """
 
 import builtins
-import os
 import select
 import signal
 import time
@@ -498,14 +497,3 @@ def install(req_fd, rep_fd, deadline, call_limit_s):
     signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, max(0.001, deadline - time.monotonic()))
     return REMOTE
-
-
-def disarm():
-    signal.setitimer(signal.ITIMER_REAL, 0)
-
-
-def close_quietly(fd):
-    try:
-        os.close(fd)
-    except OSError:
-        pass
