@@ -173,6 +173,7 @@ class Supervisor:
                 "limit.fileBytes": limits["fileBytes"],
                 "limit.openFiles": 256,
                 "limit.processes": 16,
+                "limit.cpuSeconds": -(-limits["timeoutMs"] // 1000) + 10,
                 "isolated": candidate_fields["isolated"],
             }
         )
