@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parsePipeline, pipelineModels, scalarFields } from './pipeline.js';
+import { promptJobId } from './expand.js';
 import { checkRecordFields, parseRecords, selectRecords } from './records.js';
 import { renderTemplate, templatePaths } from './template.js';
 
@@ -157,5 +158,16 @@ describe('records', () => {
       'records lack template fields: record r2 (line 2) has no body, which stage classify uses as {{body}}',
     );
     expect(() => checkRecordFields(pipeline, records.slice(0, 1))).not.toThrow();
+    const typo = parsePipeline('stages: [{name: a, model: m, user: "{{titel}}", schema: {}}]');
+    expect(() => checkRecordFields(typo, records)).toThrow(
+      'records lack template fields: no record has titel, which stage a uses as {{titel}}',
+    );
+  });
+
+  it('turns any record id into a job id the envelope accepts, keeping safe ones as they are', () => {
+    expect(promptJobId('ISSUE-0001')).toBe('ISSUE-0001');
+    const odd = promptJobId('issue 7 / é');
+    expect(odd).toMatch(/^issue_7_\/_-[0-9a-f]{12}$/);
+    expect(promptJobId('issue 7 / è')).not.toBe(odd);
   });
 });

@@ -60,14 +60,17 @@ export function parseRecords(text: string, idField: string): PromptRecord[] {
  */
 export function checkRecordFields(pipeline: PromptPipeline, records: readonly PromptRecord[]): void {
   const problems: string[] = [];
-  for (const r of records) {
-    for (const stage of pipeline.stages) {
-      for (const path of stage.recordPaths) {
-        if (!lookup(r.data, path).found)
+  for (const stage of pipeline.stages) {
+    for (const path of stage.recordPaths) {
+      const lacking = records.filter((r) => !lookup(r.data, path).found);
+      // A field no record has is more likely a typo in the template than a gap in the data.
+      if (lacking.length > 1 && lacking.length === records.length)
+        problems.push(`no record has ${path}, which stage ${stage.name} uses as {{${path}}}`);
+      else
+        for (const r of lacking)
           problems.push(
             `record ${r.id} (line ${r.line}) has no ${path}, which stage ${stage.name} uses as {{${path}}}`,
           );
-      }
     }
   }
   if (problems.length > 0) fail('records lack template fields', problems);
