@@ -52,7 +52,7 @@ export type MatrixCell = {
 
 export type Block =
   | { type: 'text'; text: string }
-  | { type: 'chart'; title: string; chart: ChartSpec; height?: number }
+  | { type: 'chart'; title: string; chart: ChartSpec; height?: number; /** The section's full width. */ wide?: boolean }
   | { type: 'table'; title?: string; columns: string[]; rows: Cell[][]; filter?: boolean; note?: string }
   | {
       type: 'matrix';

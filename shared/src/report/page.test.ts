@@ -2,7 +2,7 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { chartConfig, rendererSource } from './browser/render.js';
 import { escapeHtml, inlineScript, jsonForScript } from './escape.js';
-import type { ReportDoc } from './model.js';
+import type { ChartSpec, ReportDoc } from './model.js';
 import { renderReportPage } from './page.js';
 
 const hostile = '</script><script>window.pwned = 1</script><!-- \u2028 & "quotes"';
@@ -31,7 +31,7 @@ describe('escaping', () => {
 describe('renderer source', () => {
   it('is self-contained: its functions run without the module around them', () => {
     // chartConfig is pure: evaluated from the inlined source alone it gives what the module gives.
-    const spec = { kind: 'bar', labels: ['a'], series: [{ name: 's', values: [1] }], max: 100 } as const;
+    const spec: ChartSpec = { kind: 'bar', labels: ['a'], series: [{ name: 's', values: [1] }], max: 100 };
     const fromSource = runInNewContext(
       `${rendererSource().replace(/\nboot\(document[^\n]*$/, '')}\nchartConfig(spec)`,
       { spec },

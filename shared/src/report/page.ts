@@ -7,12 +7,12 @@ const style = `
 :root { color-scheme: light; --fg: #1d2330; --muted: #5d6678; --line: #d9dde5; --bg: #f6f7f9; --accent: #2f5fa7; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
-header { background: #fff; border-bottom: 1px solid var(--line); padding: 16px 24px 8px; position: sticky; top: 0; z-index: 2; }
+header { background: #fff; border-bottom: 1px solid var(--line); padding: 16px 24px 8px; }
 header h1 { margin: 0; font-size: 20px; }
 header .sub { margin: 2px 0 8px; color: var(--muted); }
 nav a { margin-right: 14px; color: var(--accent); text-decoration: none; white-space: nowrap; }
 main { padding: 8px 24px 48px; }
-.section { margin-top: 24px; scroll-margin-top: 110px; }
+.section { margin-top: 24px; }
 .section h2 { font-size: 17px; margin: 0 0 6px; }
 .intro, .note { color: var(--muted); margin: 4px 0 8px; }
 .blocks { display: grid; grid-template-columns: repeat(auto-fill, minmax(440px, 1fr)); gap: 16px; }

@@ -58,6 +58,18 @@ describe('failureSignature', () => {
       message: 'assert <num> == <num>',
       test: 'test_digital_root',
     });
+    const short = [
+      'test_solution.py:5: in test_disjoint',
+      '    assert covered_length([(0, 2), (5, 6)]) == 3',
+      'E   assert 4 == 3',
+      'E    +  where 4 = covered_length([(0, 2), (5, 6)])',
+    ].join('\n');
+    expect(failureSignature({ text: short, test: 'test_solution.py::test_disjoint', fallback: 'failed' })).toEqual({
+      exceptionType: 'AssertionError',
+      message: 'assert <num> == <num>',
+      test: 'test_solution.py::test_disjoint',
+      key: 'AssertionError | assert <num> == <num> | test_solution.py::test_disjoint',
+    });
     const typed = "E   TypeError: unsupported operand type(s) for +: 'int' and 'str'\n\nsolution.py:3: TypeError";
     expect(failureSignature({ text: typed, fallback: 'failed' })).toMatchObject({
       exceptionType: 'TypeError',

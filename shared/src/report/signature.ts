@@ -66,7 +66,12 @@ export function failureSignature(input: {
     const eLine = lines.find((l) => /^E\s+\S/.test(l) && !exceptionLine.test(l));
     message = typed?.[2] ?? eLine?.replace(/^E\s+/, '') ?? '';
   }
-  if (exceptionType === null) message = lines[lines.length - 1] ?? '';
+  // pytest's short report has no exception line at all: `E   assert 4 == 3` is a failed assert.
+  const firstE = lines.find((l) => /^E\s+\S/.test(l));
+  if (exceptionType === null && firstE !== undefined) {
+    message = firstE.replace(/^E\s+/, '');
+    if (/^assert\b/.test(message)) exceptionType = 'AssertionError';
+  } else if (exceptionType === null) message = lines[lines.length - 1] ?? '';
   const masked = maskLiterals(message).slice(0, 160);
   const test = input.test ? maskLiterals(input.test).slice(0, 120) : null;
   const key = [exceptionType ?? input.fallback, masked, test ?? ''].join(' | ');

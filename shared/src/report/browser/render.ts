@@ -49,7 +49,7 @@ export function renderBlock(ui: Ui, block: Block): DomNode {
     case 'text':
       return el(ui, 'p', 'text', block.text);
     case 'chart':
-      return renderChart(ui, block.title, block.chart, block.height ?? 280);
+      return renderChart(ui, block.title, block.chart, block.height ?? 280, block.wide === true);
     case 'table':
       return renderTable(ui, block);
     case 'matrix':
@@ -67,8 +67,8 @@ export function renderBlock(ui: Ui, block: Block): DomNode {
   }
 }
 
-export function renderChart(ui: Ui, title: string, spec: ChartSpec, height: number): DomNode {
-  const box = el(ui, 'figure', 'block chart');
+export function renderChart(ui: Ui, title: string, spec: ChartSpec, height: number, wide: boolean): DomNode {
+  const box = el(ui, 'figure', wide ? 'block chart wide' : 'block chart');
   box.appendChild(el(ui, 'figcaption', '', title));
   const holder = box.appendChild(el(ui, 'div', 'canvas-holder'));
   holder.style.setProperty('height', `${height}px`);
