@@ -7,6 +7,7 @@ import { reportCommand } from './commands/report.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand, watchCommand } from './commands/status.js';
 import { resumeRun, submitContext, submitKind } from './commands/submit.js';
+import { traceCommand, tracesCommand, type TracesOptions } from './commands/traces.js';
 import type { CliOption } from '@evalfleet/shared/workflow';
 import { upCommand, type UpOptions } from './commands/up.js';
 import { downCommand } from './commands/down.js';
@@ -135,8 +136,27 @@ export async function main(
     .option('--json', 'print summary.json')
     .option('--out <dir>', 'copy every report file into this directory')
     .option('--rebuild', 'rebuild the reports from stored results (also for an incomplete run)')
-    .action(async (runId: string, opts: { json?: boolean; out?: string; rebuild?: boolean }) =>
+    .option('--html', 'write report.html (charts, drill-down) from stored results, to the store and a local file')
+    .option('--open', 'with --html: open the page in the browser')
+    .action(async (runId: string, opts: Parameters<typeof reportCommand>[2]) =>
       run((c) => reportCommand(c, runId, opts))(),
+    );
+
+  program
+    .command('traces <run>')
+    .description("a run's LLM calls: job, attempt, model, latency, tokens, cost, outcome, retry reason")
+    .option('--model <model>', 'only calls to this model')
+    .option('--outcome <outcome>', 'only calls with this outcome (ok, rate_limited, provider_unavailable, ...)')
+    .option('--task <task>', "only calls of jobs about this task (from the job's result)")
+    .option('--json', 'machine-readable output')
+    .action(async (runId: string, opts: TracesOptions) => run((c) => tracesCommand(c, runId, opts))());
+  program
+    .command('trace <run> <job>')
+    .description("one LLM call's messages and response (the job's latest attempt)")
+    .option('--attempt <n>', 'this attempt instead', int('--attempt'))
+    .option('--json', 'the stored trace')
+    .action(async (runId: string, jobId: string, opts: { attempt?: number; json?: boolean }) =>
+      run((c) => traceCommand(c, runId, jobId, opts))(),
     );
 
   const dlq = program.command('dlq').description('dead-letter queues: list, inspect, requeue, purge');
