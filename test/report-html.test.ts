@@ -111,6 +111,9 @@ describe('report.html', () => {
       expect(written.code, written.err).toBe(0);
       const file = path.join(kept, 'report.html');
       expect(written.err).toContain(file);
+      // The text report ends with the largest clusters and the judge's labels.
+      expect(written.out).toContain(`failure clusters: ${fc.failedSamples} failed samples in ${fc.clusters.length}`);
+      expect(written.out).toMatch(/mistakes named by the judge \(good\):\n {2}mixed: \w+ \d/);
 
       browser = await launchChromium();
       const page = await browser.context.newPage();

@@ -2,12 +2,16 @@
 // drawn by the browser renderer), so a kind never writes HTML or browser code and the chart
 // library could change without touching a kind.
 
-/** A bar chart (grouped, or stacked) over labels, or a scatter of named points. */
+/**
+ * A bar chart (grouped, or stacked) over labels, or a scatter of named points. For bars, `yTitle`
+ * names the value axis and `xTitle` the labels' axis, also when `horizontal` swaps them on screen.
+ * A series may fix its colour (e.g. green for passed); others take the palette's.
+ */
 export type ChartSpec =
   | {
       kind: 'bar';
       labels: string[];
-      series: { name: string; values: (number | null)[] }[];
+      series: { name: string; values: (number | null)[]; color?: string }[];
       stacked?: boolean;
       /** Bars along the y axis (long labels read better). */
       horizontal?: boolean;

@@ -1,5 +1,6 @@
 // What went wrong in a solve run, as patterns: failed samples clustered by signature (summary.json's
 // `failureClusters`), and the judge's mistake categories per model (`judgements`).
+import { z } from 'zod';
 import { clusterFailures, failureSignature } from '../../report/index.js';
 import { naturalCompare, unscoredVerdicts } from '../../scoring/index.js';
 import type { TypedResult } from '../../workflow/index.js';
@@ -101,4 +102,50 @@ export function judgementSummary(results: readonly Stored[], judgeModel: unknown
     model[j.category] = (model[j.category] ?? 0) + 1;
   }
   return summary;
+}
+
+const failureSummarySchema = z.object({
+  failureClusters: z
+    .object({
+      failedSamples: z.number(),
+      clusters: z.array(
+        z.object({ signature: z.string(), count: z.number(), byModel: z.record(z.string(), z.number()) }),
+      ),
+      omittedClusters: z.number(),
+    })
+    .optional(),
+  judgements: z
+    .object({ judgeModel: z.string(), byModel: z.record(z.string(), z.record(z.string(), z.number())) })
+    .optional(),
+});
+
+/** `evalfleet report`'s lines after the table: the largest failure clusters and the judge's labels. */
+export function failureLines(summary: unknown, top = 5): string[] {
+  const parsed = failureSummarySchema.safeParse(summary);
+  if (!parsed.success) return [];
+  const { failureClusters: fc, judgements } = parsed.data;
+  const lines: string[] = [];
+  if (fc && fc.clusters.length > 0) {
+    const total = fc.clusters.length + fc.omittedClusters;
+    lines.push(
+      '',
+      `failure clusters: ${fc.failedSamples} failed samples in ${total} (largest ${Math.min(top, total)}):`,
+    );
+    for (const c of fc.clusters.slice(0, top)) {
+      const models = Object.entries(c.byModel)
+        .map(([m, n]) => `${m} ${n}`)
+        .join(', ');
+      lines.push(`  ${String(c.count).padStart(5)}  ${c.signature.slice(0, 100)}  [${models}]`);
+    }
+  }
+  if (judgements) {
+    lines.push('', `mistakes named by the judge (${judgements.judgeModel}):`);
+    for (const [model, categories] of Object.entries(judgements.byModel)) {
+      const counts = Object.entries(categories)
+        .sort(([, a], [, b]) => b - a)
+        .map(([c, n]) => `${c} ${n}`);
+      lines.push(`  ${model}: ${counts.join(', ')}`);
+    }
+  }
+  return lines;
 }

@@ -75,7 +75,7 @@ export function failureSections(results: readonly Stored[], models: string[], ju
                   series: models.map((m) => ({ name: m, values: top.map((c) => c.byGroup[m] ?? 0) })),
                   stacked: true,
                   horizontal: true,
-                  xTitle: 'samples',
+                  yTitle: 'samples',
                 },
                 height: Math.max(240, top.length * 28),
                 wide: true,

@@ -73,6 +73,20 @@ function modelsSection(summary: Summary): ReportSection {
   };
 }
 
+// Verdicts keep their colour on every page: green passes, reds and oranges fail, greys are not scored.
+const verdictColors: Record<string, string> = {
+  passed: '#59a14f',
+  failed: '#e15759',
+  error: '#f28e2b',
+  timeout: '#b07aa1',
+  oom: '#9c755f',
+  no_code: '#bab0ac',
+  syntax_error: '#edc948',
+  infra_error: '#4e4e4e',
+  budget_exhausted: '#d4d4d4',
+  dead_lettered: '#7f7f7f',
+};
+
 function verdictChart(summary: Summary): ChartSpec {
   const present = [
     ...new Set(
@@ -89,6 +103,7 @@ function verdictChart(summary: Summary): ChartSpec {
     series: present.map((v) => ({
       name: v,
       values: summary.models.map((m) => m.verdicts[v as keyof ModelSummary['verdicts']] ?? 0),
+      ...(verdictColors[v] ? { color: verdictColors[v] } : {}),
     })),
     stacked: true,
     yTitle: 'samples',

@@ -1,4 +1,5 @@
 import type { Summary } from '../../scoring/index.js';
+import { failureLines } from './failures.js';
 
 const pct = (v: number | null | undefined) =>
   v === null || v === undefined ? '   -  ' : `${(v * 100).toFixed(1).padStart(5)}%`;
@@ -60,5 +61,5 @@ export function summaryTable(summary: Summary): string[] {
 export function summaryLines(summary: unknown): string[] | undefined {
   const models: unknown = typeof summary === 'object' && summary !== null ? Reflect.get(summary, 'models') : undefined;
   // Written by solveReport from `summarize`: the shape is ours.
-  return Array.isArray(models) ? summaryTable(summary as Summary) : undefined;
+  return Array.isArray(models) ? [...summaryTable(summary as Summary), ...failureLines(summary)] : undefined;
 }

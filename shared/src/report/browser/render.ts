@@ -128,8 +128,8 @@ export function chartConfig(spec: ChartSpec): ChartConfig {
       datasets: spec.series.map((s, i) => ({
         label: s.name,
         data: s.values,
-        backgroundColor: color(i),
-        borderColor: color(i),
+        backgroundColor: s.color ?? color(i),
+        borderColor: s.color ?? color(i),
       })),
     },
     options: {
