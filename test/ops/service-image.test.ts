@@ -57,7 +57,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -84,7 +86,8 @@ describe.skipIf(!dockerUp)('service image: three evaluator containers', () => {
 
   beforeAll(async () => {
     image = await serviceImage('evaluator');
-    sandboxImage = process.env.EVALFLEET_SANDBOX_IMAGE ?? (await ensureSandboxImage({ onProgress: (l) => console.log(l) }));
+    sandboxImage =
+      process.env.EVALFLEET_SANDBOX_IMAGE ?? (await ensureSandboxImage({ onProgress: (l) => console.log(l) }));
     s3 = await startS3rver();
     fleetEnv = await testFleetEnv('svcimg', {
       S3_ENDPOINT: s3.endpoint,

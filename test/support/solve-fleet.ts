@@ -10,8 +10,8 @@ import { startFleet, type ServiceName, type TestFleetEnv } from './fleet.js';
 
 export const sandboxImage = process.env.EVALFLEET_SANDBOX_IMAGE;
 
-/** Registry of the test models: each a fixed fake behaviour. */
-export function testRegistryYaml(providerUrl: string): string {
+/** Registry of the test models: each a fixed fake behaviour (`extra`: more, name → fake model id). */
+export function testRegistryYaml(providerUrl: string, extra: Record<string, string> = {}): string {
   const model = (id: string) =>
     `    provider: fake\n    model: ${id}\n    input_per_mtok: 1\n    output_per_mtok: 2\n    max_output_tokens: 1024\n`;
   return [
@@ -33,6 +33,7 @@ export function testRegistryYaml(providerUrl: string): string {
     // Rate-limited: 8 requests and 12 000 tokens per period (the tests shorten the period).
     '  limited:',
     model('fake/always-right') + '    rpm: 8\n    tpm: 12000\n',
+    ...Object.entries(extra).flatMap(([name, id]) => [`  ${name}:`, model(id)]),
   ].join('\n');
 }
 
@@ -53,13 +54,15 @@ export async function startSolveFleet(
     extraEnv?: Record<string, string>;
     provider?: { rpm?: number; tpm?: number; windowMs?: number };
     kinds?: readonly string[];
+    /** More test models, name → fake model id (e.g. `fake/always-right+flaky-500:0.4`). */
+    models?: Record<string, string>;
   } = {},
 ): Promise<SolveFleet> {
   const datasetText = await readFile(opts.dataset ?? 'datasets/solve-example.jsonl', 'utf8');
   const provider = await startFakeProvider({ port: 0, host: '127.0.0.1', datasetText, ...opts.provider });
   const registryDir = await mkdtemp(path.join(tmpdir(), `evalfleet-${label}-models-`));
   const registryFile = path.join(registryDir, 'models.test.yaml');
-  await writeFile(registryFile, testRegistryYaml(provider.url));
+  await writeFile(registryFile, testRegistryYaml(provider.url, opts.models));
   try {
     const fleet = await startFleet(label, {
       services: opts.services ?? ['producer', 'generator', 'evaluator', 'aggregator'],

@@ -1,95 +1,265 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { redactString } from '@evalfleet/shared/logger';
 import { repoRoot } from '@evalfleet/shared/service';
+import { processStartTicks } from './fleet-state.js';
+import {
+  describeExit,
+  restartPolicyFrom,
+  Supervisor,
+  type ChildExit,
+  type ChildHandle,
+  type ChildSnapshot,
+  type RestartPolicy,
+  type SupervisorEvent,
+} from './supervisor.js';
 
 export const fleetServices = ['producer', 'generator', 'evaluator', 'aggregator'] as const;
 export type FleetService = (typeof fleetServices)[number];
 
-const basePort: Record<FleetService, number> = { producer: 9101, generator: 9111, evaluator: 9121, aggregator: 9131 };
+/** Metrics ports: service offsets from the base port (9101: producer 9101…, generator 9111…). */
+const portOffset: Record<FleetService, number> = { producer: 0, generator: 10, evaluator: 20, aggregator: 30 };
+export const defaultBasePort = 9101;
 
 export type FleetOptions = {
   scale?: Partial<Record<FleetService, number>>;
   env: Record<string, string | undefined>;
-  /** `fixed`: each instance on its own well-known metrics port (9101…); `any`: free ports. */
+  /** `fixed`: each instance on its own well-known metrics port (from `basePort`); `any`: a free port per instance. */
   ports?: 'fixed' | 'any';
+  /** The producer's first metrics port with `ports: 'fixed'` (default 9101); 0 means `ports: 'any'`. */
+  basePort?: number;
   /** Where child log lines go (already prefixed with the instance name). */
   onLine?: (instance: string, line: string, stream: 'stdout' | 'stderr') => void;
+  /** Restarts of crashed instances (default: `restartPolicyFrom(env)`). */
+  policy?: RestartPolicy;
+  /** Starts, crashes, restarts, give-ups and stops (see describeEvent). */
+  onEvent?: (e: SupervisorEvent) => void;
 };
 
-type Child = { name: string; proc: ChildProcess; exited: Promise<number | null> };
+export type InstanceSnapshot = ChildSnapshot & {
+  service: FleetService;
+  port: number | undefined;
+  /** The kernel's start time of `pid` (Linux), so a recycled pid is never taken for the instance. */
+  startTicks: string | undefined;
+};
+
+/** How many stderr lines of a crashed instance are kept to show why it ended. */
+const stderrTailLines = 10;
 
 /**
- * The fleet as local child processes: each service's built `dist/main.js`, `--scale`d,
- * each on its own metrics port. `stop()` sends SIGTERM and waits (services drain their
- * in-flight work); `kill()` sends SIGKILL.
+ * The fleet as local child processes under a Supervisor: each service's built `dist/bin.js`,
+ * `--scale`d, each instance on its own metrics port (kept across restarts). A crashed instance
+ * is restarted with backoff, or given up on after too many crashes. `stop()` sends SIGTERM and
+ * waits (services drain their in-flight work); `kill()` sends SIGKILL.
  */
 export class LocalFleet {
-  private readonly children: Child[] = [];
+  readonly supervisor: Supervisor;
+  private readonly meta = new Map<
+    string,
+    { service: FleetService; port: number | undefined; startTicks: string | undefined }
+  >();
 
-  constructor(private readonly opts: FleetOptions) {}
+  constructor(private readonly opts: FleetOptions) {
+    this.supervisor = new Supervisor({
+      policy: opts.policy ?? restartPolicyFrom(opts.env),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+    });
+  }
 
   start(): void {
+    const fixed = this.opts.ports !== 'any' && this.opts.basePort !== 0;
     for (const service of fleetServices) {
       const count = this.opts.scale?.[service] ?? 1;
-      for (let i = 1; i <= count; i++) this.spawnOne(service, i);
+      if (fixed && count > 10) {
+        throw new Error(`${service}: at most 10 instances on fixed metrics ports (use free ports: --base-port 0)`);
+      }
+    }
+    for (const service of fleetServices) {
+      const count = this.opts.scale?.[service] ?? 1;
+      for (let i = 1; i <= count; i++) {
+        const fixedPort = fixed ? (this.opts.basePort ?? defaultBasePort) + portOffset[service] + i - 1 : undefined;
+        this.addInstance(service, i, fixedPort);
+      }
     }
   }
 
-  spawnOne(service: FleetService, index: number): Child {
+  private addInstance(service: FleetService, index: number, fixedPort: number | undefined): void {
     const name = `${service}.${index}`;
+    const meta = { service, port: fixedPort, startTicks: undefined as string | undefined };
+    this.meta.set(name, meta);
+    const host = probeHost(this.opts.env['METRICS_HOST']);
+    this.supervisor.add({
+      name,
+      spawn: async () => {
+        // A free port is chosen once, so a restarted instance is found where it was.
+        meta.port ??= await freePort(host);
+        const handle = this.spawnProcess(service, name, meta.port);
+        meta.startTicks = handle.pid === undefined ? undefined : processStartTicks(handle.pid);
+        return handle;
+      },
+      ready: (_child, signal) => waitReady(`http://${host}:${meta.port ?? 0}/readyz`, signal),
+    });
+  }
+
+  private spawnProcess(service: FleetService, name: string, port: number): ChildHandle {
     const entry = path.join(repoRoot(), 'services', service, 'dist', 'bin.js');
-    const port = this.opts.ports === 'any' ? 0 : basePort[service] + index - 1;
     const env = { ...this.opts.env, METRICS_PORT: String(port), EVALFLEET_INSTANCE: name };
     const proc = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const tail: string[] = [];
     for (const stream of ['stdout', 'stderr'] as const) {
       const rl = createInterface({ input: proc[stream] });
-      rl.on('line', (line) => this.opts.onLine?.(name, line, stream));
+      rl.on('line', (raw) => {
+        // Service logs are pino JSON, redacted already; raw stderr (a start-up failure, a crash) is not.
+        const line = stream === 'stderr' ? redactString(raw) : raw;
+        if (stream === 'stderr') {
+          tail.push(line);
+          if (tail.length > stderrTailLines) tail.shift();
+        }
+        this.opts.onLine?.(name, line, stream);
+      });
     }
-    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-    const child = { name, proc, exited };
-    this.children.push(child);
-    return child;
+    const exited = new Promise<ChildExit>((resolve) => {
+      proc.once('error', (err) => {
+        if (proc.pid === undefined) resolve({ code: null, signal: null, error: err.message });
+      });
+      proc.once('exit', (code, signal) => {
+        // 'close' comes once stdio is drained, so the tail holds the last words; a grandchild
+        // holding the pipes open must not hold up the restart, hence the bound.
+        const timer = setTimeout(() => resolve({ code, signal }), 500);
+        proc.once('close', () => {
+          clearTimeout(timer);
+          resolve({ code, signal });
+        });
+      });
+    });
+    return {
+      pid: proc.pid,
+      exited,
+      kill: (signal) => {
+        if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      },
+      stderrTail: () => [...tail],
+    };
   }
 
-  instances(): { name: string; pid: number | undefined }[] {
-    return this.children.map((c) => ({ name: c.name, pid: c.proc.pid }));
-  }
-
-  find(name: string): Child | undefined {
-    return this.children.find((c) => c.name === name);
+  instances(): InstanceSnapshot[] {
+    return this.supervisor.snapshot().map((c) => {
+      const meta = this.meta.get(c.name);
+      return {
+        ...c,
+        service: meta?.service ?? 'producer',
+        port: meta?.port,
+        startTicks: meta?.startTicks,
+      };
+    });
   }
 
   /** Graceful stop: SIGTERM to every live child, SIGKILL to any still alive after `graceMs`. */
-  async stop(graceMs = 30_000): Promise<void> {
-    const live = this.children.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null);
-    for (const c of live) c.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.kill(), graceMs);
-    await Promise.all(live.map((c) => c.exited));
-    clearTimeout(timer);
+  stop(graceMs = 30_000): Promise<void> {
+    return this.supervisor.stop(graceMs);
   }
 
   kill(): void {
-    for (const c of this.children) if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    this.supervisor.kill();
   }
+}
+
+/** One line per supervisor event, for people: what ended and how, what happens next. */
+export function describeEvent(e: SupervisorEvent, policy: RestartPolicy): string[] {
+  const who = `${e.name} (pid ${e.pid ?? '?'})`;
+  const tail = (lines: string[]) => lines.map((l) => `  | ${l}`);
+  switch (e.type) {
+    case 'started':
+      return [`${e.restarts === 0 ? 'started' : 'restarted'} ${who}`];
+    case 'running':
+      return [`${who} is ready`];
+    case 'crashed':
+      return [
+        `${who} exited unexpectedly: ${describeExit(e.exit)}; restarting in ${(e.delayMs / 1000).toFixed(1)}s ` +
+          `(crash ${e.crashes} of ${policy.maxCrashes} allowed within ${seconds(policy.windowMs)})`,
+        ...(e.stderr.length > 0 ? [`  last stderr lines of ${e.name}:`, ...tail(e.stderr)] : []),
+      ];
+    case 'gave_up':
+      return [
+        `ERROR: GAVE UP on ${e.name}: it crashed ${e.crashes} times within ${seconds(policy.windowMs)} ` +
+          `(last: ${describeExit(e.exit)}); evalfleet up no longer restarts it, and work for its stage waits`,
+        ...(e.stderr.length > 0 ? [`  last stderr lines of ${e.name}:`, ...tail(e.stderr)] : []),
+      ];
+    case 'stopped':
+      return [`stopped ${who}${e.exit ? ` (${describeExit(e.exit)})` : ''}`];
+  }
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
+}
+
+/** Where the metrics server of a child answers on this machine. */
+function probeHost(metricsHost: string | undefined): string {
+  if (!metricsHost || metricsHost === '0.0.0.0' || metricsHost === '::') return '127.0.0.1';
+  return metricsHost.includes(':') ? `[${metricsHost}]` : metricsHost;
+}
+
+/** A port nobody listens on now (the kernel's choice). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host.replace(/^\[|\]$/g, ''), () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls a child's /readyz until it answers 200 (or `signal` aborts, when the child ended). */
+async function waitReady(url: string, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(2000)]) });
+      await res.body?.cancel();
+      if (res.ok) return;
+    } catch {
+      // Not listening yet, or aborted: the loop condition decides.
+    }
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, 200);
+      signal.addEventListener('abort', done);
+    });
+  }
+  throw new Error('ended before it was ready');
+}
+
+const serviceAlias: Record<string, FleetService> = {
+  produce: 'producer',
+  producer: 'producer',
+  generate: 'generator',
+  generator: 'generator',
+  evaluate: 'evaluator',
+  evaluator: 'evaluator',
+  aggregate: 'aggregator',
+  aggregator: 'aggregator',
+};
+
+/** A service by its name or its stage's (`evaluate` → evaluator). */
+export function fleetServiceNamed(word: string): FleetService | undefined {
+  return Object.hasOwn(serviceAlias, word.trim()) ? serviceAlias[word.trim()] : undefined;
 }
 
 /** `--scale evaluate=2,generate=3` (stage names or service names). */
 export function parseScale(values: string[]): Partial<Record<FleetService, number>> {
-  const alias: Record<string, FleetService> = {
-    produce: 'producer',
-    producer: 'producer',
-    generate: 'generator',
-    generator: 'generator',
-    evaluate: 'evaluator',
-    evaluator: 'evaluator',
-    aggregate: 'aggregator',
-    aggregator: 'aggregator',
-  };
   const out: Partial<Record<FleetService, number>> = {};
   for (const v of values.flatMap((x) => x.split(','))) {
     const [k, n] = v.split('=');
-    const service = k ? alias[k.trim()] : undefined;
+    const service = k ? fleetServiceNamed(k) : undefined;
     const count = Number(n);
     if (!service || !Number.isInteger(count) || count < 0) throw new Error(`--scale takes service=count, got ${v}`);
     out[service] = count;
@@ -151,6 +321,8 @@ export async function sandboxEnv(
   env: Record<string, string | undefined>,
   log: (line: string) => void,
 ): Promise<Record<string, string>> {
+  // Asked for explicitly: no engine probe, no image build (the evaluator warns on its own).
+  if (env['SANDBOX'] === 'process') return {};
   const image = await resolveSandboxImage(env, log);
   if (image) return { EVALFLEET_SANDBOX_IMAGE: image };
   if (env['SANDBOX']) return {};

@@ -7,8 +7,11 @@ import { reportCommand } from './commands/report.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand, watchCommand } from './commands/status.js';
 import { resumeRun, submitContext, submitKind } from './commands/submit.js';
+import { traceCommand, tracesCommand, type TracesOptions } from './commands/traces.js';
 import type { CliOption } from '@evalfleet/shared/workflow';
-import { upCommand } from './commands/up.js';
+import { upCommand, type UpOptions } from './commands/up.js';
+import { downCommand } from './commands/down.js';
+import { logsCommand } from './commands/logs.js';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -133,8 +136,27 @@ export async function main(
     .option('--json', 'print summary.json')
     .option('--out <dir>', 'copy every report file into this directory')
     .option('--rebuild', 'rebuild the reports from stored results (also for an incomplete run)')
-    .action(async (runId: string, opts: { json?: boolean; out?: string; rebuild?: boolean }) =>
+    .option('--html', 'write report.html (charts, drill-down) from stored results, to the store and a local file')
+    .option('--open', 'with --html: open the page in the browser')
+    .action(async (runId: string, opts: Parameters<typeof reportCommand>[2]) =>
       run((c) => reportCommand(c, runId, opts))(),
+    );
+
+  program
+    .command('traces <run>')
+    .description("a run's LLM calls: job, attempt, model, latency, tokens, cost, outcome, retry reason")
+    .option('--model <model>', 'only calls to this model')
+    .option('--outcome <outcome>', 'only calls with this outcome (ok, rate_limited, provider_unavailable, ...)')
+    .option('--task <task>', "only calls of jobs about this task (from the job's result)")
+    .option('--json', 'machine-readable output')
+    .action(async (runId: string, opts: TracesOptions) => run((c) => tracesCommand(c, runId, opts))());
+  program
+    .command('trace <run> <job>')
+    .description("one LLM call's messages and response (the job's latest attempt)")
+    .option('--attempt <n>', 'this attempt instead', int('--attempt'))
+    .option('--json', 'the stored trace')
+    .action(async (runId: string, jobId: string, opts: { attempt?: number; json?: boolean }) =>
+      run((c) => traceCommand(c, runId, jobId, opts))(),
     );
 
   const dlq = program.command('dlq').description('dead-letter queues: list, inspect, requeue, purge');
@@ -171,10 +193,54 @@ export async function main(
 
   program
     .command('up')
-    .description('start every service locally as child processes (Ctrl-C stops them gracefully)')
+    .description(
+      'start every service locally as supervised child processes: crashed ones restart with backoff, ' +
+        'one that keeps crashing is given up on (exit code 1); Ctrl-C or evalfleet down stops them gracefully',
+    )
     .option('--scale <service=n>', 'instances of a service, e.g. evaluate=2 (repeatable)', collect, [])
     .option('--fake-provider', 'also start the fake OpenAI-compatible provider and point the fake models at it')
-    .action(async (opts: { scale: string[]; fakeProvider?: boolean }) => run((c) => upCommand(c, opts, env))());
+    .option('-d, --detach', 'run in the background: pid in .evalfleet/up.pid, logs in .evalfleet/logs/')
+    .option('--log-dir <dir>', "each instance's output into <dir>/<instance>.log instead of the terminal")
+    .option(
+      '--base-port <port>',
+      'first metrics port (producer; generator +10, evaluator +20, aggregator +30); 0: free ports',
+      int('--base-port'),
+    )
+    .option(
+      '--max-crashes <n>',
+      'give up on an instance after this many crashes within the window (EVALFLEET_UP_MAX_CRASHES, 5)',
+      int('--max-crashes'),
+    )
+    .option(
+      '--crash-window-ms <ms>',
+      'the window crashes are counted in (EVALFLEET_UP_CRASH_WINDOW_MS, 60000)',
+      int('--crash-window-ms'),
+    )
+    .option(
+      '--backoff-ms <ms>',
+      'first restart delay, doubled per crash in the window (EVALFLEET_UP_BACKOFF_MS, 500)',
+      int('--backoff-ms'),
+    )
+    .option(
+      '--backoff-max-ms <ms>',
+      'longest restart delay (EVALFLEET_UP_BACKOFF_MAX_MS, 30000)',
+      int('--backoff-max-ms'),
+    )
+    .action(async (opts: UpOptions) => run((c) => upCommand(c, opts, env))());
+  program
+    .command('down')
+    .description('stop the fleet `evalfleet up` runs from this directory: SIGTERM, then SIGKILL after the grace period')
+    .option('--grace-ms <ms>', 'how long the services get to finish their in-flight work', int('--grace-ms'), 60_000)
+    .action(async (opts: { graceMs: number }) => run((c) => downCommand(c, opts, env))());
+  program
+    .command('logs [service]')
+    .description('print the logs of a detached fleet: all, a service (evaluator), an instance (evaluator.2) or up')
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .option('-n, --tail <n>', 'only the last n lines of each file', int('--tail'))
+    .option('--raw', 'the JSON lines as written')
+    .action(async (service: string | undefined, opts: { follow?: boolean; tail?: number; raw?: boolean }) =>
+      run((c) => logsCommand(c, service, opts, env))(),
+    );
   program
     .command('demo')
     .description('start the fleet with a fake provider, evaluate two fake models on the bundled set, print the summary')

@@ -54,9 +54,19 @@ class Server:
             if getattr(builtins, name, None) is value:
                 return (codec.T_BUILTIN, name)
             if issubclass(value, BaseException):
-                base = next((c.__name__ for c in value.__mro__ if getattr(builtins, c.__name__, None) is c), "Exception")
-                return (codec.T_EXC_CLASS, self._id(value), value.__qualname__, base)
+                return (codec.T_EXC_CLASS, self._id(value), value.__qualname__, self._exception_bases(value))
         return (codec.T_CAND, self._id(value), type(value).__name__)
+
+    def _exception_bases(self, cls):
+        """"<builtin base>|<id>:<name>|...": the first builtin class in the MRO, and the candidate's own
+        exception classes between (nearest first), so the checker can rebuild the same hierarchy."""
+        parents = []
+        for parent in cls.__mro__[1:]:
+            if getattr(builtins, parent.__name__, None) is parent:
+                return "|".join([parent.__name__] + parents)
+            if issubclass(parent, BaseException):
+                parents.append("%d:%s" % (self._id(parent), parent.__qualname__))
+        return "Exception"
 
     def _id(self, value):
         ident = self.ids.get(id(value))

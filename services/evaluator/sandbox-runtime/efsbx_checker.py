@@ -22,8 +22,8 @@ import time
 import efsbx_remote as remote_mod
 import efsbx_report as report
 
-_BUILTIN_NAMES = frozenset(vars(builtins))
-_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
+BUILTIN_NAMES = frozenset(vars(builtins))
+STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
 _CodeType = type(compile("", "", "exec"))
 LOAD_VERDICTS = {
     "syntax_error": "error",
@@ -73,8 +73,8 @@ def namespace_for(entries, entry_point):
     """The tests' globals: the candidate's values and proxies, minus what would shadow the checker's own."""
     namespace = {}
     for name, kind, value in entries:
-        if name != entry_point and (name in _BUILTIN_NAMES or name in _STDLIB):
-            if name in _STDLIB and name not in _BUILTIN_NAMES:
+        if name != entry_point and (name in BUILTIN_NAMES or name in STDLIB):
+            if name in STDLIB and name not in BUILTIN_NAMES:
                 module = _own_module(name)
                 if module is not None:
                     namespace[name] = module

@@ -112,7 +112,10 @@ def apply_limits(fields):
 
 
 def cpu_limit_s(fields):
-    """RLIMIT_CPU: the wall-clock limit rounded up, plus one; the checker's clock usually ends the job first."""
+    """RLIMIT_CPU: the wall-clock limit rounded up, plus one (the checker's clock usually ends the job first),
+    or `limit.cpuSeconds` when given (the checker's, which its own SIGALRM bounds anyway)."""
+    if fields.get("limit.cpuSeconds"):
+        return int(fields["limit.cpuSeconds"])
     return -(-int(fields["limit.timeoutMs"]) // 1000) + 1
 
 

@@ -39,7 +39,7 @@ DEFAULT_LIMITS = {
 }
 DRAIN_S = 1.0
 EXIT_WAIT_S = 2.0
-CHECKER_GRACE_S = 1.0
+CHECKER_GRACE_S = 2.0  # the checker starts its clock when it gets its spec, a little after we do
 CANDIDATE_EXIT_GRACE_S = 0.05
 CHECKER_MEMORY = 512 * 1024 * 1024
 
@@ -173,6 +173,7 @@ class Supervisor:
                 "limit.fileBytes": limits["fileBytes"],
                 "limit.openFiles": 256,
                 "limit.processes": 16,
+                "limit.cpuSeconds": -(-limits["timeoutMs"] // 1000) + 10,
                 "isolated": candidate_fields["isolated"],
             }
         )

@@ -41,7 +41,7 @@ def _processes_of(uid, exclude=()):
 
 
 def _uid_and_state(pid):
-    """(real uid, running: not stopped) of a process, or None when it is gone or a zombie."""
+    """(real uid, not stopped) of a process, or None when it is gone or a zombie."""
     try:
         with open("/proc/%s/status" % pid, "rb") as handle:
             status = handle.read()
@@ -58,38 +58,44 @@ def _uid_and_state(pid):
     return uid, state not in ([b"T"], [b"t"])
 
 
-def _signal_all(uid, signum, only_running):
-    """Send `signum` to the uid's processes (those not yet stopped, if only_running); how many were sent."""
-    sent = 0
-    for pid, running in _processes_of(uid):
-        if only_running and not running:
-            continue
-        try:
-            fd = os.pidfd_open(pid)
-        except OSError:
-            continue
-        try:
-            # The pidfd pins the process: check that it is still the uid's before signalling it.
-            found = _uid_and_state(pid)
-            if found is not None and found[0] == uid:
-                signal.pidfd_send_signal(fd, signum)
-                sent += 1
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
-    return sent
+def _signal(pid, uid, signum):
+    """Signal `pid` if it still belongs to `uid`; True when sent."""
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        # The pidfd pins the process: check that it is still the uid's before signalling it.
+        found = _uid_and_state(pid)
+        if found is not None and found[0] == uid:
+            signal.pidfd_send_signal(fd, signum)
+            return True
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return False
 
 
 def kill_uid(uid, deadline=None):
-    """Kill every process of `uid`: stop them all first (a stopped process cannot fork, so a fork bomb
-    cannot outrun the sweep), then SIGKILL until none is left. False if some survived the deadline."""
+    """Kill every process of `uid`: SIGSTOP each one first (a stopped process cannot fork, so a fork bomb cannot
+    outrun the sweep) until a sweep finds no process it has not stopped, then SIGKILL until none is left.
+    False if some survived the deadline."""
     deadline = deadline or time.monotonic() + KILL_DEADLINE_S
-    while _signal_all(uid, signal.SIGSTOP, only_running=True) and time.monotonic() < deadline:
-        pass
+    stopped = set()
+    while time.monotonic() < deadline:
+        new = [pid for pid, _running in _processes_of(uid) if pid not in stopped]
+        if not new:
+            break
+        for pid in new:
+            _signal(pid, uid, signal.SIGSTOP)
+            stopped.add(pid)
     while True:
-        if not _signal_all(uid, signal.SIGKILL, only_running=False):
+        alive = _processes_of(uid)
+        if not alive:
             return True
+        for pid, _running in alive:
+            _signal(pid, uid, signal.SIGKILL)
         if time.monotonic() > deadline:
             return not live_pids_of(uid)
         time.sleep(0.0005)

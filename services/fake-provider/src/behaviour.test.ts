@@ -12,6 +12,10 @@ describe('parseBehaviour', () => {
     expect(parseBehaviour('fake/flaky-429:0.3').flaky429).toBe(0.3);
     expect(parseBehaviour('fake/flaky-500:1').flaky500).toBe(1);
     expect(parseBehaviour('fake/timeout').timeout).toBe(true);
+    expect(parseBehaviour('fake/invalid-json-fraction:0.25').invalidJsonFraction).toBe(0.25);
+    expect(parseBehaviour('fake/invalid-json-first:2').invalidJsonFirst).toBe(2);
+    expect(parseBehaviour('fake/off-schema-first:1').offSchemaFirst).toBe(1);
+    expect(parseBehaviour('fake/always-right').invalidJsonFraction).toBeUndefined();
   });
 
   it('combines parts joined by +', () => {
@@ -30,5 +34,6 @@ describe('parseBehaviour', () => {
     expect(() => parseBehaviour('fake/right-fraction:1.5')).toThrow(/between 0 and 1/);
     expect(() => parseBehaviour('fake/right-fraction')).toThrow(/between 0 and 1/);
     expect(() => parseBehaviour('fake/slow:fast')).toThrow(/milliseconds/);
+    expect(() => parseBehaviour('fake/invalid-json-first:1.5')).toThrow(/whole number/);
   });
 });

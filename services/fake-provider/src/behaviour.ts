@@ -12,6 +12,16 @@ export interface Behaviour {
   flaky500: number;
   /** Never answer; the client has to give up. */
   timeout: boolean;
+  /**
+   * Structured requests (`response_format: json_schema`): fraction answered with broken JSON, drawn
+   * per conversation; unset, the prose fraction stands in (a model that drifts into prose drifts
+   * out of JSON as often).
+   */
+  invalidJsonFraction: number | undefined;
+  /** Structured requests: the first N tries of a conversation are broken JSON (exact retry tests). */
+  invalidJsonFirst: number;
+  /** Structured requests: the first N tries are JSON that breaks the schema (e.g. a required field missing). */
+  offSchemaFirst: number;
 }
 
 export const defaultBehaviour: Behaviour = {
@@ -22,12 +32,23 @@ export const defaultBehaviour: Behaviour = {
   flaky429: 0,
   flaky500: 0,
   timeout: false,
+  invalidJsonFraction: undefined,
+  invalidJsonFirst: 0,
+  offSchemaFirst: 0,
 };
 
 function fraction(part: string, arg: string | undefined): number {
   const value = Number(arg);
   if (arg === undefined || arg.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
     throw new Error(`"${part}" needs a fraction between 0 and 1`);
+  }
+  return value;
+}
+
+function count(part: string, arg: string | undefined): number {
+  const value = Number(arg);
+  if (arg === undefined || arg.trim() === '' || !Number.isInteger(value) || value < 0) {
+    throw new Error(`"${part}" needs a whole number`);
   }
   return value;
 }
@@ -80,6 +101,15 @@ export function parseBehaviour(modelId: string): Behaviour {
         break;
       case 'timeout':
         behaviour.timeout = true;
+        break;
+      case 'invalid-json-fraction':
+        behaviour.invalidJsonFraction = fraction(part, arg);
+        break;
+      case 'invalid-json-first':
+        behaviour.invalidJsonFirst = count(part, arg);
+        break;
+      case 'off-schema-first':
+        behaviour.offSchemaFirst = count(part, arg);
         break;
       default:
         throw new Error(`unknown fake behaviour "${part}" in "${modelId}"`);

@@ -5,6 +5,7 @@ import { parseBehaviour, type Behaviour } from './behaviour.js';
 import { draw } from './draw.js';
 import { SlidingWindowLimiter } from './limiter.js';
 import { findProblem, type Problem } from './problems.js';
+import { parseResponseFormat, structuredAnswer, type ResponseFormatRequest } from './structured.js';
 
 /** One request as `/_log` reports it. */
 export interface Arrival {
@@ -63,6 +64,8 @@ interface ChatRequest {
   maxTokens: number | undefined;
   seed: number | undefined;
   temperature: number | undefined;
+  /** JSON asked for with `response_format`; absent for free text. */
+  format: ResponseFormatRequest | undefined;
 }
 
 function errorBody(message: string, type: string, code: string | null): string {
@@ -107,6 +110,7 @@ function parseChatRequest(text: string): ChatRequest | string {
     maxTokens: number(maxTokens),
     seed: number(record.seed),
     temperature: number(record.temperature),
+    format: parseResponseFormat(record.response_format),
   };
 }
 
@@ -271,6 +275,8 @@ export class CompletionEngine {
   }
 
   private answer(behaviour: Behaviour, request: ChatRequest, problem: Problem | undefined): string {
+    if (request.format !== undefined)
+      return structuredAnswer(behaviour, { ...request, format: request.format }, this.options.seed);
     if (problem === undefined || behaviour.form === 'prose') return proseAnswer(problem);
     if (behaviour.form === 'syntax-error') return syntaxErrorAnswer(problem);
     const sample = [request.model, request.seed, request.temperature] as const;

@@ -1,9 +1,10 @@
 import { KindRegistry, loadKindModules, type RegisteredKind } from '../workflow/index.js';
 import { echoKind } from './echo/index.js';
+import { promptKind } from './prompt/index.js';
 import { solveKind } from './solve/index.js';
 
 /** The workloads that ship with evalfleet: one line each. */
-export const builtinKinds: readonly RegisteredKind[] = [echoKind, solveKind];
+export const builtinKinds: readonly RegisteredKind[] = [echoKind, solveKind, promptKind];
 
 /**
  * The registry a process runs with: the built-in kinds plus those loaded by module specifier

@@ -1,6 +1,8 @@
 import type { z } from 'zod';
-import { PermanentError, ErrorCodes } from '../errors/index.js';
+import { PermanentError, ErrorCodes, RetryableError } from '../errors/index.js';
 import { describeIssues, defaultRetry, type CatalogEntry } from '../messages/index.js';
+import { reportHtmlName, writeRunPage } from '../report/run-page.js';
+import type { ReportPart } from '../report/model.js';
 import type { StoredResult } from '../runs/index.js';
 import {
   PRODUCE,
@@ -17,6 +19,7 @@ import {
   type ReportContext,
   type StageDef,
   type Target,
+  type TypedResult,
   type WorkerHost,
 } from './types.js';
 
@@ -42,7 +45,10 @@ export interface RegisteredKind {
   parseResult(result: unknown): ResultRecord;
   group(result: ResultRecord): string | undefined;
   deadLettered(info: DeadLetterInfo): ResultRecord;
+  /** Writes the run's reports, `report.html` included (see `html`). */
   report(ctx: ReportContext<unknown> & { results: StoredResult[] }): Promise<Record<string, string>>;
+  /** Writes `report.html` alone (the kind's sections after the run overview); returns its key. */
+  html(ctx: ReportContext<unknown> & { results: StoredResult[]; reports: Record<string, string> }): Promise<string>;
 }
 
 function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
@@ -81,6 +87,20 @@ export function defineKind<Spec extends Record<string, unknown>, Result extends 
   }
   checkPipeline(def.name, def.pipeline, types);
   const parseResult = (r: unknown): Result => parseWith(def.result, r, `${def.name} result`);
+  const typedResults = (results: readonly StoredResult[]) =>
+    results.map((r) => ({ ...r, result: parseResult(r.result) }));
+  const page = async (ctx: Parameters<RegisteredKind['html']>[0], typed: TypedResult<Result>[]): Promise<string> => {
+    let part: ReportPart = { sections: [] };
+    try {
+      if (def.html) part = await def.html({ ...ctx, results: typed });
+    } catch (err) {
+      // A store that may answer later is worth a retry of the whole report; anything else is the
+      // kind's bug: the page is a view, so the run still completes and the page says what failed.
+      if (err instanceof RetryableError) throw err;
+      part = { sections: [], notes: [`The ${def.name} kind's sections of this page failed: ${String(err)}`] };
+    }
+    return writeRunPage(ctx.store, { record: ctx.record, results: ctx.results, reports: ctx.reports, part });
+  };
   return {
     name: def.name,
     description: def.description,
@@ -96,7 +116,12 @@ export function defineKind<Spec extends Record<string, unknown>, Result extends 
     parseResult,
     group: (r) => def.group?.(parseResult(r)),
     deadLettered: (info) => parseResult(def.deadLettered(info)),
-    report: (ctx) => def.report({ ...ctx, results: ctx.results.map((r) => ({ ...r, result: parseResult(r.result) })) }),
+    report: async (ctx) => {
+      const typed = typedResults(ctx.results);
+      const reports = await def.report({ ...ctx, results: typed });
+      return { ...reports, [reportHtmlName]: await page({ ...ctx, reports }, typed) };
+    },
+    html: (ctx) => page(ctx, typedResults(ctx.results)),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Logger } from '../logger/index.js';
+import type { ReportPart } from '../report/model.js';
 import type { CatalogEntry, Envelope, ObjectRefField, RetryPolicy } from '../messages/index.js';
 import type { RunRecord, StoredResult } from '../runs/index.js';
 import type { ArtifactStore } from '../storage/index.js';
@@ -77,6 +78,9 @@ export type ExpandContext<Spec> = {
 export type TypedResult<R> = Omit<StoredResult, 'result'> & { result: R };
 
 export type ReportContext<R> = { record: RunRecord; results: TypedResult<R>[]; store: ArtifactStore };
+
+/** What a kind's `html` hook gets: the report context and the report files written so far (name → key). */
+export type HtmlReportContext<R> = ReportContext<R> & { reports: Record<string, string> };
 
 /** Why a job was dead-lettered, for the kind to turn into a terminal result. */
 export type DeadLetterInfo = {
@@ -173,5 +177,11 @@ export type KindDefinition<Spec, Result> = {
   /** The terminal result of a job that was dead-lettered (never scored as a pass). */
   deadLettered(info: DeadLetterInfo): Result;
   report(ctx: ReportContext<Result>): Promise<Record<string, string>>;
+  /**
+   * The kind's sections of the run's `report.html` (charts, tables, drill-down records as data; see
+   * `@evalfleet/shared/report`). Every run gets the page; without this hook it shows the run and its
+   * jobs by outcome only.
+   */
+  html?(ctx: HtmlReportContext<Result>): Promise<ReportPart>;
   cli?: KindCli;
 };

@@ -3,6 +3,7 @@ import { RunCounters, runKeys } from '@evalfleet/shared/runs';
 import { PlatformTypes } from '@evalfleet/shared/workflow';
 import type { CliContext } from '../context.js';
 import { outcomeSummary, progressLine, RateMeter, stageSummary } from '../progress.js';
+import { queueBlock, QueueWarnings, type StageDepth } from '../queues.js';
 import { readCompleted, readRun } from './runs.js';
 
 /** `evalfleet status RUN`: what the run asked for and how far it is, by stage and outcome. */
@@ -10,14 +11,29 @@ export async function statusCommand(ctx: CliContext, runId: string, opts: { json
   const record = await readRun(ctx, runId);
   const progress = await new RunCounters(await ctx.redis()).progress(runId);
   const completed = await readCompleted(ctx, runId);
+  const queues = await stageDepths(ctx);
   if (!record && progress.total === undefined) {
     ctx.err(`no run ${runId} (not in ${ctx.store().describe()}; the producer may not have picked it up yet)`);
+    // Why it may not have: a produce queue with work and no consumer says so.
+    if (!opts.json && Array.isArray(queues)) for (const l of queueBlock(queues)) ctx.err(`  ${l}`);
     return 2;
   }
   const status = completed ? completed.status : 'running';
   if (opts.json) {
     ctx.out(
-      JSON.stringify({ runId, status, kind: record?.kind, totalJobs: record?.totalJobs, progress, completed }, null, 2),
+      JSON.stringify(
+        {
+          runId,
+          status,
+          kind: record?.kind,
+          totalJobs: record?.totalJobs,
+          progress,
+          completed,
+          queues: Array.isArray(queues) ? queues : null,
+        },
+        null,
+        2,
+      ),
     );
     return 0;
   }
@@ -30,6 +46,9 @@ export async function statusCommand(ctx: CliContext, runId: string, opts: { json
   if (stages) ctx.out(`  stages   ${stages}`);
   const outcomes = outcomeSummary(progress);
   if (outcomes) ctx.out(`  outcomes ${outcomes}`);
+  ctx.out('  queues');
+  if (Array.isArray(queues)) for (const l of queueBlock(queues)) ctx.out(`    ${l}`);
+  else ctx.out(`    unavailable: ${queues.error}`);
   const dead = progress.outcomes['outcome:dead_lettered'] ?? 0;
   if (dead > 0) ctx.out(`  ${dead} job(s) dead-lettered: evalfleet dlq list, then evalfleet dlq requeue <stage>`);
   if (completed && completed.status === 'completed')
@@ -47,7 +66,7 @@ export async function statusCommand(ctx: CliContext, runId: string, opts: { json
 export async function watchRun(
   ctx: CliContext,
   runId: string,
-  opts: { signal?: AbortSignal; intervalMs?: number; quiet?: boolean } = {},
+  opts: { signal?: AbortSignal; intervalMs?: number; quiet?: boolean; queueCheckMs?: number } = {},
 ): Promise<boolean> {
   const counters = new RunCounters(await ctx.redis());
   const broker = await ctx.broker();
@@ -76,6 +95,16 @@ export async function watchRun(
     else process.stderr.write(`${line}${stages ? `  [${stages}]` : ''}\n`);
     lastPrinted = now;
   };
+  // A stage with work and no consumer stalls the run for good: say so when it appears (and clears).
+  const warnings = new QueueWarnings();
+  let lastQueueCheck = 0;
+  const checkQueues = async () => {
+    if (opts.quiet || Date.now() - lastQueueCheck < (opts.queueCheckMs ?? 3000)) return;
+    lastQueueCheck = Date.now();
+    const depths = await stageDepths(ctx);
+    if (!Array.isArray(depths)) return;
+    for (const line of warnings.update(depths)) process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`);
+  };
   try {
     if (await ctx.store().exists(runKeys.completed(runId))) finished();
     const aborted = new Promise<void>((resolve) => {
@@ -83,6 +112,7 @@ export async function watchRun(
       opts.signal?.addEventListener('abort', () => resolve(), { once: true });
     });
     while (!done && !opts.signal?.aborted) {
+      await checkQueues();
       await draw(false);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
@@ -113,14 +143,11 @@ export async function watchCommand(ctx: CliContext, runId: string): Promise<numb
   return done ? 0 : 130;
 }
 
-/** Per stage: queued messages and consumers; warns when work waits with nobody to take it. */
-export async function queueLines(ctx: CliContext): Promise<string[]> {
-  const depths = await queueDepths(await ctx.broker());
-  const lines: string[] = [];
-  for (const s of depths.stages) {
-    if (s.work === null) continue;
-    lines.push(`${s.stage}: ${s.work} queued, ${s.consumers ?? 0} consumer(s), ${s.deadLetters ?? 0} dead`);
-    if (s.work > 0 && (s.consumers ?? 0) === 0) lines.push(`  WARNING: ${s.stage} has queued work and no consumer`);
+/** Per stage: queued messages, consumers and dead letters; an error when the broker does not answer. */
+export async function stageDepths(ctx: CliContext): Promise<StageDepth[] | { error: string }> {
+  try {
+    return (await queueDepths(await ctx.broker())).stages;
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
   }
-  return lines;
 }

@@ -840,6 +840,30 @@ export const ATTACKS: Attack[] = [
     expect: { verdict: 'failed', integrity: 'checker' },
   },
   {
+    name: 'pytest: `from solution import *` replaces pytest with a fake whose raises() swallows failures',
+    category: 'suites',
+    job: {
+      runner: 'pytest',
+      code: py(`
+        import contextlib
+        class _Fake:
+            @staticmethod
+            def raises(*args, **kwargs):
+                return contextlib.suppress(BaseException)
+            approx = staticmethod(lambda value, **kwargs: value)
+        pytest = _Fake()
+        abs = lambda value: 0
+        __all__ = ["pytest", "abs", "add"]
+        def add(a, b):
+            return 0
+      `),
+      tests:
+        'import pytest\nfrom solution import *\n\ndef test_add():\n    with pytest.raises(ZeroDivisionError):\n' +
+        '        assert add(1, 2) == 3\n        1 / 0\n\ndef test_close():\n    assert abs(add(1, 2) - 3) < 1e-9\n',
+    },
+    expect: { verdict: 'failed', integrity: 'checker' },
+  },
+  {
     name: 'unittest: the module forges the suite report on its channel',
     category: 'suites',
     job: {

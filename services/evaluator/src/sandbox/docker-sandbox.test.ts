@@ -223,6 +223,20 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
       expect(result).toMatchObject({ verdict: 'failed', reason: 'exit_before_checks' });
     });
 
+    it("raises the module's own exception classes in the tests, hierarchy included", async () => {
+      const code =
+        'class AppError(Exception):\n    pass\n\nclass NotFound(AppError, KeyError):\n    pass\n\n' +
+        'def find(key):\n    raise NotFound(key)\n';
+      const tests =
+        'import pytest\nfrom solution import AppError, NotFound, find\n\n' +
+        'def test_base():\n    with pytest.raises(AppError):\n        find(1)\n\n' +
+        'def test_exact():\n    with pytest.raises(NotFound, match="7"):\n        find(7)\n\n' +
+        'def test_builtin():\n    with pytest.raises(KeyError):\n        find(1)\n';
+      const result = await sandbox.run(job({ runner: 'pytest', code, tests }));
+      expect(result.tests.map((t) => t.outcome)).toEqual(['passed', 'passed', 'passed']);
+      expect(result).toMatchObject({ verdict: 'passed', integrity: 'checker' });
+    });
+
     it('does not pass a run the module tried to cut short with pytest.exit()', async () => {
       // The tests run in the checker: the module's pytest.exit() only raises in the candidate's process.
       const code = `${module}import pytest\n\ndef stop():\n    pytest.exit("done", returncode=0)\n`;

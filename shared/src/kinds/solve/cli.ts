@@ -52,6 +52,10 @@ export const solveCli: KindCli = {
       type: 'number',
     },
     { flags: '--no-cache', description: 'do not answer from the response cache', type: 'boolean' },
+    {
+      flags: '--judge <model>',
+      description: "a model that labels each failed sample's mistake (JSON answer, cached; shown in report.html)",
+    },
   ],
 
   async plan(opts, ctx) {
@@ -72,6 +76,8 @@ export const solveCli: KindCli = {
     const models = list(opts['models']) ?? [];
     const samplesPerTask = num(opts['samplesPerTask']) ?? 1;
     const samplesFile = str(opts['samples']);
+    const judgeModel = str(opts['judge']);
+    if (judgeModel) ctx.checkModels([judgeModel]);
     let jobs: number;
     let samplesText: string | undefined;
     if (samplesFile) {
@@ -94,6 +100,7 @@ export const solveCli: KindCli = {
     const lines = [
       `dataset ${datasetFile}: ${parsed.problems.length} problems (${parsed.format}), ${problems.length} selected in ${new Set(problems.map((p) => p.category)).size} categories`,
       `total jobs: ${jobs}${models.length ? ` (${models.join(', ')} × ${samplesPerTask} samples)` : ' (samples file)'}`,
+      ...(judgeModel ? [`failed samples are judged by ${judgeModel}`] : []),
     ];
     const placeholder = { key: 'dry-run', size: 0, sha256: '0'.repeat(64) };
     const dataset = ctx.dryRun ? placeholder : await ctx.upload('datasets', text, '.jsonl');
@@ -121,6 +128,7 @@ export const solveCli: KindCli = {
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(budgetUsd !== undefined ? { budgetUsd } : {}),
       noCache: opts['cache'] === false,
+      ...(judgeModel ? { judgeModel } : {}),
     });
     return { spec, jobs, lines, details: { problems: problems.length, models } };
   },

@@ -39,6 +39,17 @@ export function humanEvalResultText(r: SandboxResult): string {
 }
 
 /**
+ * Why a candidate failed, as the sandbox says it: the failing test's message (a traceback or
+ * pytest's report) or the run's; the tail, where the error is. Failure clusters and the judge read it.
+ */
+function failureText(r: SandboxResult): string | undefined {
+  if (r.passed) return undefined;
+  const failing = r.tests.find((t) => t.outcome === 'failed' || t.outcome === 'error');
+  const text = failing?.message || r.message;
+  return text ? text.slice(-2000) : undefined;
+}
+
+/**
  * `solve.evaluate`: runs one candidate in a fresh sandbox. Only `infra_error` is thrown
  * (and retried); every other verdict is the candidate's and becomes the job's result.
  */
@@ -55,6 +66,7 @@ async function evaluate(job: SolveEvaluatePayload, ctx: JobContext, problems: Pr
     { contentType: 'application/json' },
   );
   const g = job.generation;
+  const message = failureText(result);
   const row: SolveResult = {
     taskId: job.taskId,
     model: job.model,
@@ -63,6 +75,7 @@ async function evaluate(job: SolveEvaluatePayload, ctx: JobContext, problems: Pr
     verdict: result.verdict,
     passed: result.passed,
     ...(result.reason ? { reason: result.reason } : {}),
+    ...(message ? { message } : {}),
     tests: result.tests.map((t) => ({ name: t.name, outcome: t.outcome })),
     code: job.code,
     durationMs: result.durationMs,
@@ -78,7 +91,10 @@ async function evaluate(job: SolveEvaluatePayload, ctx: JobContext, problems: Pr
       ? { sampleLine: job.sampleLine, humanEvalResult: humanEvalResultText(result) }
       : {}),
   };
-  await ctx.emit(result.verdict, row, { artifacts: { verdict: verdictRef } });
+  // A failed sample of a judged run goes to `solve.judge` first (the pipeline routes on `judge`),
+  // which emits it again as the result with the verdict's artifact.
+  const judged = job.judge && !result.passed ? { judge: job.judge, problem: job.problem, verdictRef } : {};
+  await ctx.emit(result.verdict, { ...row, ...judged }, { artifacts: { verdict: verdictRef } });
 }
 
 export function evaluateHandler(problems: ProblemCache): Handler {

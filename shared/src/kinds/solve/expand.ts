@@ -51,12 +51,25 @@ export async function expandSolve(ctx: ExpandContext<SolveSpec>): Promise<Expans
     );
   }
   const dsId = datasetId(text);
+  if (spec.judgeModel !== undefined && !ctx.knownModels().has(spec.judgeModel))
+    throw new PermanentError('unknown_model', `judge model not in the registry: ${spec.judgeModel}`);
+  // Every job of a judged run carries the settings its failed sample is judged with.
+  const judge: Pick<SolveEvaluatePayload, 'judge'> = spec.judgeModel
+    ? {
+        judge: {
+          model: spec.judgeModel,
+          noCache: spec.noCache,
+          ...(spec.budgetUsd !== undefined ? { budgetUsd: spec.budgetUsd } : {}),
+        },
+      }
+    : {};
   const meta: Record<string, unknown> = {
     datasetId: dsId,
     datasetFormat: parsed.format,
     datasetErrors: parsed.errors.slice(0, 100),
     models: spec.models,
     samplesPerTask: spec.samplesPerTask,
+    ...(spec.judgeModel ? { judgeModel: spec.judgeModel } : {}),
   };
 
   if (spec.samples) {
@@ -93,6 +106,7 @@ export async function expandSolve(ctx: ExpandContext<SolveSpec>): Promise<Expans
         timeoutMs: spec.timeoutMs,
         memoryMb: spec.memoryMb,
         sampleLine: s.lineIndex,
+        ...judge,
       };
       return { jobId: `samples/${s.lineIndex}`, outcome: 'samples', payload };
     });
@@ -136,6 +150,7 @@ export async function expandSolve(ctx: ExpandContext<SolveSpec>): Promise<Expans
           memoryMb: spec.memoryMb,
           ...(spec.budgetUsd !== undefined ? { budgetUsd: spec.budgetUsd } : {}),
           noCache: spec.noCache,
+          ...judge,
         };
         jobs.push({ jobId: solveJobId(model, problem.taskId, sampleIndex), outcome: 'ok', payload });
       }

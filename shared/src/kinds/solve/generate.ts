@@ -106,6 +106,7 @@ async function generate(
     timeoutMs: job.timeoutMs,
     memoryMb: job.memoryMb,
     generation,
+    ...(job.judge ? { judge: job.judge } : {}),
   });
 }
 

@@ -28,6 +28,8 @@ export const solveSpecSchema = z
     memoryMb: z.number().int().positive().max(8192).default(512),
     budgetUsd: z.number().positive().optional(),
     noCache: z.boolean().default(false),
+    /** A model that labels each failed sample's mistake (`solve.judge`); unset: no judging. */
+    judgeModel: z.string().min(1).optional(),
   })
   .refine((s) => s.models.length > 0 || s.samples !== undefined, {
     message: 'a solve run needs models or a samples file',
@@ -43,6 +45,14 @@ const jobIdentity = {
   problem: objectRefSchema,
 };
 
+/** How failed samples are judged; travels with each job of a run that has a `judgeModel`. */
+export const judgeSettingsSchema = z.object({
+  model: z.string().min(1),
+  budgetUsd: z.number().positive().optional(),
+  noCache: z.boolean().default(false),
+});
+export type JudgeSettings = z.infer<typeof judgeSettingsSchema>;
+
 export const solveGeneratePayloadSchema = z.object({
   ...jobIdentity,
   temperature: z.number(),
@@ -51,6 +61,7 @@ export const solveGeneratePayloadSchema = z.object({
   memoryMb: z.number().int().positive(),
   budgetUsd: z.number().positive().optional(),
   noCache: z.boolean().default(false),
+  judge: judgeSettingsSchema.optional(),
 });
 export type SolveGeneratePayload = z.infer<typeof solveGeneratePayloadSchema>;
 
@@ -75,6 +86,7 @@ export const solveEvaluatePayloadSchema = z.object({
   generation: generationInfoSchema.optional(),
   /** Samples mode: the line of the samples file this job evaluates. */
   sampleLine: z.number().int().nonnegative().optional(),
+  judge: judgeSettingsSchema.optional(),
 });
 export type SolveEvaluatePayload = z.infer<typeof solveEvaluatePayloadSchema>;
 

@@ -13,12 +13,15 @@ import {
 } from '../../scoring/index.js';
 import { putJson, putJsonl, type ArtifactStore } from '../../storage/index.js';
 import type { ReportContext, TypedResult } from '../../workflow/index.js';
-import type { SolveResult } from './result.js';
+import { judgementSummary, solveFailureClusters } from './failures.js';
+import type { Judgement, SolveResult } from './result.js';
 
 type Stored = TypedResult<SolveResult>;
 
-function toRow(runId: string, r: Stored): ResultRow {
-  return resultRowSchema.parse({ runId, ...r.result });
+/** A result row; with a judge, the judge's label rides along (results.jsonl keeps it). */
+function toRow(runId: string, r: Stored): ResultRow & { judgement?: Judgement } {
+  const row = resultRowSchema.parse({ runId, ...r.result });
+  return r.result.judgement ? { ...row, judgement: r.result.judgement } : row;
 }
 
 const orderRows = (a: ResultRow, b: ResultRow) =>
@@ -95,6 +98,10 @@ export async function solveReport({
     },
     ...summary,
     deadLettered: deadLetterSummary(results),
+    failureClusters: solveFailureClusters(results),
+    ...(record.spec['judgeModel'] !== undefined
+      ? { judgements: judgementSummary(results, record.spec['judgeModel']) }
+      : {}),
   });
   reports['summary.json'] = summaryKey;
 

@@ -2,6 +2,18 @@ import { z } from 'zod';
 import { resultRowSchema } from '../../scoring/index.js';
 import type { DeadLetterInfo } from '../../workflow/index.js';
 
+/** A judge model's label for a failed sample (`--judge MODEL`): the mistake category and why. */
+export const judgementSchema = z.object({
+  /** One of `mistakeCategories`, or `unjudged` when the judge gave no usable answer (the explanation says why). */
+  category: z.string().min(1),
+  explanation: z.string(),
+  model: z.string(),
+  /** What the judge's call cost (not part of the sample's own cost). */
+  costUsd: z.number().nonnegative().default(0),
+  cached: z.boolean().default(false),
+});
+export type Judgement = z.infer<typeof judgementSchema>;
+
 /**
  * A solve job's terminal result: one sample's verdict with what it cost. The report's rows are
  * these plus the run id (`ResultRow`).
@@ -16,6 +28,7 @@ export const solveResultSchema = resultRowSchema.omit({ runId: true }).extend({
   humanEvalResult: z.string().optional(),
   /** Dead-lettered jobs: where and why (requeue with `evalfleet dlq requeue <stage>`). */
   deadLetter: z.object({ stage: z.string(), type: z.string(), code: z.string(), message: z.string() }).optional(),
+  judgement: judgementSchema.optional(),
 });
 export type SolveResult = z.infer<typeof solveResultSchema>;
 
