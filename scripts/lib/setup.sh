@@ -131,6 +131,20 @@ ef_prometheus() {
   fi
 }
 
+# Chromium (Debian's chromium): the report tests render report.html in it, headless, driven by
+# playwright-core (which downloads no browser). Installed from Debian in CI; elsewhere the command is said.
+ef_chromium() {
+  if [ -x /usr/bin/chromium ]; then
+    return 0
+  fi
+  if { ef_is_ci || [ "${1:-}" = "--install" ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    ef_log "installing chromium (Debian; the report tests render pages in it)"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  else
+    ef_log "WARNING: /usr/bin/chromium not found (the report tests fail without it); run: apt-get install -y chromium"
+  fi
+}
+
 # Docker engine and sandbox image. In CI (or with --install-docker) the engine is
 # installed and started when missing; elsewhere we only say how. Without an engine the
 # evaluator falls back to the (loudly) non-isolated process sandbox.

@@ -106,7 +106,9 @@ export class LocalFleet {
   private spawnProcess(service: FleetService, name: string, port: number): ChildHandle {
     const entry = path.join(repoRoot(), 'services', service, 'dist', 'bin.js');
     const env = { ...this.opts.env, METRICS_PORT: String(port), EVALFLEET_INSTANCE: name };
-    const proc = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a Ctrl-C on the terminal reaches `up` alone, which then sends one
+    // SIGTERM (a service takes a second signal as "force", so SIGINT + SIGTERM would skip the drain).
+    const proc = spawn(process.execPath, [entry], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const tail: string[] = [];
     for (const stream of ['stdout', 'stderr'] as const) {
       const rl = createInterface({ input: proc[stream] });
@@ -178,7 +180,7 @@ export function describeEvent(e: SupervisorEvent, policy: RestartPolicy): string
     case 'crashed':
       return [
         `${who} exited unexpectedly: ${describeExit(e.exit)}; restarting in ${(e.delayMs / 1000).toFixed(1)}s ` +
-          `(crash ${e.crashes} of ${policy.maxCrashes} allowed within ${seconds(policy.windowMs)})`,
+          `(crash ${e.crashes} within ${seconds(policy.windowMs)}; up gives up at ${policy.maxCrashes})`,
         ...(e.stderr.length > 0 ? [`  last stderr lines of ${e.name}:`, ...tail(e.stderr)] : []),
       ];
     case 'gave_up':

@@ -22,17 +22,18 @@ export async function downCommand(
   env: Record<string, string | undefined>,
 ): Promise<number> {
   const paths = statePaths(env, ctx.cwd);
+  const say = (line: string) => ctx.err(line);
   const pid = await readPid(paths.pid);
   const state = await readFleetState(paths.state);
   if (pid === undefined) {
-    if (!(await stopOrphans(ctx, state, opts.graceMs))) ctx.err(`no fleet running here (no ${paths.pid})`);
+    if (!(await stopOrphans(say, state, opts.graceMs))) ctx.err(`no fleet running here (no ${paths.pid})`);
     return 0;
   }
   const up: ProcessId = { pid, startTicks: state?.pid === pid ? state.startTicks : undefined };
   if (!isAlive(up)) {
     ctx.err(`evalfleet up (pid ${pid}) is not running any more: removing the stale ${paths.pid}`);
     await rm(paths.pid, { force: true });
-    await stopOrphans(ctx, state, opts.graceMs);
+    await stopOrphans(say, state, opts.graceMs);
     return 0;
   }
   const started = Date.now();
@@ -46,7 +47,7 @@ export async function downCommand(
     for (const i of final?.pid === pid ? final.instances : []) {
       ctx.err(`  ${i.name.padEnd(13)} ${i.state === 'given_up' ? 'had been given up on (it kept crashing)' : i.state}`);
     }
-    await stopOrphans(ctx, final, opts.graceMs);
+    await stopOrphans(say, final, opts.graceMs);
     return 0;
   }
   ctx.err(`evalfleet up (pid ${pid}) still running after ${seconds(opts.graceMs)}: SIGKILL to it and its services`);
@@ -75,20 +76,24 @@ function liveInstances(state: FleetState | undefined): LiveInstance[] {
 }
 
 /**
- * Services an `up` left behind when it died without stopping them (SIGKILL, OOM): SIGTERM, then
- * SIGKILL after `graceMs`. Returns whether there were any.
+ * Services an `up` left behind when it died without stopping them (SIGKILL, a closed terminal):
+ * SIGTERM, then SIGKILL after `graceMs`. Returns whether there were any.
  */
-async function stopOrphans(ctx: CliContext, state: FleetState | undefined, graceMs: number): Promise<boolean> {
+export async function stopOrphans(
+  say: (line: string) => void,
+  state: FleetState | undefined,
+  graceMs: number,
+): Promise<boolean> {
   if (state && isAlive({ pid: state.pid, startTicks: state.startTicks })) return false;
   const orphans = liveInstances(state);
   if (orphans.length === 0) return false;
-  ctx.err(`services left running by an evalfleet up that is gone: ${orphans.map((o) => o.name).join(', ')}`);
+  say(`services left running by an evalfleet up that is gone: ${orphans.map((o) => o.name).join(', ')}`);
   for (const o of orphans) signal(o, 'SIGTERM');
   for (const o of orphans) {
-    if (await waitGone(o, graceMs)) ctx.err(`  stopped ${o.name} (pid ${o.pid})`);
+    if (await waitGone(o, graceMs)) say(`  stopped ${o.name} (pid ${o.pid})`);
     else {
       signal(o, 'SIGKILL');
-      ctx.err(`  killed ${o.name} (pid ${o.pid}) after ${seconds(graceMs)}`);
+      say(`  killed ${o.name} (pid ${o.pid}) after ${seconds(graceMs)}`);
     }
   }
   return true;

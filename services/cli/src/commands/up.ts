@@ -16,6 +16,7 @@ import {
   type StatePaths,
 } from '../fleet-state.js';
 import { LogFiles, rotate } from '../log-files.js';
+import { stopOrphans } from './down.js';
 import { restartPolicyFrom } from '../supervisor.js';
 
 export const bundledDataset = () => path.join(repoRoot(), 'datasets', 'solve-example.jsonl');
@@ -75,6 +76,8 @@ export async function upCommand(
     if (fleet) stateFile.write(fleetState(fleet.instances(), phase, startedAt, logs?.dir));
   };
   try {
+    // A previous `up` that died unstopped (SIGKILL, a closed terminal) left its services running.
+    await stopOrphans(say, await readFleetState(paths.state), ctx.config.SHUTDOWN_TIMEOUT_MS + 5_000);
     const childEnv = { ...env };
     if (opts.fakeProvider) {
       provider = await startBundledFakeProvider();

@@ -36,7 +36,10 @@ export type DockerSandboxOptions = {
   workDirSizeMb?: number;
   /** Recycle a container after this many jobs. Default 500. */
   maxJobsPerContainer?: number;
-  /** Added to a job's timeout before the container is declared hung and recycled. Default 5000. */
+  /**
+   * Added to a job's timeout before the container is declared hung and recycled. Default 10000: the supervisor
+   * itself allows the checker 2 s past the limit, then kills and cleans up (a fork bomb on a loaded machine).
+   */
   backstopGraceMs?: number;
   /** How long a new container may take to report ready. Default 30000. */
   startTimeoutMs?: number;
@@ -99,7 +102,7 @@ export async function createDockerSandbox(opts: DockerSandboxOptions): Promise<S
     kind: 'docker',
     pool,
     limits: jobLimits,
-    backstopGraceMs: opts.backstopGraceMs ?? 5_000,
+    backstopGraceMs: opts.backstopGraceMs ?? 10_000,
     maxJobsPerWorker: opts.maxJobsPerContainer ?? 500,
     description:
       `docker sandbox: image ${opts.image}, ${poolSize} container(s) of ${containerLimits.cpus} CPU and ` +

@@ -63,7 +63,7 @@ export function createProcessSandbox(opts: ProcessSandboxOptions = {}): Sandbox 
     kind: 'process',
     pool,
     limits,
-    backstopGraceMs: opts.backstopGraceMs ?? 5_000,
+    backstopGraceMs: opts.backstopGraceMs ?? 10_000,
     maxJobsPerWorker: 1_000,
     description: `process sandbox (NOT isolated): ${python}, concurrency ${concurrency}, work dir ${workDir}`,
     logger,
