@@ -40,8 +40,11 @@ export function outcomeSummary(progress: RunProgress): string {
 export function stageSummary(progress: RunProgress): string {
   const byStage = new Map<string, string[]>();
   for (const [k, v] of Object.entries(progress.stages).sort()) {
-    const [stage, outcome] = k.split(':');
-    if (!stage || !outcome) continue;
+    // `<stage>[/<kind's progress label>]:<outcome>`; the label may hold anything but the last ':'.
+    const cut = k.lastIndexOf(':');
+    const stage = k.slice(0, cut);
+    const outcome = k.slice(cut + 1);
+    if (cut <= 0 || !outcome) continue;
     byStage.set(stage, [...(byStage.get(stage) ?? []), `${outcome} ${v}`]);
   }
   return [...byStage].map(([stage, parts]) => `${stage}: ${parts.join(' ')}`).join(' | ');

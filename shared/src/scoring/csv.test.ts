@@ -39,15 +39,16 @@ describe('toCsv', () => {
         passed: true,
         code: 'def f():\n    return "x, y"\n',
         tests: [{ name: 'test_a', outcome: 'passed' }],
+        integrity: 'checker',
       },
     ];
     const csv = resultRowsToCsv(rows);
     const [header, first] = csv.split('\r\n');
     expect(header).toBe(
-      'runId,model,category,taskId,sampleIndex,verdict,passed,extraction,reason,promptTokens,completionTokens,costUsd,latencyMs,durationMs,cached,tests,code',
+      'runId,model,category,taskId,sampleIndex,verdict,passed,extraction,reason,promptTokens,completionTokens,costUsd,latencyMs,durationMs,cached,integrity,tests,code',
     );
     expect(first).toBe(
-      'r,m,c,t/1,0,passed,true,,,,,,,,,"[{""name"":""test_a"",""outcome"":""passed""}]","def f():\n    return ""x, y""\n"',
+      'r,m,c,t/1,0,passed,true,,,,,,,,,checker,"[{""name"":""test_a"",""outcome"":""passed""}]","def f():\n    return ""x, y""\n"',
     );
   });
 });

@@ -51,6 +51,12 @@ export const resultRowSchema = z.object({
   durationMs: z.number().nonnegative().optional(),
   /** The response came from the cache (no provider call, no cost). */
   cached: z.boolean().optional(),
+  /**
+   * Who decided the verdict (SECURITY.md): `checker` (the trusted checker on its own objects),
+   * `handle` (it relied on a candidate object's own __eq__/__bool__/__hash__), `in-process` (a
+   * suite that had to run inside the candidate's process). Absent when nothing was evaluated.
+   */
+  integrity: z.enum(['checker', 'handle', 'in-process']).optional(),
   reason: z.string().optional(),
 });
 export type ResultRow = z.infer<typeof resultRowSchema>;
@@ -72,6 +78,7 @@ export const resultRowColumns: readonly (keyof ResultRow)[] = [
   'latencyMs',
   'durationMs',
   'cached',
+  'integrity',
   'tests',
   'code',
 ];

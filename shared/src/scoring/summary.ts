@@ -59,6 +59,8 @@ export interface ModelSummary {
   /** Jobs that ended in a dead-letter queue (`evalfleet dlq requeue <stage>` runs them again). */
   deadLettered: number;
   cached: number;
+  /** Evaluated samples by who decided their verdict (see SECURITY.md). */
+  integrity: Record<'checker' | 'handle' | 'in-process', number>;
 }
 
 export interface Summary {
@@ -126,6 +128,11 @@ function summarizeModel(model: string, tasks: readonly TaskSamples[], opts: Summ
     infraErrors: counts.infra_error,
     deadLettered: counts.dead_lettered,
     cached: rows.filter((r) => r.cached === true).length,
+    integrity: {
+      checker: rows.filter((r) => r.integrity === 'checker').length,
+      handle: rows.filter((r) => r.integrity === 'handle').length,
+      'in-process': rows.filter((r) => r.integrity === 'in-process').length,
+    },
   };
 }
 

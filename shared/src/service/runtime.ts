@@ -202,7 +202,7 @@ export async function hostStages<C>(
     onStep: (step) => {
       ctx.metrics.steps.inc({ stage: step.stage, kind: step.kind, type: step.type, outcome: step.outcome });
       counters
-        .stageDone(step.runId, step.stage, step.outcome)
+        .stageDone(step.runId, step.progress ? `${step.stage}/${step.progress}` : step.stage, step.outcome)
         .catch((err: unknown) => ctx.logger.debug({ err }, 'stage counter not recorded'));
     },
   });

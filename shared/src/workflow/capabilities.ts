@@ -1,5 +1,6 @@
 import { PermanentError } from '../errors/index.js';
 import type { Extractor } from '../extraction/index.js';
+import type { SandboxJob, SandboxResult } from './sandbox.js';
 
 /**
  * What a worker can do for the handlers it hosts. A stage names the one capability its handlers
@@ -54,50 +55,6 @@ export type ModelCallOutcome =
 export interface ModelsCapability {
   call(req: ModelCallRequest): Promise<ModelCallOutcome>;
 }
-
-/** The sandbox's input: a program and its tests in one of the formats the runtime knows. */
-export type SandboxRunner = 'humaneval' | 'mbpp' | 'pytest' | 'unittest';
-
-export type SandboxJob = {
-  jobId: string;
-  runner: SandboxRunner;
-  /** Program under test (the candidate solution / module). */
-  code: string;
-  /** humaneval: the `test` source defining check(candidate); mbpp: assert lines; pytest/unittest: test file source. */
-  tests: string;
-  entryPoint?: string;
-  setupCode?: string;
-  moduleName?: string;
-  timeoutMs: number;
-  memoryMb?: number;
-};
-
-export type SandboxVerdict = 'passed' | 'failed' | 'error' | 'timeout' | 'oom' | 'infra_error';
-
-export type SandboxTestOutcome = {
-  name: string;
-  outcome: 'passed' | 'failed' | 'error' | 'skipped';
-  durationMs?: number;
-  message?: string;
-};
-
-/** The sandbox's output. Only `infra_error` is worth retrying: every other verdict is the code's doing. */
-export type SandboxResult = {
-  verdict: SandboxVerdict;
-  passed: boolean;
-  tests: SandboxTestOutcome[];
-  stdout: string;
-  stderr: string;
-  truncated: boolean;
-  durationMs: number;
-  exitCode: number | null;
-  signal: string | null;
-  reason?: string;
-  message?: string;
-  sandbox: 'docker' | 'process';
-  /** Who decided the verdict: a trusted checker, a checker that relied on a candidate object, or the candidate's own process. */
-  integrity?: 'checker' | 'handle' | 'in-process';
-};
 
 export interface SandboxCapability {
   run(job: SandboxJob): Promise<SandboxResult>;

@@ -8,7 +8,15 @@ import type { KindRegistry } from './registry.js';
 import type { Router } from './router.js';
 import type { Handler, JobContext } from './types.js';
 
-export type StepObserver = (step: { runId: string; stage: Stage; kind: string; type: string; outcome: string }) => void;
+export type StepObserver = (step: {
+  runId: string;
+  stage: Stage;
+  kind: string;
+  type: string;
+  outcome: string;
+  /** The kind's own finer progress label (EmitOptions.progress), if any. */
+  progress?: string;
+}) => void;
 
 export type HostOptions = {
   registry: KindRegistry;
@@ -49,7 +57,7 @@ export async function stageHandlers(opts: HostOptions): Promise<Map<Stage, Messa
       if (platform) return platform(env, hctx);
       const handler = kindHandlers.get(env.type);
       if (!handler) throw new PermanentError('no_handler', `stage ${stage} has no handler for ${env.type}`);
-      const outcomes: string[] = [];
+      const outcomes: { outcome: string; progress?: string }[] = [];
       const ctx: JobContext = {
         env,
         signal: hctx.signal,
@@ -58,14 +66,13 @@ export async function stageHandlers(opts: HostOptions): Promise<Map<Stage, Messa
         caps: opts.caps,
         emit: async (outcome, payload, emitOpts) => {
           await opts.router.emit({ ...env, step: env.type }, outcome, payload, emitOpts);
-          outcomes.push(outcome);
+          outcomes.push({ outcome, ...(emitOpts?.progress ? { progress: emitOpts.progress } : {}) });
         },
       };
       await handler.run(env.payload, ctx);
       if (outcomes.length === 0)
         throw new PermanentError('nothing_emitted', `the ${env.type} handler finished without an outcome`);
-      for (const outcome of outcomes)
-        opts.onStep?.({ runId: env.runId, stage, kind: env.kind, type: env.type, outcome });
+      for (const o of outcomes) opts.onStep?.({ runId: env.runId, stage, kind: env.kind, type: env.type, ...o });
     });
   }
   return out;

@@ -1,4 +1,5 @@
 export * from './capabilities.js';
+export * from './sandbox.js';
 export * from './types.js';
 export * from './define.js';
 export * from './platform.js';

@@ -35,6 +35,12 @@ export type EmitOptions = {
   jobId?: string;
   /** Artifacts to attach to a terminal result. */
   artifacts?: Record<string, ObjectRefField>;
+  /**
+   * Where this outcome counts in the run's progress (`status`): `<stage>/<progress>` instead of the
+   * stage alone, e.g. a prompt pipeline's own stage names. Never a metric label (it may come from
+   * a user's file).
+   */
+  progress?: string;
 };
 
 /** What a handler gets besides its payload. */

@@ -153,11 +153,11 @@ async function runStage(job: PromptStagePayload, ctx: JobContext, pipelines: Pip
     result =
       typeof messages === 'string' ? skipped(messages) : await ask(need(ctx.caps, 'models'), stage, messages, job, ctx);
   }
-  await ctx.emit(result.outcome, {
-    ...job,
-    stageIndex: job.stageIndex + 1,
-    stages: { ...job.stages, [stage.name]: result },
-  });
+  await ctx.emit(
+    result.outcome,
+    { ...job, stageIndex: job.stageIndex + 1, stages: { ...job.stages, [stage.name]: result } },
+    { progress: stage.name },
+  );
 }
 
 export function stageHandler(store: ArtifactStore): Handler {

@@ -19,9 +19,16 @@ export function sandboxJobFor(jobId: string, problem: Problem, job: SolveEvaluat
   const common = { jobId, code, tests: problem.tests, timeoutMs: job.timeoutMs, memoryMb: job.memoryMb };
   switch (problem.testFormat) {
     case 'humaneval':
-      return { ...common, runner: 'humaneval', entryPoint: problem.entryPoint };
+      // The prompt runs in the trusted checker too, so a completion cannot redefine the helpers check() uses.
+      return {
+        ...common,
+        runner: 'humaneval',
+        entryPoint: problem.entryPoint,
+        ...(problem.starterCode ? { trustedCode: problem.starterCode } : {}),
+      };
     case 'mbpp':
-      return { ...common, runner: 'mbpp' };
+      // The function under test is the candidate's even when it is named like a builtin or a stdlib module.
+      return { ...common, runner: 'mbpp', entryPoint: problem.entryPoint };
     case 'pytest':
       return { ...common, runner: 'pytest', moduleName: 'solution' };
     case 'unittest':
@@ -80,7 +87,7 @@ async function evaluate(job: SolveEvaluatePayload, ctx: JobContext, problems: Pr
     code: job.code,
     durationMs: result.durationMs,
     sandbox: result.sandbox,
-    ...(result.integrity ? { integrity: result.integrity } : {}),
+    integrity: result.integrity,
     promptTokens: g?.promptTokens ?? 0,
     completionTokens: g?.completionTokens ?? 0,
     costUsd: g?.costUsd ?? 0,

