@@ -134,6 +134,8 @@ export async function upCommand(
     say('fleet stopped');
     return 0;
   } finally {
+    // Also on the way out of an error: no service outlives its supervisor unstopped.
+    await fleet?.stop(ctx.config.SHUTDOWN_TIMEOUT_MS + 5_000);
     phase = 'stopped';
     writeState();
     await stateFile.flush();
@@ -149,9 +151,10 @@ function fleetState(
   startedAt: string,
   logDir: string | undefined,
 ): FleetState {
+  const startTicks = processStartTicks(process.pid);
   return {
     pid: process.pid,
-    ...(processStartTicks(process.pid) !== undefined ? { startTicks: processStartTicks(process.pid) } : {}),
+    ...(startTicks !== undefined ? { startTicks } : {}),
     phase,
     startedAt,
     updatedAt: new Date().toISOString(),
