@@ -9,15 +9,23 @@ import type { SolveResult } from './result.js';
 
 type Stored = TypedResult<SolveResult>;
 
+/**
+ * The records a cell or count opens: only those embedded in the page, at most a few dozen, so the
+ * references stay bounded however many samples a big run has.
+ */
+export type Pick = (jobIds: readonly string[]) => string[];
+
 const bySample = (a: Stored, b: Stored) =>
   a.result.sampleIndex - b.result.sampleIndex || naturalCompare(a.jobId, b.jobId);
 
-export function taskSection(results: readonly Stored[], models: string[]): ReportSection {
+export function taskSection(results: readonly Stored[], models: string[], pick: Pick): ReportSection {
   const tasks = new Map<string, { category: string; cells: Map<string, Stored[]> }>();
   for (const r of results) {
     let task = tasks.get(r.result.taskId);
     if (!task) tasks.set(r.result.taskId, (task = { category: r.result.category, cells: new Map() }));
-    task.cells.set(r.result.model, [...(task.cells.get(r.result.model) ?? []), r]);
+    const cell = task.cells.get(r.result.model);
+    if (cell) cell.push(r);
+    else task.cells.set(r.result.model, [r]);
   }
   const rows = [...tasks.entries()]
     .sort(([a], [b]) => naturalCompare(a, b))
@@ -29,11 +37,13 @@ export function taskSection(results: readonly Stored[], models: string[]): Repor
         if (samples.length === 0) return null;
         const scored = samples.filter((s) => !unscoredVerdicts.has(s.result.verdict));
         const passed = scored.filter((s) => s.result.passed).length;
-        const verdicts = samples.map((s) => s.result.verdict).join(', ');
+        const counts = new Map<string, number>();
+        for (const s of samples) counts.set(s.result.verdict, (counts.get(s.result.verdict) ?? 0) + 1);
+        const verdicts = [...counts].map(([v, n]) => `${v} ${n}`).join(', ');
         return {
           text: scored.length === 0 ? (samples[0]?.result.verdict ?? '-') : `${passed}/${scored.length}`,
           value: scored.length === 0 ? null : passed / scored.length,
-          details: samples.map((s) => s.jobId),
+          details: pick(samples.map((s) => s.jobId)),
           title: `${model} · ${taskId}: ${verdicts}`,
         };
       }),
@@ -50,7 +60,12 @@ export function taskSection(results: readonly Stored[], models: string[]): Repor
 const countCell = (n: number, ids: string[], title: string): Cell =>
   n === 0 ? '' : { text: String(n), details: ids, title };
 
-export function failureSections(results: readonly Stored[], models: string[], judgeModel: unknown): ReportSection[] {
+export function failureSections(
+  results: readonly Stored[],
+  models: string[],
+  judgeModel: unknown,
+  pick: Pick,
+): ReportSection[] {
   const failed = results.filter((r) => isFailedSample(r.result)).sort((a, b) => naturalCompare(a.jobId, b.jobId));
   const clusters = clusterFailures(
     failed.map((r) => ({ signature: sampleSignature(r.result), group: r.result.model, example: r })),
@@ -87,11 +102,11 @@ export function failureSections(results: readonly Stored[], models: string[], ju
           title: 'Clusters',
           columns: ['signature', 'samples', ...models],
           rows: clusters.map((c) => [
-            { text: c.key, mono: true, details: c.examples.map((r) => r.jobId), title: c.key },
+            { text: c.key, mono: true, details: pick(c.examples.map((r) => r.jobId)), title: c.key },
             c.count,
             ...models.map((m) => {
               const ids = c.examples.filter((r) => r.result.model === m).map((r) => r.jobId);
-              return countCell(ids.length, ids, `${m}: ${c.key}`);
+              return countCell(ids.length, pick(ids), `${m}: ${c.key}`);
             }),
           ]),
           filter: true,
@@ -99,11 +114,11 @@ export function failureSections(results: readonly Stored[], models: string[], ju
       ],
     },
   ];
-  if (typeof judgeModel === 'string') sections.push(judgeSection(failed, models, judgeModel));
+  if (typeof judgeModel === 'string') sections.push(judgeSection(failed, models, judgeModel, pick));
   return sections;
 }
 
-function judgeSection(failed: readonly Stored[], models: string[], judgeModel: string): ReportSection {
+function judgeSection(failed: readonly Stored[], models: string[], judgeModel: string, pick: Pick): ReportSection {
   const known = Object.keys(mistakeCategories);
   const seen = new Set(failed.flatMap((r) => (r.result.judgement ? [r.result.judgement.category] : [])));
   const categories = [...known.filter((c) => seen.has(c)), ...[...seen].filter((c) => !known.includes(c)).sort()];
@@ -135,7 +150,7 @@ function judgeSection(failed: readonly Stored[], models: string[], judgeModel: s
           c in mistakeCategories ? mistakeCategories[c as keyof typeof mistakeCategories] : '',
           ...models.map((m) => {
             const list = ids(m, c);
-            return countCell(list.length, list, `${m}: ${c}`);
+            return countCell(list.length, pick(list), `${m}: ${c}`);
           }),
         ]),
       },

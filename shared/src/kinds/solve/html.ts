@@ -239,14 +239,15 @@ export async function solveHtml(ctx: HtmlReportContext<SolveResult>): Promise<Re
   const summary = summarize(rows);
   const models = summary.models.map((m) => m.model);
   const { details, notes } = await sampleDetails(store, record.runId, results);
+  const pick = (ids: readonly string[]) => ids.filter((id) => Object.hasOwn(details, id)).slice(0, 50);
   return {
     sections: [
       modelsSection(summary),
       categorySection(summary),
       costSection(summary),
       distributionSection(results, models),
-      taskSection(results, models),
-      ...failureSections(results, models, record.spec['judgeModel']),
+      taskSection(results, models, pick),
+      ...failureSections(results, models, record.spec['judgeModel'], pick),
     ],
     details,
     notes,

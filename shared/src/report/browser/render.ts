@@ -243,7 +243,7 @@ export function openDetails(ui: Ui, title: string, ids: string[]): void {
   }
   const list = el(ui, 'ul', 'detail-list');
   for (const id of ids) {
-    const detail = ui.data.details[id];
+    const detail = Object.hasOwn(ui.data.details, id) ? ui.data.details[id] : undefined;
     const button = list.appendChild(el(ui, 'li', '')).appendChild(el(ui, 'button', 'open', detail?.title ?? id));
     button.addEventListener('click', () => showDetail(ui, id));
   }
@@ -251,7 +251,7 @@ export function openDetails(ui: Ui, title: string, ids: string[]): void {
 }
 
 export function showDetail(ui: Ui, id: string): void {
-  const detail = ui.data.details[id];
+  const detail = Object.hasOwn(ui.data.details, id) ? ui.data.details[id] : undefined;
   if (!detail) {
     showDialog(ui, id, [el(ui, 'p', 'note', 'This record was left out of the page (see the notes at the top).')]);
     return;
