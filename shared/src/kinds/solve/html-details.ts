@@ -110,7 +110,14 @@ async function readVerdict(store: ArtifactStore, r: Stored): Promise<VerdictFile
   if (!key) return undefined;
   const body = await store.getOptional(key);
   if (!body) return undefined;
-  const parsed = verdictFileSchema.safeParse(JSON.parse(body.toString('utf8')));
+  // A file the page cannot read leaves its record without test output, not the page without records.
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const parsed = verdictFileSchema.safeParse(json);
   return parsed.success ? parsed.data : undefined;
 }
 
