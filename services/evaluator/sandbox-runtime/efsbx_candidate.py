@@ -7,8 +7,8 @@ gain is to choose its own answers, which is what its functions do anyway.
 
 Requests (tuples, efsbx_codec): ("load", names) -> the program's load outcome and those top-level values;
 ("import", module) -> a module of the job, imported; ("call", target, args, kwargs); ("getattr", obj, name);
-("setattr", obj, name, value); ("delattr", obj, name); ("op", name, obj, args); ("suite", kind, module,
-nonce) -> run a pytest/unittest suite in this process (the in-process fallback, see efsbx_suites).
+("setattr", obj, name, value); ("delattr", obj, name); ("op", name, obj, args); ("in_process", runner,
+nonce, ...) -> the runner's in-process work (a pytest/unittest suite or a project, see efsbx_suites).
 Replies: ("ok", value[, write-backs]) or ("err", (type name, message, traceback, class)); while serving, the
 candidate may call a checker function it was given: ("cb", ref, args, kwargs), answered like a request.
 """
@@ -145,10 +145,13 @@ class Server:
             return ("ok", self.import_module(request[1]))
         if op == "syntax":
             return ("ok", _syntax_error(request[1] + ".py"))
-        if op == "suite":
-            import efsbx_suites
+        if op == "in_process":
+            import efsbx_runners
 
-            efsbx_suites.run_in_process(self, *request[1:])
+            module = efsbx_runners.module_for(request[1])
+            if module is None or not hasattr(module, "in_process"):
+                raise ValueError("no in-process work for runner %r" % (request[1],))
+            module.in_process(self, *request[2:])
         raise ValueError("unknown request %r" % (op,))
 
     def call_checker(self, ref, args, kwargs):
@@ -353,8 +356,11 @@ SERVER = None
 def main():
     """Entry point in the forked candidate process."""
     global SERVER
+    import efsbx_runners
+
     spec, files = report.read_spec()
-    report.write_files(files)
+    runner = efsbx_runners.module_for(spec.get("runner"))
+    getattr(runner, "write_files", report.write_files)(files)
     del files
     report.apply_limits(spec)
     # The job imports its own modules, and nothing of ours by accident: its directory replaces ours.
@@ -364,6 +370,6 @@ def main():
         sys.path.insert(0, os.getcwd())
     sys.dont_write_bytecode = True
     SERVER = Server()
-    if spec.get("runner") in ("humaneval", "mbpp"):
-        SERVER.load(spec)
+    if hasattr(runner, "load"):
+        runner.load(SERVER, spec)
     SERVER.serve()

@@ -21,6 +21,7 @@ import time
 
 import efsbx_remote as remote_mod
 import efsbx_report as report
+import efsbx_runners as runners
 
 BUILTIN_NAMES = frozenset(vars(builtins))
 STDLIB = frozenset(getattr(sys, "stdlib_module_names", ()))
@@ -113,20 +114,10 @@ def main():
     )
     kind = spec.get("runner")
     try:
-        if kind == "humaneval":
-            import efsbx_formats
-
-            efsbx_formats.run_humaneval(spec, files, remote, reporter)
-        elif kind == "mbpp":
-            import efsbx_formats
-
-            efsbx_formats.run_mbpp(spec, files, remote, reporter)
-        elif kind in ("pytest", "unittest"):
-            import efsbx_suites
-
-            efsbx_suites.run_suite(spec, files, remote, reporter, in_process)
-        else:
+        module = runners.module_for(kind)
+        if module is None:
             reporter.finish("error", "invalid_job", message="unknown runner " + repr(kind))
+        module.check(spec, files, remote, reporter, in_process)
         reporter.finish("error", "harness_error", message="the checker returned without a verdict")
     except remote_mod.CheckerAbort as abort:
         reporter.finish(abort.verdict, abort.reason, message=abort.message)

@@ -9,6 +9,7 @@ top-level statement of the tests as its own test `test_<i>`, all run even after 
 import efsbx_checker as checker
 import efsbx_remote as remote_mod
 import efsbx_report as report
+from efsbx_runners import InvalidJob
 
 # `ast` costs ~10 ms of import; the builtin compiler gives the same trees.
 _ONLY_AST = 0x400  # ast.PyCF_ONLY_AST
@@ -147,3 +148,53 @@ def run_mbpp(spec, files, remote, reporter):
     if any(t["outcome"] != "passed" for t in tests):
         reporter.finish("failed", None, tests=tests)
     reporter.finish("passed", None, tests=tests)
+
+
+# -- the runner table's entry points (efsbx_runners) ------------------------------------------------------
+def job_files(job):
+    """Supervisor side: (candidate files, checker files, fields, expected number of tests) of a job."""
+    runner = job.get("runner")
+    code, tests = job.get("code"), job.get("tests")
+    if not isinstance(code, str) or not isinstance(tests, str):
+        raise InvalidJob("code and tests must be strings")
+    fields = {"runner": runner}
+    entry = job.get("entryPoint")
+    if entry is not None and (not isinstance(entry, str) or not entry.isidentifier()):
+        raise InvalidJob("entryPoint must be a Python identifier")
+    trusted = job.get("trustedCode") or ""
+    if not isinstance(trusted, str):
+        raise InvalidJob("trustedCode must be a string")
+    checker_files = {"trusted.py": trusted} if trusted.strip() else {}
+    if runner == "humaneval":
+        if not entry:
+            raise InvalidJob("humaneval needs entryPoint, a Python identifier")
+        fields["entryPoint"] = entry
+        return {"solution.py": code}, dict(checker_files, **{"check.py": tests}), fields, 1
+    setup = job.get("setupCode") or ""
+    if not isinstance(setup, str):
+        raise InvalidJob("setupCode must be a string")
+    if entry:
+        fields["entryPoint"] = entry
+    candidate = {"solution.py": code}
+    if setup.strip():
+        candidate["setup_code.py"] = setup  # runs after the program, as MBPP's own harness does
+    return candidate, dict(checker_files, **{"tests.py": tests}), fields, _statement_count(tests)
+
+
+def _statement_count(source):
+    try:
+        return len(compile(source, "tests.py", "exec", _ONLY_AST, dont_inherit=True).body)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # the checker reports tests_syntax_error
+
+
+def check(spec, files, remote, reporter, _in_process):
+    if spec.get("runner") == "humaneval":
+        run_humaneval(spec, files, remote, reporter)
+    else:
+        run_mbpp(spec, files, remote, reporter)
+
+
+def load(server, spec):
+    """Candidate side: the program runs before the checker asks for its names."""
+    server.load(spec)

@@ -38,12 +38,15 @@ class Recorder:
         self.finished = set()
         self.collected = 0
         self.collection_errors = []
+        self.failed_collectors = []
         self.exited_at_import = False
         self.out_of_memory = False
 
     def pytest_collectreport(self, report):
         if report.failed:
-            self.collection_errors.append(report.nodeid + "\n" + _message(report))
+            text = _message(report)
+            self.collection_errors.append(report.nodeid + "\n" + text)
+            self.failed_collectors.append({"name": report.nodeid, "outcome": "error", "ms": 0.0, "message": text})
             # The module under test called sys.exit() while the tests imported it.
             self.exited_at_import = self.exited_at_import or _crash_starts_with(report, "SystemExit")
 
@@ -79,10 +82,13 @@ class Recorder:
         return tests
 
 
-def run_pytest(module, emit_test, finish, snapshot_class):
+def run_pytest(module, emit_test, finish, snapshot_class, targets=None):
+    """A suite's test_<module>.py, or with `targets` (a list) a project's: those paths and node ids, or
+    pytest's own discovery from the working directory when empty. A project's collection errors do not stop
+    the other tests; each failing collector is listed as a test in error."""
     import efsbx_suites as suites
 
-    test_file = "test_" + module + ".py"
+    project = targets is not None
     recorder = Recorder(emit_test)
     snapshot = None
     if snapshot_class is not None:
@@ -95,7 +101,13 @@ def run_pytest(module, emit_test, finish, snapshot_class):
             ]
         )
     cwd = os.getcwd()
-    args = [test_file, "-q", "--tb=short", "--rootdir", cwd, "-c", os.devnull, "-p", "no:cacheprovider"]
+    # The zygote's children get a fresh environment: say it again before pytest reads it.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    args = ["-q", "--tb=short", "--rootdir", cwd, "-c", os.devnull, "-p", "no:cacheprovider"]
+    if project:
+        args += ["--continue-on-collection-errors", *targets]
+    else:
+        args.insert(0, "test_" + module + ".py")
     try:
         code = pytest.main(args, plugins=[recorder])
     except SystemExit as exc:
@@ -109,9 +121,14 @@ def run_pytest(module, emit_test, finish, snapshot_class):
     if recorder.exited_at_import:
         finish("failed", "exit_before_checks", tests=tests, message="\n".join(recorder.collection_errors))
     if recorder.collection_errors:
+        if project:
+            tests = tests + recorder.failed_collectors
         finish("error", "collection_error", tests=tests, message="\n".join(recorder.collection_errors))
     if code == pytest.ExitCode.INTERRUPTED or recorder.interrupted():
         finish("failed", "interrupted", tests=tests)
+    if project and code == pytest.ExitCode.USAGE_ERROR:
+        # A selected node id or path pytest does not find ("ERROR: not found: ..." on stderr).
+        finish("error", "collection_error", tests=tests, message="pytest could not select the tests: " + " ".join(targets)[-2000:])
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         finish("error", "harness_error", tests=tests, message="pytest exit code " + str(int(code)))
     suites.finish_suite(tests, snapshot, finish)

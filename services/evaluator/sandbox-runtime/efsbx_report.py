@@ -85,7 +85,7 @@ def write_files(files):
             raise ValueError("bad file name " + repr(name))
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         try:
-            _write_all(fd, content)
+            write_all(fd, content)
         finally:
             os.close(fd)
 
@@ -137,7 +137,7 @@ def describe(exc):
     return text[-MESSAGE_LIMIT:]
 
 
-def _write_all(fd, data):
+def write_all(fd, data):
     view = memoryview(data)
     while view:
         try:
@@ -176,7 +176,7 @@ class Reporter:
                 record["ms"] = duration_ms
             if message:
                 record["message"] = message[-MESSAGE_LIMIT:]
-            _write_all(RESULT_FD, (encode(record) + "\n").encode("utf-8", "replace"))
+            write_all(RESULT_FD, (encode(record) + "\n").encode("utf-8", "replace"))
         except BaseException:  # noqa: BLE001
             pass
 
@@ -200,7 +200,7 @@ class Reporter:
             except BaseException:  # noqa: BLE001
                 pass
         try:
-            _write_all(RESULT_FD, (encode(record) + "\n").encode("utf-8", "replace"))
+            write_all(RESULT_FD, (encode(record) + "\n").encode("utf-8", "replace"))
         finally:
             _exit(0)
 
@@ -245,7 +245,7 @@ def _vm_peak(pid):
 def print_error(text):
     """Write a traceback to the job's stderr even if the candidate replaced sys.stderr."""
     try:
-        _write_all(2, (text if text.endswith("\n") else text + "\n").encode("utf-8", "replace"))
+        write_all(2, (text if text.endswith("\n") else text + "\n").encode("utf-8", "replace"))
     except OSError:
         pass
 

@@ -17,11 +17,13 @@ import hmac
 import importlib.abc
 import importlib.util
 import os
+import re
 import secrets
 import sys
 
 import efsbx_remote as remote_mod
 import efsbx_report as report
+from efsbx_runners import InvalidJob
 
 # Names in the tests that mean "this suite needs the module in its own process".
 IN_PROCESS_MARKERS = frozenset(
@@ -31,6 +33,7 @@ IN_PROCESS_MARKERS = frozenset(
     dataclasses asdict astuple fields setrecursionlimit environ chdir getcwd exec eval globals
     __class__ weakref gc signal Path StringIO BytesIO io builtins getrefcount""".split()
 )
+MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 VERDICTS = ("passed", "failed", "error")
 OUTCOMES = ("passed", "failed", "error", "skipped")
 
@@ -174,9 +177,23 @@ def _finisher(remote, reporter):
 
 
 def _run_in_candidate(spec, source, remote, reporter):
+    relay_in_process(remote, reporter, spec["runner"], spec["runner"], spec["moduleName"], source)
+
+
+def relay_in_process(remote, reporter, runner, *args, relayed=None):
+    """Checker side of an in-process run: ask the candidate to run it (the runner's `in_process`), stream its
+    test records to the supervisor, and finish with its report if the report carries our nonce."""
     nonce = secrets.token_hex(16)
-    remote.on_test = lambda record: _relay_test(reporter, record)
-    reply = remote.request("suite", spec["runner"], spec["moduleName"], nonce, source)
+    relayed = [] if relayed is None else relayed
+
+    def on_test(record):
+        test = _clean_test(record)
+        if test:
+            relayed.append(test)
+            reporter.emit_test(test["name"], test["outcome"], test.get("ms"), test.get("message"))
+
+    remote.on_test = on_test
+    reply = remote.request("in_process", runner, nonce, *args)
     if (
         type(reply) is not tuple
         or len(reply) != 6
@@ -195,12 +212,6 @@ def _run_in_candidate(spec, source, remote, reporter):
     reporter.finish(verdict, reason, tests=[t for t in tests if t], message=message, tampered=tampered)
 
 
-def _relay_test(reporter, record):
-    test = _clean_test(record)
-    if test:
-        reporter.emit_test(test["name"], test["outcome"], test.get("ms"), test.get("message"))
-
-
 def _clean_test(record):
     if type(record) is not dict or record.get("outcome") not in OUTCOMES or type(record.get("name")) is not str:
         return None
@@ -213,13 +224,28 @@ def _clean_test(record):
 
 
 # -- the candidate's side of an in-process suite --------------------------------------------------------
-def run_in_process(server, kind, module, nonce, source):
+def in_process(server, nonce, kind, module, source):
     """Runs in the candidate's process: the suite with the recording harness; the reply carries the nonce."""
-    import efsbx_candidate as candidate
-
     test_file = "test_" + module + ".py"
     with open(test_file, "wb") as handle:
         handle.write(source)
+
+    def run(emit_test, finish):
+        if kind == "pytest":
+            import efsbx_pytest
+
+            efsbx_pytest.run_pytest(module, emit_test, finish, report.Snapshot)
+        else:
+            import efsbx_unittest
+
+            efsbx_unittest.run_unittest(module, emit_test, finish, report.Snapshot)
+
+    serve_in_process(server, nonce, run)
+
+
+def serve_in_process(server, nonce, run):
+    """Candidate side: run(emit_test, finish) streams test records and ends with one report bound to `nonce`."""
+    import efsbx_candidate as candidate
 
     def emit_test(name, outcome, duration_ms=None, message=None):
         record = {"name": name, "outcome": outcome}
@@ -239,15 +265,25 @@ def run_in_process(server, kind, module, nonce, source):
         server.send(("ok", (nonce, verdict, reason, list(tests), message, tampered)))
         candidate._leave(0)
 
-    if kind == "pytest":
-        import efsbx_pytest
-
-        efsbx_pytest.run_pytest(module, emit_test, finish, report.Snapshot)
-    else:
-        import efsbx_unittest
-
-        efsbx_unittest.run_unittest(module, emit_test, finish, report.Snapshot)
+    run(emit_test, finish)
     finish("error", "harness_error", message="the suite returned without a verdict")
+
+
+# -- the runner table's entry points (efsbx_runners) ------------------------------------------------------
+def job_files(job):
+    """Supervisor side: the module under test for the candidate, the test file for the checker."""
+    code, tests = job.get("code"), job.get("tests")
+    if not isinstance(code, str) or not isinstance(tests, str):
+        raise InvalidJob("code and tests must be strings")
+    module = job.get("moduleName") or "solution"
+    if not isinstance(module, str) or not MODULE_NAME.match(module) or module.startswith("efsbx_"):
+        raise InvalidJob("moduleName must be a Python identifier not starting with efsbx_")
+    fields = {"runner": job.get("runner"), "moduleName": module}
+    return {module + ".py": code}, {"test_" + module + ".py": tests}, fields, None
+
+
+def check(spec, files, remote, reporter, in_process_reasons):
+    run_suite(spec, files, remote, reporter, in_process_reasons)
 
 
 def finish_suite(tests, snapshot, finish):

@@ -42,6 +42,7 @@ EXIT_WAIT_S = 2.0
 CHECKER_GRACE_S = 2.0  # the checker starts its clock when it gets its spec, a little after we do
 CANDIDATE_EXIT_GRACE_S = 0.05
 CHECKER_MEMORY = 512 * 1024 * 1024
+PYTEST_RUNNERS = ("pytest", "project")  # jobs that may run pytest: it is imported into the zygote first
 
 
 def log(message):
@@ -109,6 +110,16 @@ class Supervisor:
             checker_dir = tempfile.mkdtemp(prefix="evalfleet-checker-", dir=self.work)
         return spawn.Job(self.zygote, job_dir, uid, checker_dir, self.checker_uid, self.env)
 
+    def _load_pytest(self):
+        """pytest into the zygote (once): the runner forked ahead of time lacks it, so it is replaced."""
+        self.zygote.preload("pytest")
+        self.pytest_loaded = True
+        if self.next_job is not None:
+            job, self.next_job = self.next_job, None
+            anomaly = self._finish_unused(job)
+            if anomaly:
+                raise RuntimeError("a runner started ahead of time left something behind: " + anomaly)
+
     def _kill(self, job):
         if job.uid is not None:
             ok = cleanup.kill_uid(job.uid) and cleanup.kill_uid(job.checker_uid)
@@ -153,13 +164,17 @@ class Supervisor:
 
     def run(self, request):
         started = time.monotonic()
+        job_spec = request.get("job") or {}
         try:
-            candidate_files, checker_files, fields, expected = spawn.job_files(request.get("job") or {})
+            candidate_files, checker_files, fields, expected = spawn.job_files(job_spec)
         except spawn.InvalidJob as exc:
-            return _reply(request, {"verdict": "error", "reason": "invalid_job", "message": str(exc), "tests": []})
+            return _reply(request, {"verdict": exc.verdict, "reason": exc.reason, "message": str(exc), "tests": []})
+        if not self.pytest_loaded and job_spec.get("runner") in PYTEST_RUNNERS:
+            self._load_pytest()
         limits = dict(DEFAULT_LIMITS)
         limits.update({k: v for k, v in (request.get("limits") or {}).items() if type(v) is int and v > 0})
-        limits.setdefault("callTimeoutMs", limits["timeoutMs"])
+        if "callTimeoutMs" not in limits or job_spec.get("runner") == "project":
+            limits["callTimeoutMs"] = limits["timeoutMs"]  # a project's suite is one call into the candidate
         candidate_fields = dict(fields)
         for key in ("timeoutMs", "memoryBytes", "fileBytes", "openFiles", "processes"):
             candidate_fields["limit." + key] = limits[key]

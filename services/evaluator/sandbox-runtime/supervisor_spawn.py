@@ -6,69 +6,30 @@ keeps the write ends of the spec pipes and the read ends of stdout, stderr (shar
 the checker's result pipe; the call channel between checker and candidate is theirs alone.
 """
 
-import ast
 import json
 import os
-import re
 import select
 import socket
 import time
 
+import efsbx_runners as runners
+
 ZYGOTE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "zygote.py")
-MODULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 RESULT_CAP = 4 * 1024 * 1024
 READ_CHUNK = 65536
 CANDIDATE_OOM_SCORE = 1000  # the kernel's OOM killer picks the candidate first, never the supervisor
 CHECKER_OOM_SCORE = 500
 
 
-class InvalidJob(Exception):
-    pass
+InvalidJob = runners.InvalidJob
 
 
 def job_files(job):
     """(candidate files, checker files, fields for both, expected number of tests or None) for one job."""
-    runner = job.get("runner")
-    code, tests = job.get("code"), job.get("tests")
-    if not isinstance(code, str) or not isinstance(tests, str):
-        raise InvalidJob("code and tests must be strings")
-    fields = {"runner": runner}
-    entry = job.get("entryPoint")
-    if entry is not None and (not isinstance(entry, str) or not entry.isidentifier()):
-        raise InvalidJob("entryPoint must be a Python identifier")
-    trusted = job.get("trustedCode") or ""
-    if not isinstance(trusted, str):
-        raise InvalidJob("trustedCode must be a string")
-    checker = {"trusted.py": trusted} if trusted.strip() and runner in ("humaneval", "mbpp") else {}
-    if runner == "humaneval":
-        if not entry:
-            raise InvalidJob("humaneval needs entryPoint, a Python identifier")
-        fields["entryPoint"] = entry
-        return {"solution.py": code}, dict(checker, **{"check.py": tests}), fields, 1
-    if runner == "mbpp":
-        setup = job.get("setupCode") or ""
-        if not isinstance(setup, str):
-            raise InvalidJob("setupCode must be a string")
-        if entry:
-            fields["entryPoint"] = entry
-        candidate = {"solution.py": code}
-        if setup.strip():
-            candidate["setup_code.py"] = setup  # runs after the program, as MBPP's own harness does
-        return candidate, dict(checker, **{"tests.py": tests}), fields, _statement_count(tests)
-    if runner in ("pytest", "unittest"):
-        module = job.get("moduleName") or "solution"
-        if not isinstance(module, str) or not MODULE_NAME.match(module) or module.startswith("efsbx_"):
-            raise InvalidJob("moduleName must be a Python identifier not starting with efsbx_")
-        fields["moduleName"] = module
-        return {module + ".py": code}, {"test_" + module + ".py": tests}, fields, None
-    raise InvalidJob("unknown runner " + repr(runner))
-
-
-def _statement_count(source):
-    try:
-        return len(ast.parse(source).body)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None  # the checker reports tests_syntax_error
+    module = runners.module_for(job.get("runner"))
+    if module is None:
+        raise InvalidJob("unknown runner " + repr(job.get("runner")))
+    return module.job_files(job)
 
 
 class Capture:

@@ -36,10 +36,11 @@ import traceback  # noqa: F401
 
 import efsbx_candidate
 import efsbx_checker
-import efsbx_formats  # noqa: F401
 import efsbx_remote  # noqa: F401
-import efsbx_suites  # noqa: F401
+import efsbx_runners
 import efsbx_unittest  # noqa: F401
+
+efsbx_runners.preload()
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4

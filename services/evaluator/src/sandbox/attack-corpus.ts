@@ -1,4 +1,4 @@
-import type { Integrity, SandboxJob, Verdict } from './types.js';
+import type { Integrity, SandboxCodeJob, Verdict } from './types.js';
 
 /**
  * Hostile candidates, each with the verdict it must get. Every one of them is a WRONG solution (or a right one
@@ -18,11 +18,11 @@ export type Attack = {
     | 'output'
     | 'laundering'
     | 'suites';
-  job: Omit<SandboxJob, 'jobId' | 'timeoutMs'> & { timeoutMs?: number };
+  job: Omit<SandboxCodeJob, 'jobId' | 'timeoutMs'> & { timeoutMs?: number };
   /** The verdict (or any of the verdicts) it must get, and optionally its reason and integrity. */
   expect: { verdict: Verdict | Verdict[]; reason?: string; integrity?: Integrity };
   /** A job run right after, in the same container, that must pass: it proves the attack left nothing. */
-  probe?: Omit<SandboxJob, 'jobId' | 'timeoutMs'>;
+  probe?: Omit<SandboxCodeJob, 'jobId' | 'timeoutMs'>;
 };
 
 const ADD_CHECK = 'def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-1, 1) == 0\n';
@@ -42,7 +42,7 @@ function add(code: string, tests = ADD_CHECK): Attack['job'] {
   return { runner: 'humaneval', code, tests, entryPoint: 'add' };
 }
 
-function mbpp(code: string, tests: string, extra: Partial<SandboxJob> = {}): Attack['job'] {
+function mbpp(code: string, tests: string, extra: Partial<SandboxCodeJob> = {}): Attack['job'] {
   return { runner: 'mbpp', code, tests, ...extra };
 }
 

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createDockerSandbox, ensureSandboxImage, type Sandbox, type SandboxJob } from './index.js';
+import {
+  createDockerSandbox,
+  ensureSandboxImage,
+  type Sandbox,
+  type SandboxCodeJob,
+  type SandboxJob,
+} from './index.js';
 import { dockerForTests } from './docker-available.test-support.js';
 
 // Hostile jobs against a one-container pool, so each attack and the job after it share a container: the
@@ -8,7 +14,7 @@ import { dockerForTests } from './docker-available.test-support.js';
 const { docker, dockerUp } = await dockerForTests('Docker sandbox attack tests');
 
 let counter = 0;
-function mbpp(code: string, tests: string, extra: Partial<SandboxJob> = {}): SandboxJob {
+function mbpp(code: string, tests: string, extra: Partial<SandboxCodeJob> = {}): SandboxJob {
   return { jobId: `attack-${++counter}`, runner: 'mbpp', code, tests, timeoutMs: 10_000, ...extra };
 }
 

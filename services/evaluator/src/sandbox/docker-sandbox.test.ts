@@ -5,6 +5,7 @@ import {
   ensureSandboxImage,
   removeSandboxContainers,
   type Sandbox,
+  type SandboxCodeJob,
   type SandboxJob,
 } from './index.js';
 import { dockerForTests } from './docker-available.test-support.js';
@@ -14,12 +15,12 @@ import { dockerForTests } from './docker-available.test-support.js';
 const { docker, dockerUp } = await dockerForTests('Docker sandbox tests');
 
 let counter = 0;
-function job(fields: Omit<SandboxJob, 'jobId' | 'timeoutMs'> & { timeoutMs?: number }): SandboxJob {
+function job(fields: Omit<SandboxCodeJob, 'jobId' | 'timeoutMs'> & { timeoutMs?: number }): SandboxJob {
   return { jobId: `verdict-${++counter}`, timeoutMs: 10_000, ...fields };
 }
 
 const ADD_CHECK = 'def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(-1, 1) == 0\n';
-function humaneval(code: string, extra: Partial<SandboxJob> = {}): SandboxJob {
+function humaneval(code: string, extra: Partial<SandboxCodeJob> = {}): SandboxJob {
   return job({ runner: 'humaneval', code, tests: ADD_CHECK, entryPoint: 'add', ...extra });
 }
 

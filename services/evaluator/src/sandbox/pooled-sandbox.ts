@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 
-import { runRequest, syntheticResult, toResult, validateJob } from './protocol.js';
+import { runRequest, syntheticResult, toResult, validateJob, validateProject } from './protocol.js';
 import { SupervisorFailure } from './supervisor-client.js';
 import type { JobLimits, Sandbox, SandboxJob, SandboxLogger, SandboxResult } from './types.js';
 import { PoolClosedError, type WorkerPool } from './worker-pool.js';
@@ -64,6 +64,8 @@ export function createPooledSandbox(parts: PooledSandboxParts): Sandbox {
       const started = performance.now();
       const invalid = validateJob(job);
       if (invalid !== undefined) return syntheticResult(kind, 'error', 'invalid_job', 0, invalid);
+      const badProject = validateProject(job);
+      if (badProject !== undefined) return syntheticResult(kind, 'failed', 'invalid_project', 0, badProject);
       try {
         for (let tries = 0; tries < 3; tries++) {
           const outcome = await attempt(job, started);

@@ -2,14 +2,20 @@ import { existsSync } from 'node:fs';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createProcessSandbox, type Sandbox, type SandboxJob, type SandboxLogger } from './index.js';
+import {
+  createProcessSandbox,
+  type Sandbox,
+  type SandboxCodeJob,
+  type SandboxJob,
+  type SandboxLogger,
+} from './index.js';
 
 // The process sandbox needs a local Python 3; Debian's /usr/bin/python3 is what CI and this machine have.
 const PYTHON = '/usr/bin/python3';
 if (!existsSync(PYTHON) && process.env.CI) throw new Error(`process sandbox tests need ${PYTHON}`);
 
 let counter = 0;
-function job(fields: Omit<SandboxJob, 'jobId' | 'timeoutMs'> & { timeoutMs?: number }): SandboxJob {
+function job(fields: Omit<SandboxCodeJob, 'jobId' | 'timeoutMs'> & { timeoutMs?: number }): SandboxJob {
   return { jobId: `process-${++counter}`, timeoutMs: 10_000, ...fields };
 }
 const CHECK = 'def check(candidate):\n    assert candidate(2) == 4\n';

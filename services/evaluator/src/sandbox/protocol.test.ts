@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
 import { hardenedContainerSpec } from './container-spec.js';
-import { parseRunReply, runRequest, validateJob } from './protocol.js';
-import type { SandboxJob } from './types.js';
+import { parseRunReply, runRequest, validateJob, validateProject } from './protocol.js';
+import type { SandboxCodeJob, SandboxProjectJob } from './types.js';
 
-const base: SandboxJob = {
+const base: SandboxCodeJob = {
   jobId: 'j',
   runner: 'humaneval',
   code: 'def f(): pass',
@@ -19,8 +19,8 @@ describe('validateJob', () => {
     expect(validateJob(base)).toBeUndefined();
   });
 
-  it.each<[string, Partial<SandboxJob>]>([
-    ['unknown runner', { runner: 'jest' as SandboxJob['runner'] }],
+  it.each<[string, Partial<SandboxCodeJob>]>([
+    ['unknown runner', { runner: 'jest' as SandboxCodeJob['runner'] }],
     ['missing entry point', { entryPoint: undefined }],
     ['entry point that is not an identifier', { entryPoint: 'f()' }],
     ['zero timeout', { timeoutMs: 0 }],
@@ -28,6 +28,64 @@ describe('validateJob', () => {
     ['module name of the harness', { runner: 'pytest', moduleName: 'efsbx_report' }],
   ])('rejects %s', (_name, change) => {
     expect(validateJob({ ...base, ...change })).toEqual(expect.any(String));
+  });
+});
+
+describe('validateProject', () => {
+  const project: SandboxProjectJob = {
+    jobId: 'p',
+    runner: 'project',
+    files: { 'pkg/__init__.py': '', 'pkg/data/words.txt': 'a b', 'tests/test_pkg.py': 'def test_a(): pass' },
+    timeoutMs: 1000,
+  };
+
+  it('accepts a tree of packages, data files and tests, with test files and node ids', () => {
+    expect(validateJob(project)).toBeUndefined();
+    expect(
+      validateProject({ ...project, testFiles: ['tests/test_pkg.py'], select: ['tests/test_pkg.py::test_a'] }),
+    ).toBeUndefined();
+  });
+
+  it.each<[string, Partial<SandboxProjectJob>]>([
+    ['no files', { files: {} }],
+    ['an absolute path', { files: { '/etc/x.py': '' } }],
+    ['a parent segment', { files: { 'a/../../x.py': '' } }],
+    ['a dot segment', { files: { './x.py': '' } }],
+    ['an empty segment', { files: { 'a//x.py': '' } }],
+    ['a backslash', { files: { 'a\\..\\x.py': '' } }],
+    ['a newline', { files: { 'a\nb.py': '' } }],
+    ['a file that is also a directory', { files: { a: '', 'a/b.py': '' } }],
+    ['a harness name', { files: { 'efsbx_report.py': '' } }],
+    ['a file over the size cap', { files: { 'big.txt': 'x'.repeat(1024 * 1024 + 1) } }],
+    [
+      'too much in all',
+      { files: Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`f${i}`, 'x'.repeat(1 << 20)])) },
+    ],
+    ['a test file that is not in the project', { testFiles: ['tests/test_other.py'] }],
+    [
+      'a unittest file that is not a module path',
+      { testFramework: 'unittest', files: { 'my-tests/test_a.py': '' }, testFiles: ['my-tests/test_a.py'] },
+    ],
+    ['an option smuggled in select', { select: ['-p', 'evil'] }],
+    ['an unknown framework', { testFramework: 'nose' as 'pytest' }],
+  ])('rejects %s', (_name, change) => {
+    expect(validateProject({ ...project, ...change })).toEqual(expect.any(String));
+  });
+
+  it('sends the tree and options, and the job limit as the call limit', () => {
+    const request = runRequest(
+      'id-2',
+      { ...project, callTimeoutMs: 10, select: ['tests/test_pkg.py::test_a'] },
+      limits,
+    );
+    expect(request.job).toEqual({
+      runner: 'project',
+      files: project.files,
+      testFramework: undefined,
+      testFiles: undefined,
+      select: ['tests/test_pkg.py::test_a'],
+    });
+    expect(request.limits.callTimeoutMs).toBe(1000);
   });
 });
 

@@ -1,3 +1,5 @@
+import { projectProblem, type SandboxCodeJob, type SandboxProjectJob } from '@evalfleet/shared/workflow';
+
 import type { Integrity, JobLimits, SandboxJob, SandboxResult, TestOutcome, Verdict } from './types.js';
 
 /**
@@ -8,7 +10,7 @@ export const PROTOCOL_VERSION = 1;
 
 const VERDICTS: readonly Verdict[] = ['passed', 'failed', 'error', 'timeout', 'oom', 'infra_error'];
 const OUTCOMES: readonly TestOutcome['outcome'][] = ['passed', 'failed', 'error', 'skipped'];
-const RUNNERS: readonly SandboxJob['runner'][] = ['humaneval', 'mbpp', 'pytest', 'unittest'];
+const RUNNERS: readonly SandboxJob['runner'][] = ['humaneval', 'mbpp', 'pytest', 'unittest', 'project'];
 const INTEGRITY: readonly Integrity[] = ['checker', 'handle', 'in-process'];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MODULE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
@@ -18,7 +20,9 @@ const MAX_TIMEOUT_MS = 30 * 60_000;
 export type RunRequest = {
   op: 'run';
   id: string;
-  job: Pick<SandboxJob, 'runner' | 'code' | 'tests' | 'entryPoint' | 'setupCode' | 'moduleName' | 'trustedCode'>;
+  job:
+    | Pick<SandboxCodeJob, 'runner' | 'code' | 'tests' | 'entryPoint' | 'setupCode' | 'moduleName' | 'trustedCode'>
+    | Pick<SandboxProjectJob, 'runner' | 'files' | 'testFramework' | 'testFiles' | 'select'>;
   limits: {
     timeoutMs: number;
     callTimeoutMs: number;
@@ -33,9 +37,18 @@ export type RunRequest = {
 /** A reply as it left the supervisor, already checked for shape. */
 export type RunReply = Omit<SandboxResult, 'passed' | 'sandbox'> & { id: string; recycle: boolean; anomaly?: string };
 
-/** Why a job cannot be sent at all (the caller's fault: reported as verdict `error`, reason `invalid_job`). */
+/** Why a job cannot be sent at all: verdict `error`, reason `invalid_job` (the caller's fault). */
 export function validateJob(job: SandboxJob): string | undefined {
   if (!RUNNERS.includes(job.runner)) return `unknown runner ${String(job.runner)}`;
+  if (!Number.isFinite(job.timeoutMs) || job.timeoutMs <= 0 || job.timeoutMs > MAX_TIMEOUT_MS) {
+    return `timeoutMs must be in (0, ${MAX_TIMEOUT_MS}]`;
+  }
+  if (job.memoryMb !== undefined && (!Number.isFinite(job.memoryMb) || job.memoryMb < 32))
+    return 'memoryMb must be >= 32';
+  if (job.callTimeoutMs !== undefined && (!Number.isFinite(job.callTimeoutMs) || job.callTimeoutMs <= 0)) {
+    return 'callTimeoutMs must be positive';
+  }
+  if (job.runner === 'project') return undefined; // its files: projectProblem, reason invalid_project
   if (typeof job.code !== 'string' || typeof job.tests !== 'string') return 'code and tests must be strings';
   if (
     Buffer.byteLength(job.code) +
@@ -46,18 +59,10 @@ export function validateJob(job: SandboxJob): string | undefined {
   ) {
     return `sources exceed ${MAX_SOURCE_BYTES} bytes`;
   }
-  if (!Number.isFinite(job.timeoutMs) || job.timeoutMs <= 0 || job.timeoutMs > MAX_TIMEOUT_MS) {
-    return `timeoutMs must be in (0, ${MAX_TIMEOUT_MS}]`;
-  }
-  if (job.memoryMb !== undefined && (!Number.isFinite(job.memoryMb) || job.memoryMb < 32))
-    return 'memoryMb must be >= 32';
   if (job.runner === 'humaneval' && !IDENTIFIER.test(job.entryPoint ?? '')) {
     return 'humaneval jobs need entryPoint, a Python identifier';
   }
   if (job.entryPoint !== undefined && !IDENTIFIER.test(job.entryPoint)) return 'entryPoint must be a Python identifier';
-  if (job.callTimeoutMs !== undefined && (!Number.isFinite(job.callTimeoutMs) || job.callTimeoutMs <= 0)) {
-    return 'callTimeoutMs must be positive';
-  }
   if ((job.runner === 'pytest' || job.runner === 'unittest') && job.moduleName !== undefined) {
     if (!MODULE_NAME.test(job.moduleName) || job.moduleName.startsWith('efsbx_')) {
       return 'moduleName must be a Python identifier not starting with efsbx_';
@@ -66,23 +71,44 @@ export function validateJob(job: SandboxJob): string | undefined {
   return undefined;
 }
 
+/** Why a project's files or options are unacceptable: verdict `failed`, reason `invalid_project`. */
+export function validateProject(job: SandboxJob): string | undefined {
+  return job.runner === 'project' ? projectProblem(job) : undefined;
+}
+
+function jobFields(job: SandboxJob): RunRequest['job'] {
+  if (job.runner === 'project') {
+    return {
+      runner: job.runner,
+      files: job.files,
+      testFramework: job.testFramework,
+      testFiles: job.testFiles,
+      select: job.select,
+    };
+  }
+  return {
+    runner: job.runner,
+    code: job.code,
+    tests: job.tests,
+    entryPoint: job.entryPoint,
+    setupCode: job.setupCode,
+    moduleName: job.moduleName,
+    trustedCode: job.trustedCode,
+  };
+}
+
 export function runRequest(id: string, job: SandboxJob, limits: JobLimits): RunRequest {
   const memoryMb = Math.min(job.memoryMb ?? limits.memoryMb, limits.memoryMb);
   return {
     op: 'run',
     id,
-    job: {
-      runner: job.runner,
-      code: job.code,
-      tests: job.tests,
-      entryPoint: job.entryPoint,
-      setupCode: job.setupCode,
-      moduleName: job.moduleName,
-      trustedCode: job.trustedCode,
-    },
+    job: jobFields(job),
     limits: {
       timeoutMs: Math.ceil(job.timeoutMs),
-      callTimeoutMs: Math.ceil(Math.min(job.callTimeoutMs ?? job.timeoutMs, job.timeoutMs)),
+      // A project's suite is one call into the candidate: only the job's limit applies.
+      callTimeoutMs: Math.ceil(
+        job.runner === 'project' ? job.timeoutMs : Math.min(job.callTimeoutMs ?? job.timeoutMs, job.timeoutMs),
+      ),
       memoryBytes: Math.floor(memoryMb * 1024 * 1024),
       outputBytes: limits.outputLimitBytes,
       fileBytes: limits.fileSizeLimitBytes,

@@ -3,7 +3,9 @@ import type { SandboxJob, SandboxResult } from '@evalfleet/shared/workflow';
 
 export type {
   Integrity,
+  SandboxCodeJob,
   SandboxJob,
+  SandboxProjectJob,
   SandboxResult,
   SandboxRunner,
   SandboxTestOutcome as TestOutcome,

@@ -47,7 +47,8 @@ const sandbox: SandboxCapability = {
   describe: () => 'fake',
   run(job) {
     sandboxed.push(job);
-    const passed = [...reference.values()].some((r) => r !== '' && job.code.includes(r.trim()));
+    const code = job.runner === 'project' ? '' : job.code;
+    const passed = [...reference.values()].some((r) => r !== '' && code.includes(r.trim()));
     return Promise.resolve({
       verdict: passed ? 'passed' : 'failed',
       passed,
