@@ -130,9 +130,13 @@ describe.skipIf(!dockerUp)('service image: three evaluator containers', () => {
 
     const socketGid = statSync(dockerSocket).gid;
     const ports = await Promise.all([freePort(), freePort(), freePort()]);
+    const logs: string[] = [];
     const started = await Promise.all(
       ports.map((port, i) =>
         new GenericContainer(image)
+          .withLogConsumer((stream) =>
+            stream.on('data', (line: Buffer | string) => logs.push(`[${i}] ${String(line)}`)),
+          )
           .withName(`${fleetEnv!.ns}-evaluator-${i}`)
           .withHostname(`${fleetEnv!.ns}-evaluator-${i}`)
           // The broker, Redis and S3 listen on loopback: the containers share the host's network.
@@ -154,7 +158,9 @@ describe.skipIf(!dockerUp)('service image: three evaluator containers', () => {
           .withStartupTimeout(120_000)
           .start(),
       ),
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`an evaluator container did not start: ${String(err)}\n${logs.slice(-40).join('')}`);
+    });
     containers.push(...started);
 
     const { code, err } = await cli(
