@@ -158,7 +158,11 @@ describe.skipIf(!dockerUp)('service image: three evaluator containers', () => {
           .withStartupTimeout(120_000)
           .start(),
       ),
-    ).catch((err: unknown) => {
+    ).catch(async (err: unknown) => {
+      // A container that failed to start is not handed back; remove all three by name.
+      await Promise.allSettled(
+        ports.map((_, i) => docker.getContainer(`${fleetEnv!.ns}-evaluator-${i}`).remove({ force: true })),
+      );
       throw new Error(`an evaluator container did not start: ${String(err)}\n${logs.slice(-40).join('')}`);
     });
     containers.push(...started);
