@@ -1,5 +1,6 @@
 import { PermanentError } from '../errors/index.js';
 import type { Extractor } from '../extraction/index.js';
+import type { MutationCapability } from './mutation.js';
 import type { SandboxJob, SandboxResult } from './sandbox.js';
 
 /**
@@ -59,6 +60,8 @@ export interface ModelsCapability {
 export interface SandboxCapability {
   run(job: SandboxJob): Promise<SandboxResult>;
   describe(): string;
+  /** What makes two sandboxes time code alike (image, CPU and memory limits); keys cached calibrations. */
+  readonly fingerprint?: string;
 }
 
 /** Everything a host may offer; each member is present only where its capability is provided. */
@@ -66,6 +69,7 @@ export type Capabilities = {
   models?: ModelsCapability;
   sandbox?: SandboxCapability;
   extractor?: Extractor;
+  mutation?: MutationCapability;
 };
 
 /** The capability a handler needs, or a clear error naming the service that lacks it. */

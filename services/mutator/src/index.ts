@@ -1,0 +1,2 @@
+export { startMutator } from './main.js';
+export { createMutationEngine, operators, selectOperators, skipRules } from './engine/index.js';
