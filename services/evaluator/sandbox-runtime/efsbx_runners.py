@@ -23,6 +23,7 @@ RUNNERS = {
     "pytest": "efsbx_suites",
     "unittest": "efsbx_suites",
     "project": "efsbx_project",
+    "mutants": "efsbx_mutants",
 }
 
 

@@ -1,5 +1,6 @@
 export * from './capabilities.js';
 export * from './sandbox.js';
+export * from './sandbox-mutants.js';
 export * from './mutation.js';
 export * from './types.js';
 export * from './define.js';

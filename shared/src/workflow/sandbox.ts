@@ -1,5 +1,6 @@
 // The sandbox's contract, kind-agnostic: a program and its tests in a format the runtime knows go
 // in, a verdict comes out. Kinds build jobs (`ctx.caps.sandbox.run`); the evaluator implements it.
+import type { SandboxMutantsJob } from './sandbox-mutants.js';
 
 /** Verdict of one evaluation. Only `infra_error` is worth retrying: everything else is the code's doing. */
 export type SandboxVerdict = 'passed' | 'failed' | 'error' | 'timeout' | 'oom' | 'infra_error';
@@ -65,7 +66,7 @@ export type SandboxProjectJob = SandboxJobBase & {
   select?: string[];
 };
 
-export type SandboxJob = SandboxCodeJob | SandboxProjectJob;
+export type SandboxJob = SandboxCodeJob | SandboxProjectJob | SandboxMutantsJob;
 
 export type SandboxRunner = SandboxJob['runner'];
 

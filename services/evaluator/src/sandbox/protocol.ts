@@ -1,4 +1,9 @@
-import { projectProblem, type SandboxCodeJob, type SandboxProjectJob } from '@evalfleet/shared/workflow';
+import {
+  projectProblem,
+  type SandboxCodeJob,
+  type SandboxMutantsJob,
+  type SandboxProjectJob,
+} from '@evalfleet/shared/workflow';
 
 import type { Integrity, JobLimits, SandboxJob, SandboxResult, TestOutcome, Verdict } from './types.js';
 
@@ -10,7 +15,7 @@ export const PROTOCOL_VERSION = 1;
 
 const VERDICTS: readonly Verdict[] = ['passed', 'failed', 'error', 'timeout', 'oom', 'infra_error'];
 const OUTCOMES: readonly TestOutcome['outcome'][] = ['passed', 'failed', 'error', 'skipped'];
-const RUNNERS: readonly SandboxJob['runner'][] = ['humaneval', 'mbpp', 'pytest', 'unittest', 'project'];
+const RUNNERS: readonly SandboxJob['runner'][] = ['humaneval', 'mbpp', 'pytest', 'unittest', 'project', 'mutants'];
 const INTEGRITY: readonly Integrity[] = ['checker', 'handle', 'in-process'];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MODULE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
@@ -22,7 +27,8 @@ export type RunRequest = {
   id: string;
   job:
     | Pick<SandboxCodeJob, 'runner' | 'code' | 'tests' | 'entryPoint' | 'setupCode' | 'moduleName' | 'trustedCode'>
-    | Pick<SandboxProjectJob, 'runner' | 'files' | 'testFramework' | 'testFiles' | 'select'>;
+    | Pick<SandboxProjectJob, 'runner' | 'files' | 'testFramework' | 'testFiles' | 'select'>
+    | Pick<SandboxMutantsJob, 'runner' | 'files' | 'plan'>;
   limits: {
     timeoutMs: number;
     callTimeoutMs: number;
@@ -48,7 +54,7 @@ export function validateJob(job: SandboxJob): string | undefined {
   if (job.callTimeoutMs !== undefined && (!Number.isFinite(job.callTimeoutMs) || job.callTimeoutMs <= 0)) {
     return 'callTimeoutMs must be positive';
   }
-  if (job.runner === 'project') return undefined; // its files: projectProblem, reason invalid_project
+  if (job.runner === 'project' || job.runner === 'mutants') return undefined; // files: projectProblem, invalid_project
   if (typeof job.code !== 'string' || typeof job.tests !== 'string') return 'code and tests must be strings';
   if (
     Buffer.byteLength(job.code) +
@@ -73,10 +79,12 @@ export function validateJob(job: SandboxJob): string | undefined {
 
 /** Why a project's files or options are unacceptable: verdict `failed`, reason `invalid_project`. */
 export function validateProject(job: SandboxJob): string | undefined {
+  if (job.runner === 'mutants') return projectProblem({ files: job.files });
   return job.runner === 'project' ? projectProblem(job) : undefined;
 }
 
 function jobFields(job: SandboxJob): RunRequest['job'] {
+  if (job.runner === 'mutants') return { runner: job.runner, files: job.files, plan: job.plan };
   if (job.runner === 'project') {
     return {
       runner: job.runner,
@@ -107,7 +115,9 @@ export function runRequest(id: string, job: SandboxJob, limits: JobLimits): RunR
       timeoutMs: Math.ceil(job.timeoutMs),
       // A project's suite is one call into the candidate: only the job's limit applies.
       callTimeoutMs: Math.ceil(
-        job.runner === 'project' ? job.timeoutMs : Math.min(job.callTimeoutMs ?? job.timeoutMs, job.timeoutMs),
+        job.runner === 'project' || job.runner === 'mutants'
+          ? job.timeoutMs
+          : Math.min(job.callTimeoutMs ?? job.timeoutMs, job.timeoutMs),
       ),
       memoryBytes: Math.floor(memoryMb * 1024 * 1024),
       outputBytes: limits.outputLimitBytes,
