@@ -2,6 +2,7 @@ import type { Logger } from '@evalfleet/shared/logger';
 import { PermanentError } from '@evalfleet/shared/errors';
 import type { Envelope } from '@evalfleet/shared/messages';
 import {
+  addedJobs,
   DEAD_LETTERED,
   failRun,
   finalizeRun,
@@ -128,7 +129,7 @@ async function replacesDeadLetter(
 async function rebuildCounters(runId: string, deps: AggregatorDeps): Promise<void> {
   const record = await loadRunRecord(runId, deps.store);
   deps.logger.warn({ runId }, 'run counters missing in Redis; rebuilding from storage');
-  await deps.counters.setTotal(runId, record.totalJobs);
+  await deps.counters.setTotalWithAdded(runId, record.totalJobs, await addedJobs(runId, deps.store));
   for (const r of await loadResults(runId, deps.store)) {
     const group = deps.registry.has(r.kind) ? deps.registry.kind(r.kind).group(r.result) : undefined;
     await deps.counters.recordResult(runId, r.jobId, r.outcome, group);

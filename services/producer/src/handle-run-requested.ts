@@ -1,7 +1,7 @@
 import type { Logger } from '@evalfleet/shared/logger';
 import { PermanentError } from '@evalfleet/shared/errors';
 import { makeEnvelope, platformStages, type Envelope } from '@evalfleet/shared/messages';
-import { runKeys, runRecordSchema, type RunCounters, type RunRecord } from '@evalfleet/shared/runs';
+import { addedJobs, runKeys, runRecordSchema, type RunCounters, type RunRecord } from '@evalfleet/shared/runs';
 import type { Bus } from '@evalfleet/shared/service';
 import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
 import {
@@ -85,7 +85,8 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
     kind: record.kind,
     createdAt: record.createdAt,
   });
-  await deps.counters.setTotal(env.runId, record.totalJobs);
+  // A resumed run keeps the jobs its kind added after the first expansion (fan-out).
+  await deps.counters.setTotalWithAdded(env.runId, record.totalJobs, await addedJobs(env.runId, deps.store));
   log.info({ total: record.totalJobs, skipped, publishing: pending.length }, 'run expanded');
 
   // Validate every job's first message before publishing any, so a bad expansion publishes nothing.

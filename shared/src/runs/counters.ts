@@ -24,6 +24,17 @@ end
 return removed
 `;
 
+// A job adds jobs to its run once: only the call that puts it in the run's `added` set grows the total
+// (and only while the total exists; a rebuild from the store counts the markers instead).
+const addJobsScript = `
+local added = redis.call('SADD', KEYS[1], ARGV[1])
+if added == 1 and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('INCRBY', KEYS[2], ARGV[2])
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return added
+`;
+
 export type RecordResult = { firstTime: boolean; done: number; total: number | undefined };
 
 export type RunProgress = {
@@ -50,6 +61,33 @@ export class RunCounters {
 
   async setTotal(runId: string, total: number): Promise<void> {
     await this.redis.set(this.k(runId, 'total'), String(total), 'EX', this.ttlSeconds);
+  }
+
+  /**
+   * The total from the store's view: the expansion's `base` plus every added job's count, and the jobs that
+   * added them (so a redelivered add does not count twice).
+   */
+  async setTotalWithAdded(runId: string, base: number, added: ReadonlyMap<string, number>): Promise<void> {
+    let total = base;
+    for (const n of added.values()) total += n;
+    const m = this.redis.multi().set(this.k(runId, 'total'), String(total), 'EX', this.ttlSeconds);
+    m.del(this.k(runId, 'added'));
+    if (added.size > 0) m.sadd(this.k(runId, 'added'), ...added.keys()).expire(this.k(runId, 'added'), this.ttlSeconds);
+    await m.exec();
+  }
+
+  /** `jobId` adds `count` jobs to the run's total, once (see runs/added.ts). */
+  async addJobs(runId: string, jobId: string, count: number): Promise<boolean> {
+    const added = await this.redis.eval(
+      addJobsScript,
+      2,
+      this.k(runId, 'added'),
+      this.k(runId, 'total'),
+      jobId,
+      String(count),
+      String(this.ttlSeconds),
+    );
+    return added === 1;
   }
 
   async getTotal(runId: string): Promise<number | undefined> {
@@ -136,6 +174,6 @@ export class RunCounters {
 
   /** Forget a run's counters (used when a run is rebuilt from storage). */
   async reset(runId: string): Promise<void> {
-    await this.redis.del(...['total', 'done', 'outcomes', 'stages', 'completed'].map((w) => this.k(runId, w)));
+    await this.redis.del(...['total', 'done', 'outcomes', 'stages', 'completed', 'added'].map((w) => this.k(runId, w)));
   }
 }

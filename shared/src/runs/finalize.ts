@@ -5,6 +5,7 @@ import type { Bus } from '../service/bus.js';
 import { getJson, putJson, type ArtifactStore } from '../storage/index.js';
 import type { KindRegistry } from '../workflow/registry.js';
 import { PlatformTypes } from '../workflow/platform.js';
+import { addedJobs, totalWith } from './added.js';
 import type { RunCounters } from './counters.js';
 import { runKeys } from './keys.js';
 import {
@@ -70,7 +71,9 @@ async function announce(deps: FinalizeDeps, record: RunCompletedRecord, kind: st
  */
 export async function finalizeRun(runId: string, deps: FinalizeDeps, opts: { force?: boolean } = {}): Promise<void> {
   if (!opts.force && (await deps.store.exists(runKeys.completed(runId)))) return;
-  const record = await loadRunRecord(runId, deps.store);
+  const stored = await loadRunRecord(runId, deps.store);
+  // Jobs added after the expansion (a kind's fan-out) count like the expansion's own.
+  const record = { ...stored, totalJobs: totalWith(stored.totalJobs, await addedJobs(runId, deps.store)) };
   const results = await loadResults(runId, deps.store);
   if (results.length < record.totalJobs && !opts.force) {
     throw new RetryableError(

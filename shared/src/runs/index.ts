@@ -2,3 +2,4 @@ export * from './keys.js';
 export * from './record.js';
 export * from './counters.js';
 export * from './finalize.js';
+export * from './added.js';

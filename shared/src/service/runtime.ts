@@ -15,7 +15,7 @@ import { createMetrics, type FleetMetrics } from '../metrics/index.js';
 import type { Stage } from '../messages/index.js';
 import { loadKindRegistry } from '../kinds/index.js';
 import { createRedis } from '../redis/index.js';
-import { RunCounters } from '../runs/index.js';
+import { addJobs, RunCounters } from '../runs/index.js';
 import { Router, stageHandlers, type Capabilities, type CapabilityName, type KindRegistry } from '../workflow/index.js';
 import { artifactStoreConfigFromEnv, createArtifactStore, type ArtifactStore } from '../storage/index.js';
 import type { Bus } from './bus.js';
@@ -199,6 +199,7 @@ export async function hostStages<C>(
     store: ctx.store,
     logger: ctx.logger,
     ...(opts.platform ? { platform: opts.platform } : {}),
+    addJobs: (runId, jobId, count) => addJobs({ store: ctx.store, counters }, runId, jobId, count),
     onStep: (step) => {
       ctx.metrics.steps.inc({ stage: step.stage, kind: step.kind, type: step.type, outcome: step.outcome });
       counters

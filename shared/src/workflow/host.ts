@@ -30,6 +30,8 @@ export type HostOptions = {
   platform?: ReadonlyMap<string, MessageHandler>;
   /** Called after each outcome a kind's handler emitted (progress counters, metrics). */
   onStep?: StepObserver;
+  /** Grows a run's total by the jobs a job fans out into (JobContext.addJobs). */
+  addJobs?: (runId: string, jobId: string, count: number) => Promise<void>;
 };
 
 /**
@@ -51,6 +53,7 @@ export async function stageHandlers(opts: HostOptions): Promise<Map<Stage, Messa
     throw new Error(`no handler for ${missing.map((e) => `${e.type} (stage ${e.stage})`).join(', ')} in this service`);
 
   const out = new Map<Stage, MessageHandler>();
+  const add = opts.addJobs;
   for (const stage of opts.stages) {
     out.set(stage, async (env, hctx) => {
       const platform = opts.platform?.get(env.type);
@@ -68,6 +71,7 @@ export async function stageHandlers(opts: HostOptions): Promise<Map<Stage, Messa
           await opts.router.emit({ ...env, step: env.type }, outcome, payload, emitOpts);
           outcomes.push({ outcome, ...(emitOpts?.progress ? { progress: emitOpts.progress } : {}) });
         },
+        ...(add ? { addJobs: (count: number) => add(env.runId, env.jobId, count) } : {}),
       };
       await handler.run(env.payload, ctx);
       if (outcomes.length === 0)

@@ -55,6 +55,12 @@ export interface JobContext {
    * validated against the catalog, or the job's result, validated against the kind's result schema).
    */
   emit(outcome: string, payload: unknown, opts?: EmitOptions): Promise<void>;
+  /**
+   * Fan-out whose size the expansion could not know (mutants found by mutating): this job adds `count`
+   * jobs to the run's total, once however often it is delivered, before it emits them (each with its own
+   * `jobId`, each ending in a result). Present in every worker; absent in hand-made test contexts.
+   */
+  addJobs?(count: number): Promise<void>;
 }
 
 export type Handler = { type: string; run(payload: unknown, ctx: JobContext): Promise<void> };
