@@ -122,6 +122,8 @@ class Supervisor:
 
     def _kill(self, job):
         if job.uid is not None:
+            if not cleanup.processes_by_uid({job.uid, job.checker_uid}):
+                return None  # both ended on their own: nothing of either uid is left to fork another
             ok = cleanup.kill_uid(job.uid) and cleanup.kill_uid(job.checker_uid)
             return None if ok else "processes survived SIGKILL"
         cleanup.kill_process_group(job.pid)

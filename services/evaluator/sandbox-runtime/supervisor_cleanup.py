@@ -32,13 +32,18 @@ def live_pids_of(uid, exclude=()):
 
 def _processes_of(uid, exclude=()):
     """(pid, running) of every live (not zombie) process whose real uid is `uid`."""
-    found = []
+    return processes_by_uid({uid}, exclude).get(uid, [])
+
+
+def processes_by_uid(uids, exclude=()):
+    """{uid: [(pid, running), ...]} for the live (not zombie) processes of the given uids, in one pass."""
+    found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in exclude:
             continue
         state = _uid_and_state(entry)
-        if state is not None and state[0] == uid:
-            found.append((int(entry), state[1]))
+        if state is not None and state[0] in uids:
+            found.setdefault(state[0], []).append((int(entry), state[1]))
     return found
 
 
@@ -105,7 +110,10 @@ def kill_uid(uid, deadline=None):
     outrun the sweep) until a sweep finds no process it has not stopped, then SIGKILL until none is left.
     False if some survived the deadline."""
     deadline = deadline or time.monotonic() + KILL_DEADLINE_S
-    if len(_processes_of(uid)) > MASS_KILL_THRESHOLD:
+    found = len(_processes_of(uid))
+    if found == 0:
+        return True  # nothing of the uid is left to fork another: done
+    if found > MASS_KILL_THRESHOLD:
         _mass_kill(uid)
     stopped = set()
     while time.monotonic() < deadline:
@@ -220,6 +228,33 @@ def _run_deleter(uid, directories):
         time.sleep(0.0005)
 
 
+def _remove_flat(uid, directories):
+    """The common case without a deleter: the uid left only files (no directory) in our directories, which we
+    may unlink as their directories' owner, and nothing in the shared directories or SysV IPC. False when the
+    deleter is needed."""
+    for shared in SHARED_DIRS:
+        for name in _ls(shared):
+            try:
+                if os.lstat(os.path.join(shared, name)).st_uid == uid:
+                    return False
+            except FileNotFoundError:
+                pass
+    if ipc_objects_of(uid):
+        return False
+    for directory in directories:
+        try:
+            with os.scandir(directory) as entries:
+                if any(e.is_dir(follow_symlinks=False) for e in entries):
+                    return False
+            for name in os.listdir(directory):
+                os.unlink(os.path.join(directory, name))
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return False
+    return True
+
+
 def reap_uid(uid, directories):
     """Kill the uid's processes, then remove what it owns and the given (root-owned) directories.
 
@@ -227,7 +262,7 @@ def reap_uid(uid, directories):
     """
     if not kill_uid(uid):
         return "processes of uid %d survived SIGKILL: %s" % (uid, live_pids_of(uid)[:10])
-    if not _run_deleter(uid, directories):
+    if not _remove_flat(uid, directories) and not _run_deleter(uid, directories):
         return "the deleter for uid %d failed" % uid
     for directory in directories:
         try:
