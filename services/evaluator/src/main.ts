@@ -31,6 +31,7 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
         // The kinds' handlers see the sandbox through this capability; its verdicts are timed here.
         const measured: SandboxCapability = {
           describe: () => sandbox.describe(),
+          fingerprint: sandbox.fingerprint(),
           async run(job) {
             const started = performance.now();
             const result = await sandbox.run(job);

@@ -107,6 +107,7 @@ export async function createDockerSandbox(opts: DockerSandboxOptions): Promise<S
     description:
       `docker sandbox: image ${opts.image}, ${poolSize} container(s) of ${containerLimits.cpus} CPU and ` +
       `${containerLimits.memoryMb + containerLimits.overheadMb} MiB, network none, pool ${poolId}`,
+    fingerprint: `docker ${opts.image} cpus=${containerLimits.cpus} memory=${jobLimits.memoryMb}`,
     logger,
     onClose: () => removeSandboxContainers(docker, { poolId }).then(() => undefined),
   });

@@ -14,6 +14,7 @@ export type PooledSandboxParts = {
   /** Recycle a worker after this many jobs even when nothing went wrong. */
   maxJobsPerWorker: number;
   description: string;
+  fingerprint: string;
   logger: SandboxLogger;
   /** Extra clean-up after the pool is closed (temporary directories). */
   onClose?: () => Promise<void>;
@@ -101,6 +102,9 @@ export function createPooledSandbox(parts: PooledSandboxParts): Sandbox {
     },
     describe(): string {
       return parts.description;
+    },
+    fingerprint(): string {
+      return parts.fingerprint;
     },
   };
 }

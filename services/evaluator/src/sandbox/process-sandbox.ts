@@ -65,6 +65,7 @@ export function createProcessSandbox(opts: ProcessSandboxOptions = {}): Sandbox 
     limits,
     backstopGraceMs: opts.backstopGraceMs ?? 10_000,
     maxJobsPerWorker: 1_000,
+    fingerprint: `process ${python} memory=${limits.memoryMb}`,
     description: `process sandbox (NOT isolated): ${python}, concurrency ${concurrency}, work dir ${workDir}`,
     logger,
     onClose: () => {

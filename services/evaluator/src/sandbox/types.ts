@@ -18,6 +18,8 @@ export interface Sandbox {
   /** Wait for jobs in flight, then release every container or process. Idempotent. */
   close(): Promise<void>;
   describe(): string;
+  /** What makes two sandboxes time code alike (kind, image, CPU and memory limits): keys cached calibrations. */
+  fingerprint(): string;
 }
 
 /** The subset of a pino logger the sandbox uses. */

