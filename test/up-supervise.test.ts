@@ -324,7 +324,7 @@ describe('evalfleet up supervises the services it starts', () => {
         }
       });
       expect(Number((await readFile(path.join(stateDir, 'up.pid'), 'utf8')).trim())).toBe(state.pid);
-      expect(state.instances.map((i) => i.state)).toEqual(['running', 'running', 'running', 'running']);
+      expect(state.instances.map((i) => i.state)).toEqual(['running', 'running', 'running', 'running', 'running']);
       // No terminal: its own session, stdin from /dev/null.
       const stat = await readFile(`/proc/${state.pid}/stat`, 'utf8');
       expect(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]).toBe(String(state.pid));

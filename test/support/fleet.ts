@@ -63,7 +63,7 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
   }
 }
 
-export type ServiceName = 'producer' | 'generator' | 'evaluator' | 'aggregator';
+export type ServiceName = 'producer' | 'generator' | 'evaluator' | 'mutator' | 'aggregator';
 
 type Starter = (opts: { env: Record<string, string>; installSignals: boolean; cwd: string }) => Promise<{
   shutdown(): Promise<void>;
@@ -75,6 +75,7 @@ const starters: Record<ServiceName, () => Promise<Starter>> = {
   producer: async () => (await import('../../services/producer/src/main.js')).startProducer,
   generator: async () => (await import('../../services/generator/src/main.js')).startGenerator,
   evaluator: async () => (await import('../../services/evaluator/src/main.js')).startEvaluator,
+  mutator: async () => (await import('../../services/mutator/src/main.js')).startMutator,
   aggregator: async () => (await import('../../services/aggregator/src/main.js')).startAggregator,
 };
 

@@ -16,11 +16,17 @@ import {
   type SupervisorEvent,
 } from './supervisor.js';
 
-export const fleetServices = ['producer', 'generator', 'evaluator', 'aggregator'] as const;
+export const fleetServices = ['producer', 'generator', 'evaluator', 'mutator', 'aggregator'] as const;
 export type FleetService = (typeof fleetServices)[number];
 
-/** Metrics ports: service offsets from the base port (9101: producer 9101…, generator 9111…). */
-const portOffset: Record<FleetService, number> = { producer: 0, generator: 10, evaluator: 20, aggregator: 30 };
+/** Metrics ports: service offsets from the base port (9101: producer 9101…, generator 9111…, mutator 9141…). */
+const portOffset: Record<FleetService, number> = {
+  producer: 0,
+  generator: 10,
+  evaluator: 20,
+  aggregator: 30,
+  mutator: 40,
+};
 export const defaultBasePort = 9101;
 
 export type FleetOptions = {
@@ -247,6 +253,8 @@ const serviceAlias: Record<string, FleetService> = {
   generator: 'generator',
   evaluate: 'evaluator',
   evaluator: 'evaluator',
+  mutate: 'mutator',
+  mutator: 'mutator',
   aggregate: 'aggregator',
   aggregator: 'aggregator',
 };

@@ -1,10 +1,11 @@
 import { KindRegistry, loadKindModules, type RegisteredKind } from '../workflow/index.js';
 import { echoKind } from './echo/index.js';
+import { mutationKind } from './mutation/index.js';
 import { promptKind } from './prompt/index.js';
 import { solveKind } from './solve/index.js';
 
 /** The workloads that ship with evalfleet: one line each. */
-export const builtinKinds: readonly RegisteredKind[] = [echoKind, solveKind, promptKind];
+export const builtinKinds: readonly RegisteredKind[] = [echoKind, solveKind, promptKind, mutationKind];
 
 /**
  * The registry a process runs with: the built-in kinds plus those loaded by module specifier

@@ -53,10 +53,10 @@ describe('KindRegistry', () => {
   const registry = new KindRegistry([...builtinKinds, loopKind]);
 
   it('derives stages, hosted stages and the run.requested union from the kinds', () => {
-    expect(registry.stages()).toEqual(['aggregate', 'evaluate', 'generate', 'produce']);
+    expect(registry.stages()).toEqual(['aggregate', 'evaluate', 'generate', 'mutate', 'produce']);
     expect(registry.stagesFor(['sandbox'])).toEqual(['evaluate']);
     expect(registry.stagesFor(['models', 'general'])).toEqual(['generate']);
-    expect(registry.stagesFor(['mutation'])).toEqual([]);
+    expect(registry.stagesFor(['mutation'])).toEqual(['mutate']);
     const schema = registry.runRequestedSchema();
     expect(schema.safeParse({ kind: 'echo', spec: { count: 3 } }).success).toBe(true);
     expect(schema.safeParse({ kind: 'echo', spec: { count: 0 } }).success).toBe(false);

@@ -1,0 +1,1 @@
+"""A tiny shop: prices, stock and product names (evalfleet's mutation-testing example)."""

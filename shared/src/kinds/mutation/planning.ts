@@ -1,0 +1,116 @@
+// From a project's mutants and baseline to its plan: which tests run against each mutant, which mutants
+// no test reaches, the budgets, and the batches. Pure and deterministic: the same inputs give the same plan
+// whatever the fleet's size (so statuses do not depend on how many evaluators ran them).
+import type { MutantsBatchMutant } from '../../workflow/index.js';
+import type { BaselineDoc, MutantsDoc, PlanDoc } from './artifacts.js';
+import type { MutationSettings } from './messages.js';
+
+/** Mirrors the sandbox runtime's Budget (efsbx_mutants_run.py): fork slack per phase. */
+const FORK_SLACK_MS = 250;
+/** What one mutant costs beyond its tests (fork, swap, report), for sizing batches only. */
+const MUTANT_OVERHEAD_MS = 30;
+/** A sandbox job may run 30 minutes at most; a batch stays well under it. */
+const MAX_JOB_MS = 25 * 60_000;
+/** Results travel as one reply per job (bounded messages): batches stay small enough. */
+const MAX_BATCH = 100;
+/** Time a job needs besides its mutants: starting, importing pytest, collecting (× factor), reporting. */
+const JOB_SLACK_MS = 30_000;
+
+type Timing = Pick<PlanDoc, 'testMs' | 'setupMs' | 'factor' | 'floorMs'>;
+
+function phaseBudget(t: Timing, tests: readonly number[], fresh: boolean): number {
+  const work = Math.max(t.floorMs, t.factor * tests.reduce((sum, i) => sum + (t.testMs[i] ?? 0), 0));
+  return work + (fresh ? t.factor * t.setupMs : 0) + FORK_SLACK_MS;
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+}
+
+/** The most a mutant may take in the sandbox: its phases' budgets. */
+export function mutantBudget(t: Timing, m: MutantsBatchMutant): number {
+  const tail = range(m.first, t.testMs.length);
+  if (m.fresh) return phaseBudget(t, tail, true);
+  return phaseBudget(t, m.run, false) + phaseBudget(t, tail, false);
+}
+
+/** The sandbox job's limit for these mutants. */
+export function batchTimeout(t: Timing, mutants: readonly MutantsBatchMutant[]): number {
+  const collector = t.factor * t.setupMs + t.floorMs;
+  const total = mutants.reduce((sum, m) => sum + mutantBudget(t, m), collector + JOB_SLACK_MS);
+  return Math.min(Math.ceil(total), 30 * 60_000);
+}
+
+function estimate(t: Timing, m: MutantsBatchMutant): number {
+  const ms = (tests: readonly number[]) => tests.reduce((sum, i) => sum + (t.testMs[i] ?? 0), 0);
+  return MUTANT_OVERHEAD_MS + (m.fresh ? t.setupMs + ms(range(m.first, t.testMs.length)) : ms(m.run));
+}
+
+export function buildPlan(
+  mutants: MutantsDoc,
+  baseline: BaselineDoc,
+  settings: MutationSettings,
+  testFiles: string[],
+): PlanDoc {
+  const timing: Timing = {
+    testMs: baseline.tests.map((t) => Math.round(t.ms * 1000) / 1000),
+    setupMs: Math.round(baseline.setupMs),
+    factor: settings.timeoutFactor,
+    floorMs: settings.timeoutFloorMs,
+  };
+  const everyTest = range(0, baseline.tests.length);
+  const reachedBy = mutants.mutants.map((): number[] => []);
+  baseline.reached.forEach((indexes, test) => {
+    for (const i of indexes) reachedBy[i]?.push(test);
+  });
+  const atImport = new Set(baseline.collect);
+  const covered: Record<string, number[]> = {};
+  const noCoverage: string[] = [];
+  const runnable: MutantsBatchMutant[] = [];
+  mutants.mutants.forEach((m, i) => {
+    const fresh = atImport.has(i);
+    const run = fresh ? everyTest : (reachedBy[i] ?? []);
+    if (run.length === 0) {
+      noCoverage.push(m.id);
+      return;
+    }
+    covered[m.id] = run;
+    runnable.push({ id: m.id, file: m.file, lines: m.lines, text: m.text, run, first: run[0] ?? 0, fresh });
+  });
+  const batches: PlanDoc['batches'] = [];
+  let current: MutantsBatchMutant[] = [];
+  let work = 0;
+  let budget = 0;
+  const close = () => {
+    if (current.length > 0) batches.push({ timeoutMs: batchTimeout(timing, current), mutants: current });
+    current = [];
+    work = 0;
+    budget = 0;
+  };
+  for (const m of runnable) {
+    const full = settings.batchMutants
+      ? current.length >= settings.batchMutants
+      : work >= settings.batchTargetMs || current.length >= MAX_BATCH;
+    if (current.length > 0 && (full || budget + mutantBudget(timing, m) > MAX_JOB_MS)) close();
+    current.push(m);
+    work += estimate(timing, m);
+    budget += mutantBudget(timing, m);
+  }
+  close();
+  return {
+    testFiles,
+    tests: baseline.tests.map((t) => t.name),
+    ...timing,
+    covered,
+    noCoverage,
+    batches,
+  };
+}
+
+/** `count` of `items`, spread evenly and always the same ones (`--max-mutants`). */
+export function pickEvenly<T>(items: readonly T[], count: number): T[] {
+  if (count >= items.length) return [...items];
+  return Array.from({ length: count }, (_, i) => items[Math.floor((i * items.length) / count)]).filter(
+    (x): x is T => x !== undefined,
+  );
+}
