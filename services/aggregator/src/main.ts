@@ -45,7 +45,7 @@ export function startAggregator(opts: Parameters<typeof runService>[1] = {}) {
               queue: broker.names.deadLetterFeed,
               concurrency: Math.min(4, config.AGGREGATOR_CONCURRENCY),
               handler,
-              decode: deadLetterToEnvelope,
+              decode: (content, headers) => deadLetterToEnvelope(content, headers, registry.catalog),
               onPermanent: 'drop',
             },
           ],
