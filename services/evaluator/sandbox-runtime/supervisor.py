@@ -165,14 +165,14 @@ class Supervisor:
         return None, error
 
     def run(self, request):
-        started = time.monotonic()
         job_spec = request.get("job") or {}
+        if not self.pytest_loaded and job_spec.get("runner") in PYTEST_RUNNERS:
+            self._load_pytest()  # once per container, before the job's clock (calibrations time jobs)
+        started = time.monotonic()
         try:
             candidate_files, checker_files, fields, expected = spawn.job_files(job_spec)
         except spawn.InvalidJob as exc:
             return _reply(request, {"verdict": exc.verdict, "reason": exc.reason, "message": str(exc), "tests": []})
-        if not self.pytest_loaded and job_spec.get("runner") in PYTEST_RUNNERS:
-            self._load_pytest()
         limits = dict(DEFAULT_LIMITS)
         limits.update({k: v for k, v in (request.get("limits") or {}).items() if type(v) is int and v > 0})
         if "callTimeoutMs" not in limits or job_spec.get("runner") == "project":
