@@ -27,6 +27,15 @@ export const serviceConfigShape = {
   /** How often queue and dead-letter depths are sampled into metrics (0 = never). */
   QUEUE_DEPTH_INTERVAL_MS: z.coerce.number().int().min(0).default(15_000),
   EVALFLEET_INSTANCE: z.string().optional(),
+  /**
+   * Delay tiers of the retry queues, comma-separated ms (default: the catalog's 1 s, 5 s, 30 s, 2 min).
+   * Every service of a namespace must use the same tiers; fault tests shorten them.
+   */
+  BROKER_DELAY_TIERS_MS: z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds')
+    .transform((v) => v.split(',').map(Number))
+    .optional(),
 };
 
 export type ServiceConfig = z.infer<z.ZodObject<typeof serviceConfigShape>>;
@@ -110,6 +119,7 @@ export async function runService<S extends z.ZodRawShape>(
     metrics,
     catalog: registry.catalog,
     connectionName: config.EVALFLEET_INSTANCE ?? def.name,
+    ...(config.BROKER_DELAY_TIERS_MS ? { delayTiersMs: config.BROKER_DELAY_TIERS_MS } : {}),
   });
   live.broker = broker;
   const connected = broker;
