@@ -12,6 +12,7 @@ describe('parseBehaviour', () => {
     expect(parseBehaviour('fake/flaky-429:0.3').flaky429).toBe(0.3);
     expect(parseBehaviour('fake/flaky-500:1').flaky500).toBe(1);
     expect(parseBehaviour('fake/timeout').timeout).toBe(true);
+    expect(parseBehaviour('fake/flaky-timeout:0.5').flakyTimeout).toBe(0.5);
     expect(parseBehaviour('fake/invalid-json-fraction:0.25').invalidJsonFraction).toBe(0.25);
     expect(parseBehaviour('fake/invalid-json-first:2').invalidJsonFirst).toBe(2);
     expect(parseBehaviour('fake/off-schema-first:1').offSchemaFirst).toBe(1);

@@ -12,6 +12,8 @@ export interface Behaviour {
   flaky500: number;
   /** Never answer; the client has to give up. */
   timeout: boolean;
+  /** Fraction of requests never answered (drawn per request and per retry of it, like flaky-500). */
+  flakyTimeout: number;
   /**
    * Structured requests (`response_format: json_schema`): fraction answered with broken JSON, drawn
    * per conversation; unset, the prose fraction stands in (a model that drifts into prose drifts
@@ -32,6 +34,7 @@ export const defaultBehaviour: Behaviour = {
   flaky429: 0,
   flaky500: 0,
   timeout: false,
+  flakyTimeout: 0,
   invalidJsonFraction: undefined,
   invalidJsonFirst: 0,
   offSchemaFirst: 0,
@@ -101,6 +104,9 @@ export function parseBehaviour(modelId: string): Behaviour {
         break;
       case 'timeout':
         behaviour.timeout = true;
+        break;
+      case 'flaky-timeout':
+        behaviour.flakyTimeout = fraction(part, arg);
         break;
       case 'invalid-json-fraction':
         behaviour.invalidJsonFraction = fraction(part, arg);

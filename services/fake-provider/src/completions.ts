@@ -6,6 +6,7 @@ import { draw } from './draw.js';
 import { SlidingWindowLimiter } from './limiter.js';
 import { findProblem, type Problem } from './problems.js';
 import { parseResponseFormat, structuredAnswer, type ResponseFormatRequest } from './structured.js';
+import { synthAnswer } from './synth.js';
 
 /** One request as `/_log` reports it. */
 export interface Arrival {
@@ -234,6 +235,8 @@ export class CompletionEngine {
       );
     }
     if (behaviour.timeout) return { kind: 'hang', arrival };
+    if (draw(this.options.seed, 'flaky-timeout', requestKey, repeat) < behaviour.flakyTimeout)
+      return { kind: 'hang', arrival };
 
     if (completion === undefined) return this.finish(arrival, 200, limit.headers, malformedBody, behaviour.slowMs);
     const { text, usedTokens, truncated } = completion;
@@ -277,6 +280,8 @@ export class CompletionEngine {
   private answer(behaviour: Behaviour, request: ChatRequest, problem: Problem | undefined): string {
     if (request.format !== undefined)
       return structuredAnswer(behaviour, { ...request, format: request.format }, this.options.seed);
+    const synth = synthAnswer(behaviour, request.messages);
+    if (synth !== undefined) return synth;
     if (problem === undefined || behaviour.form === 'prose') return proseAnswer(problem);
     if (behaviour.form === 'syntax-error') return syntaxErrorAnswer(problem);
     const sample = [request.model, request.seed, request.temperature] as const;
