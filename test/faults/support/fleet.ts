@@ -16,6 +16,9 @@ import { cli } from '../../support/cli.js';
 import { deleteRedisPrefix, redisUrl as sharedRedisUrl } from '../../support/fleet.js';
 import { rabbitUrl as sharedRabbitUrl, uniqueNamespace, waitFor } from '../../support/rabbit.js';
 import { testRegistryYaml } from '../../support/solve-fleet.js';
+import { delayTiersMs } from '../../../shared/src/messages/index.js';
+import { deleteNamespace } from '../../support/rabbit.js';
+import { checkLedger, type LedgerOptions, type LedgerReport } from './ledger.js';
 import { freePort, stopChild } from './servers.js';
 
 export type ServiceName = 'producer' | 'generator' | 'evaluator' | 'aggregator';
@@ -264,6 +267,26 @@ export class FaultFleet {
     }
   }
 
+  /** The namespace's delay tiers (BROKER_DELAY_TIERS_MS, else the catalog's). */
+  get delayTiers(): number[] {
+    const tiers = this.env.BROKER_DELAY_TIERS_MS;
+    return tiers ? tiers.split(',').map(Number) : [...delayTiersMs];
+  }
+
+  /** The ledger of `runId` against `baselineRunId` on this fleet's store, Redis and namespace. */
+  ledger(runId: string, baselineRunId: string, extra: Partial<LedgerOptions> = {}): Promise<LedgerReport> {
+    return checkLedger({
+      store: this.store,
+      redis: this.redis,
+      rabbitUrl: this.env.RABBITMQ_URL!,
+      ns: this.ns,
+      runId,
+      baselineRunId,
+      delayTiersMs: this.delayTiers,
+      ...extra,
+    });
+  }
+
   /** Jobs of `runId` with a counted result (Redis). */
   async done(runId: string): Promise<number> {
     return this.redis.scard(`run:${runId}:done`);
@@ -281,6 +304,9 @@ export class FaultFleet {
     this.redis.disconnect();
     this.log.end();
     if (!opts.keepData) {
+      // On the machine's shared broker the namespace's queues must go; a test's own broker is disposed whole.
+      if (this.env.RABBITMQ_URL === sharedRabbitUrl)
+        await deleteNamespace(this.ns, this.delayTiers).catch(() => undefined);
       await deleteRedisPrefix(`${this.ns}:`).catch(() => undefined);
       await rm(this.dir, { recursive: true, force: true });
     }

