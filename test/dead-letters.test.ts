@@ -112,11 +112,12 @@ describe('dead-lettered jobs end their run', () => {
           payload: { kind: 'wordcount', spec: { words: ['oak', 'elm', 'ash'], badResult: ['elm'] } },
         }),
       );
-      // A forged result for `ash` that its kind's schema rejects at decode time (letters < 0).
+      // A forged result its kind's schema rejects at decode time (letters < 0), for a run that does
+      // not exist: dead-lettered on the aggregate stage with the validation error as the reason.
       await client.publisher.send(
         makeEnvelope({
           type: 'job.result',
-          runId,
+          runId: 'wc-ghost',
           jobId: 'word/ash',
           kind: 'wordcount',
           stage: 'aggregate',

@@ -56,10 +56,19 @@ export async function startSolveFleet(
     kinds?: readonly string[];
     /** More test models, name → fake model id (e.g. `fake/always-right+flaky-500:0.4`). */
     models?: Record<string, string>;
+    /** A repair dataset whose bugs carry their `fix`, for the fake provider's repair answers. */
+    repairDataset?: string;
   } = {},
 ): Promise<SolveFleet> {
   const datasetText = await readFile(opts.dataset ?? 'datasets/solve-example.jsonl', 'utf8');
-  const provider = await startFakeProvider({ port: 0, host: '127.0.0.1', datasetText, ...opts.provider });
+  const repairText = opts.repairDataset ? await readFile(opts.repairDataset, 'utf8') : undefined;
+  const provider = await startFakeProvider({
+    port: 0,
+    host: '127.0.0.1',
+    datasetText,
+    ...(repairText ? { repairText } : {}),
+    ...opts.provider,
+  });
   const registryDir = await mkdtemp(path.join(tmpdir(), `evalfleet-${label}-models-`));
   const registryFile = path.join(registryDir, 'models.test.yaml');
   await writeFile(registryFile, testRegistryYaml(provider.url, opts.models));

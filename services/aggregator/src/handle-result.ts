@@ -26,6 +26,8 @@ export type AggregatorDeps = FinalizeDeps & {
   logger: Logger;
   onCounted?: (kind: string, outcome: string) => void;
   onDeadLettered?: (kind: string, stage: string, code: string) => void;
+  /** A run's progress after a counted result (for the run progress gauge). */
+  onProgress?: (runId: string, kind: string, done: number, total: number) => void;
 };
 
 /** `job.result`: the job's terminal result (already validated against its kind's result schema), recorded once. */
@@ -107,6 +109,7 @@ async function recordResult(
     await rebuildCounters(env.runId, deps);
     counted = { ...counted, ...(await deps.counters.progress(env.runId)) };
   }
+  if (counted.total !== undefined) deps.onProgress?.(env.runId, env.kind, counted.done, counted.total);
   if (counted.total !== undefined && counted.done >= counted.total) await finalizeRun(env.runId, deps);
 }
 

@@ -14,7 +14,18 @@ export function startAggregator(opts: Parameters<typeof runService>[1] = {}) {
     {
       name: 'aggregator',
       configShape: { AGGREGATOR_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16) },
-      setup: ({ config, store, redis, bus, logger, metrics, registry, broker }) => {
+      setup: async ({ config, store, redis, bus, logger, metrics, registry, broker }) => {
+        const forget = (run: string) => {
+          for (const kind of registry.names()) {
+            metrics.runJobs.remove({ run, kind, state: 'expected' });
+            metrics.runJobs.remove({ run, kind, state: 'done' });
+          }
+        };
+        // Every aggregator instance drops a completed run's progress, whichever one completed it.
+        const completions = await broker.subscribeEvents({
+          events: [PlatformTypes.runCompleted],
+          handler: (e) => forget(e.runId),
+        });
         const deps: AggregatorDeps = {
           registry,
           bus,
@@ -24,6 +35,10 @@ export function startAggregator(opts: Parameters<typeof runService>[1] = {}) {
           onCounted: (kind, outcome) => metrics.results.inc({ kind, outcome }),
           onCompleted: (kind, status) => metrics.runsCompleted.inc({ kind, status }),
           onDeadLettered: (kind, stage, code) => metrics.deadLettered.inc({ kind, stage, code }),
+          onProgress: (run, kind, done, total) => {
+            metrics.runJobs.set({ run, kind, state: 'expected' }, total);
+            metrics.runJobs.set({ run, kind, state: 'done' }, done);
+          },
         };
         const handlers = new Map<string, (env: Parameters<MessageHandler>[0]) => Promise<void>>([
           [PlatformTypes.jobResult, (env) => handleResult(env, deps)],
@@ -35,7 +50,8 @@ export function startAggregator(opts: Parameters<typeof runService>[1] = {}) {
           if (!h) throw new PermanentError('no_handler', `the aggregator does not take ${env.type}`);
           await h(env);
         };
-        return Promise.resolve({
+        return {
+          close: () => completions.close(),
           consumers: [
             { stage: platformStages.aggregate, concurrency: config.AGGREGATOR_CONCURRENCY, handler },
             {
@@ -49,7 +65,7 @@ export function startAggregator(opts: Parameters<typeof runService>[1] = {}) {
               onPermanent: 'drop',
             },
           ],
-        });
+        };
       },
     },
     opts,

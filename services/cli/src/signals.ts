@@ -1,5 +1,5 @@
 /**
- * The CLI's one owner of SIGINT/SIGTERM, as the services have theirs: the first signal aborts
+ * The CLI's one owner of SIGINT/SIGTERM/SIGHUP, as the services have theirs: the first signal aborts
  * `signal` (commands stop waiting or stop the fleet gracefully), a second one runs the force
  * handlers and exits 130. Installed on first use, removed by `dispose()`.
  */
@@ -47,6 +47,7 @@ export class CliSignals {
     if (!this.installed) return;
     process.off('SIGINT', this.onSignal);
     process.off('SIGTERM', this.onSignal);
+    process.off('SIGHUP', this.onSignal);
     this.installed = false;
   }
 
@@ -55,5 +56,7 @@ export class CliSignals {
     this.installed = true;
     process.on('SIGINT', this.onSignal);
     process.on('SIGTERM', this.onSignal);
+    // A closed terminal stops what the CLI runs (e.g. `up`'s fleet) gracefully rather than orphaning it.
+    process.on('SIGHUP', this.onSignal);
   }
 }

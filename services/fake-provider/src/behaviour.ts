@@ -24,6 +24,12 @@ export interface Behaviour {
   invalidJsonFirst: number;
   /** Structured requests: the first N tries are JSON that breaks the schema (e.g. a required field missing). */
   offSchemaFirst: number;
+  /**
+   * Repair requests (a bug the provider knows): `first` answers the fix at once; `after-feedback` only
+   * once the conversation holds a "New error:"; `never` echoes the buggy code; `breaks` answers the
+   * fix plus a broken version of another function of the module (other tests regress).
+   */
+  repair: 'first' | 'after-feedback' | 'never' | 'breaks';
 }
 
 export const defaultBehaviour: Behaviour = {
@@ -38,6 +44,7 @@ export const defaultBehaviour: Behaviour = {
   invalidJsonFraction: undefined,
   invalidJsonFirst: 0,
   offSchemaFirst: 0,
+  repair: 'first',
 };
 
 function fraction(part: string, arg: string | undefined): number {
@@ -116,6 +123,11 @@ export function parseBehaviour(modelId: string): Behaviour {
         break;
       case 'off-schema-first':
         behaviour.offSchemaFirst = count(part, arg);
+        break;
+      case 'repair':
+        if (arg !== 'first' && arg !== 'after-feedback' && arg !== 'never' && arg !== 'breaks')
+          throw new Error(`"${part}" needs first, after-feedback, never or breaks`);
+        behaviour.repair = arg;
         break;
       default:
         throw new Error(`unknown fake behaviour "${part}" in "${modelId}"`);

@@ -5,6 +5,7 @@ import { parseBehaviour, type Behaviour } from './behaviour.js';
 import { draw } from './draw.js';
 import { SlidingWindowLimiter } from './limiter.js';
 import { findProblem, type Problem } from './problems.js';
+import { findBug, repairAnswer, type RepairBug } from './repair.js';
 import { parseResponseFormat, structuredAnswer, type ResponseFormatRequest } from './structured.js';
 import { synthAnswer } from './synth.js';
 
@@ -24,6 +25,8 @@ export interface Arrival {
 
 export interface EngineOptions {
   problems: Problem[];
+  /** Bugs with their fixes, for repair conversations. */
+  bugs?: RepairBug[];
   rpm?: number;
   tpm?: number;
   /** Length of the sliding rate-limit window, default 60 000 ms (shorter windows keep tests fast). */
@@ -282,6 +285,13 @@ export class CompletionEngine {
       return structuredAnswer(behaviour, { ...request, format: request.format }, this.options.seed);
     const synth = synthAnswer(behaviour, request.messages);
     if (synth !== undefined) return synth;
+    const conversation = request.messages.map((m) => m.content).join('\n');
+    const bug = findBug(this.options.bugs ?? [], conversation);
+    if (bug !== undefined) {
+      if (behaviour.form === 'prose') return 'The function looks wrong around the loop; check the bounds.';
+      if (behaviour.form === 'syntax-error') return '```python\ndef broken(:\n```';
+      return repairAnswer(behaviour, bug, conversation);
+    }
     if (problem === undefined || behaviour.form === 'prose') return proseAnswer(problem);
     if (behaviour.form === 'syntax-error') return syntaxErrorAnswer(problem);
     const sample = [request.model, request.seed, request.temperature] as const;

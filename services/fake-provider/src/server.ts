@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { CompletionEngine, type Arrival, type EngineOptions } from './completions.js';
 import { parseProblems, type Problem } from './problems.js';
+import { parseRepairBugs } from './repair.js';
 
 export interface FakeProviderOptions extends Omit<EngineOptions, 'problems'> {
   /** 0 (the default) picks a free port. */
@@ -9,6 +10,8 @@ export interface FakeProviderOptions extends Omit<EngineOptions, 'problems'> {
   host?: string;
   /** A JSONL problem set; or pass `problems` already parsed. */
   datasetText?: string;
+  /** A repair dataset whose lines carry a `fix` (datasets/repair-example.jsonl). */
+  repairText?: string;
   problems?: Problem[];
 }
 
@@ -45,7 +48,8 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 /** Start an OpenAI-compatible fake provider on loopback (or `host`). */
 export async function startFakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
   const problems = options.problems ?? (options.datasetText === undefined ? [] : parseProblems(options.datasetText));
-  const engine = new CompletionEngine({ ...options, problems });
+  const bugs = options.bugs ?? (options.repairText === undefined ? [] : parseRepairBugs(options.repairText));
+  const engine = new CompletionEngine({ ...options, problems, bugs });
   const pending = new Set<() => void>();
 
   async function completions(req: IncomingMessage, res: ServerResponse): Promise<void> {

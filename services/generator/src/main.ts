@@ -4,7 +4,7 @@ import { createExtractor } from '@evalfleet/shared/extraction';
 import { createModelCaller, traceOfError, type ModelCaller } from '@evalfleet/shared/llm';
 import { hostStages, loadRegistryFile, runService } from '@evalfleet/shared/service';
 import { envBoolean } from '@evalfleet/shared/config';
-import type { ModelsCapability } from '@evalfleet/shared/workflow';
+import { PlatformTypes, type ModelsCapability } from '@evalfleet/shared/workflow';
 
 /** The `models` capability kind handlers see, on the shared model caller (which stores traces and counts calls). */
 function modelsCapability(caller: ModelCaller): ModelsCapability {
@@ -95,12 +95,23 @@ export function startGenerator(opts: Parameters<typeof runService>[1] = {}) {
             ...(config.RATE_LIMIT_MARGIN_MS !== undefined ? { rateLimitMarginMs: config.RATE_LIMIT_MARGIN_MS } : {}),
           },
         });
+        // Spend gauges exist only for runs in progress.
+        const completions = await ctx.broker.subscribeEvents({
+          events: [PlatformTypes.runCompleted],
+          handler: (e) => caller.forgetRun(e.runId),
+        });
         const consumers = await hostStages(ctx, {
           provides: ['models', 'general'],
           caps: { models: modelsCapability(caller), extractor: await createExtractor() },
           concurrency: config.GENERATOR_CONCURRENCY,
         });
-        return { consumers, close: () => caller.close() };
+        return {
+          consumers,
+          close: async () => {
+            await completions.close();
+            await caller.close();
+          },
+        };
       },
     },
     opts,

@@ -273,6 +273,12 @@ export class StageConsumer {
       return;
     }
     const current = env;
+    // Quorum queues tell no head age over AMQP: the message just taken waited about as long as any.
+    if (this.queue === this.host.names.queue(this.stage)) {
+      const waitedMs = Date.now() - Date.parse(env.sentAt);
+      if (Number.isFinite(waitedMs))
+        this.host.metrics?.queueOldestAge.set({ stage: this.stage, role: 'work' }, Math.max(0, waitedMs) / 1000);
+    }
     const log = this.logger.child({ runId: env.runId, jobId: env.jobId, type: env.type, attempt: env.attempt });
     const labels = { kind: env.kind, type: env.type };
     const entry = this.host.catalog.entry(env.type);

@@ -233,6 +233,11 @@ export async function dlqPurge(conn: BrokerConnection, ns: string, stage: Stage)
   return conn.withChannel(async (ch) => (await ch.purgeQueue(queue)).messageCount);
 }
 
+/** How long the head of a stage's DLQ has been dead-lettered; null when it is empty. */
+export function deadLetterHeadAgeMs(conn: BrokerConnection, stage: Stage): Promise<number | null> {
+  return headAgeMs(conn, topologyNames(conn.namespace).dlq(stage));
+}
+
 async function headAgeMs(conn: BrokerConnection, queue: string): Promise<number | null> {
   return conn.withChannel(async (ch: Channel) => {
     const msg = await ch.get(queue, { noAck: false });

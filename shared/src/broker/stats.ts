@@ -1,6 +1,7 @@
 import type { Stage } from '../messages/index.js';
 import type { FleetMetrics } from '../metrics/index.js';
 import type { BrokerConnection } from './connection.js';
+import { deadLetterHeadAgeMs } from './dlq.js';
 import { topologyNames } from './names.js';
 
 export type QueueDepths = {
@@ -59,6 +60,11 @@ export async function recordQueueDepths(
     if (s.work !== null) metrics.queueDepth.set({ stage: s.stage, role: 'work' }, s.work);
     if (s.deadLetters !== null) metrics.queueDepth.set({ stage: s.stage, role: 'dead_letter' }, s.deadLetters);
     if (s.consumers !== null) metrics.queueConsumers.set({ stage: s.stage }, s.consumers);
+    if (s.work === 0) metrics.queueOldestAge.set({ stage: s.stage, role: 'work' }, 0);
+    if (s.deadLetters !== null) {
+      const ageMs = s.deadLetters > 0 ? await deadLetterHeadAgeMs(conn, s.stage) : 0;
+      metrics.queueOldestAge.set({ stage: s.stage, role: 'dead_letter' }, (ageMs ?? 0) / 1000);
+    }
   }
   return depths;
 }

@@ -62,6 +62,8 @@ export interface ModelCaller {
   call(request: CallRequest): Promise<CallOutcome>;
   /** Waits for calls in flight, then stops the limiters and closes the connection pool; idempotent. */
   close(): Promise<void>;
+  /** A run completed: drop its spend and budget gauges. */
+  forgetRun(runId: string): void;
 }
 
 export interface ModelCallerOptions {

@@ -210,6 +210,8 @@ export function createModelCaller(deps: ModelCallerDeps): ModelCaller {
     } finally {
       if (hold) await hold.settle(spent);
       else if (spent > 0) await budget.record(req.runId, spent);
+      if (req.budgetUsd !== undefined) metrics.runBudget.set({ run: req.runId }, req.budgetUsd);
+      if (hold || spent > 0) metrics.runCost.set({ run: req.runId }, await budget.spentUsd(req.runId));
     }
   }
 
@@ -243,6 +245,9 @@ export function createModelCaller(deps: ModelCallerDeps): ModelCaller {
       };
       void running.then(forget, forget);
       return running;
+    },
+    forgetRun(runId) {
+      metrics.forgetRun(runId);
     },
     close() {
       closing ??= (async () => {

@@ -67,6 +67,12 @@ export function createMetrics(opts: { service: string; defaultMetrics?: boolean 
       labelNames: ['stage', 'role'] as const,
       registers,
     }),
+    queueOldestAge: new Gauge({
+      name: 'evalfleet_queue_oldest_message_age_seconds',
+      help: "Age of the oldest message of a stage's queue: for work, how long the message a consumer just took had waited since it was sent (0 once the queue is empty); for dead letters, the head's age, sampled.",
+      labelNames: ['stage', 'role'] as const,
+      registers,
+    }),
     queueConsumers: new Gauge({
       name: 'evalfleet_queue_consumers',
       help: "Consumers subscribed to a stage's work queue, sampled periodically.",
@@ -101,6 +107,12 @@ export function createMetrics(opts: { service: string; defaultMetrics?: boolean 
       name: 'evalfleet_runs_completed_total',
       help: 'Runs completed (reports written), by kind and status (completed, failed).',
       labelNames: ['kind', 'status'] as const,
+      registers,
+    }),
+    runJobs: new Gauge({
+      name: 'evalfleet_run_jobs',
+      help: 'Jobs of a run in progress, expected and done (removed when the run completes).',
+      labelNames: ['run', 'kind', 'state'] as const,
       registers,
     }),
     deadLettered: new Counter({

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { LlmTrace } from '../llm/types.js';
 
 /**
@@ -12,6 +12,10 @@ export interface LlmMetrics {
   cost: Counter<'model'>;
   latency: Histogram<'model' | 'outcome'>;
   cache: Counter<'model' | 'result'>;
+  /** Spend and budget of runs in progress (one series per run, removed by `forgetRun`). */
+  runCost: Gauge<'run'>;
+  runBudget: Gauge<'run'>;
+  forgetRun(run: string): void;
   /** Records one attempt that reached (or tried to reach) a provider. */
   observeCall(trace: LlmTrace): void;
 }
@@ -55,7 +59,26 @@ export function createLlmMetrics(registry: Registry): LlmMetrics {
     labelNames: ['model', 'result'] as const,
     registers,
   });
+  // Runs in progress only (the generator forgets a run on its run.completed): bounded cardinality.
+  const runCost = new Gauge({
+    name: 'evalfleet_run_cost_usd',
+    help: 'USD a run in progress has spent (the fleet-wide budget ledger in Redis).',
+    labelNames: ['run'] as const,
+    registers,
+  });
+  const runBudget = new Gauge({
+    name: 'evalfleet_run_budget_usd',
+    help: 'Budget of a run in progress in USD (absent for runs without one).',
+    labelNames: ['run'] as const,
+    registers,
+  });
   return {
+    runCost,
+    runBudget,
+    forgetRun(run) {
+      runCost.remove({ run });
+      runBudget.remove({ run });
+    },
     requests,
     tokens,
     cost,

@@ -3,7 +3,8 @@ import { summaryTable } from '@evalfleet/shared/kinds/solve';
 import type { Summary } from '@evalfleet/shared/scoring';
 import { runKeys } from '@evalfleet/shared/runs';
 import type { CliContext } from '../context.js';
-import { formatLogLine, LocalFleet, parseScale, sandboxEnv } from '../fleet.js';
+import { describeEvent, formatLogLine, LocalFleet, parseScale, sandboxEnv } from '../fleet.js';
+import { restartPolicyFrom } from '../supervisor.js';
 import { newRunId, submitKind } from './submit.js';
 import { bundledDataset, startBundledFakeProvider } from './up.js';
 
@@ -30,6 +31,8 @@ export async function demoCommand(
     env: childEnv,
     ports: 'any',
     onLine: (name, line) => process.stderr.write(`${name.padEnd(13)} ${formatLogLine(line)}\n`),
+    // Crashes, restarts and give-ups are said out loud, as `up` does.
+    onEvent: (e) => describeEvent(e, restartPolicyFrom(childEnv)).forEach((l) => ctx.err(l)),
   });
   fleet.start();
   ctx.err(

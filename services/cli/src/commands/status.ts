@@ -1,5 +1,5 @@
 import { queueDepths } from '@evalfleet/shared/broker';
-import { RunCounters, runKeys } from '@evalfleet/shared/runs';
+import { RunCounters } from '@evalfleet/shared/runs';
 import { PlatformTypes } from '@evalfleet/shared/workflow';
 import type { CliContext } from '../context.js';
 import { outcomeSummary, progressLine, RateMeter, stageSummary } from '../progress.js';
@@ -58,6 +58,12 @@ export async function statusCommand(ctx: CliContext, runId: string, opts: { json
   return 0;
 }
 
+function completedAfter(payload: unknown, after: Date | undefined): boolean {
+  if (after === undefined) return true;
+  const at: unknown = typeof payload === 'object' && payload !== null ? Reflect.get(payload, 'completedAt') : undefined;
+  return typeof at === 'string' && Date.parse(at) >= after.getTime();
+}
+
 /**
  * Follows a run until it completes (true) or `signal` aborts (false): completion comes from the
  * `run.completed` event (and `completed.json` read once after subscribing, for a run that ended
@@ -66,7 +72,17 @@ export async function statusCommand(ctx: CliContext, runId: string, opts: { json
 export async function watchRun(
   ctx: CliContext,
   runId: string,
-  opts: { signal?: AbortSignal; intervalMs?: number; quiet?: boolean; queueCheckMs?: number } = {},
+  opts: {
+    signal?: AbortSignal;
+    intervalMs?: number;
+    quiet?: boolean;
+    queueCheckMs?: number;
+    /**
+     * A `completed.json` already there counts only if written after this instant (a resubmitted
+     * run's earlier completion does not); events heard after subscribing always count.
+     */
+    after?: Date;
+  } = {},
 ): Promise<boolean> {
   const counters = new RunCounters(await ctx.redis());
   const broker = await ctx.broker();
@@ -75,6 +91,7 @@ export async function watchRun(
   const sub = await broker.subscribeEvents({
     events: [PlatformTypes.runCompleted],
     handler: (env) => {
+      // An event heard after subscribing is a new completion, whatever the clocks say.
       if (env.runId === runId) finished();
     },
   });
@@ -106,7 +123,8 @@ export async function watchRun(
     for (const line of warnings.update(depths)) process.stderr.write(`${tty ? '\r\x1b[2K' : ''}${line}\n`);
   };
   try {
-    if (await ctx.store().exists(runKeys.completed(runId))) finished();
+    const already = await readCompleted(ctx, runId);
+    if (already && completedAfter(already, opts.after)) finished();
     const aborted = new Promise<void>((resolve) => {
       if (opts.signal?.aborted) resolve();
       opts.signal?.addEventListener('abort', () => resolve(), { once: true });

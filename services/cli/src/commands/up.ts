@@ -23,7 +23,13 @@ export const bundledDataset = () => path.join(repoRoot(), 'datasets', 'solve-exa
 
 /** Starts the fake provider on a free loopback port, answering for the bundled problem set. */
 export async function startBundledFakeProvider(): Promise<FakeProvider> {
-  return startFakeProvider({ port: 0, host: '127.0.0.1', datasetText: await readFile(bundledDataset(), 'utf8') });
+  return startFakeProvider({
+    port: 0,
+    host: '127.0.0.1',
+    datasetText: await readFile(bundledDataset(), 'utf8'),
+    // The bundled bugs carry their fixes, so fake models can answer repair runs too.
+    repairText: await readFile(path.join(repoRoot(), 'datasets', 'repair-example.jsonl'), 'utf8'),
+  });
 }
 
 export type UpOptions = {

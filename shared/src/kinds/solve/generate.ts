@@ -112,6 +112,8 @@ async function generate(
 }
 
 export function generateHandler(host: WorkerHost, problems: ProblemCache): Handler {
-  const extractor = need(host.caps, 'extractor');
-  return defineHandler(solveMessages.generate, (job, ctx) => generate(job, ctx, { problems, extractor }));
+  // Looked up per call: a host without the extractor never routes this type to itself.
+  return defineHandler(solveMessages.generate, (job, ctx) =>
+    generate(job, ctx, { problems, extractor: need(host.caps, 'extractor') }),
+  );
 }
