@@ -9,9 +9,9 @@ Comparing that compilation with one of the original statement says which code ob
   qualname and first line gets the mutated code (`func.__code__ = ...`), so decorators, bound methods,
   registries and closures made at import time all see it, and functions created later from a changed outer
   function carry the changed inner code;
-- the code that runs at import (module level, class bodies, default values, decorators): only a fresh
-  import of the project with the mutated source shows it (`MutatedSource` below), as a direct pytest run
-  would.
+- constant default values of functions made at import: set on the live functions (efsbx_mutants_defaults);
+- any other code that runs at import (module level, class bodies, decorators): only a fresh import of the
+  project with the mutated source shows it (`MutatedSource` below), as a direct pytest run would.
 
 Nothing here trusts the project: it runs in the job's process, as the job's uid.
 """
@@ -21,6 +21,8 @@ import importlib.abc
 import importlib.machinery
 import os
 import sys
+
+import efsbx_mutants_defaults as defaults_mod
 
 _CodeType = type(compile("", "", "exec"))
 _FunctionType = type(lambda: None)
@@ -86,10 +88,12 @@ class SourceFile:
 class Plan:
     """What applying a mutant takes: `swaps` (live functions, mutated code) or `fresh` (re-import), or why not."""
 
-    def __init__(self, swaps=None, fresh=False, error=None):
+    def __init__(self, swaps=None, fresh=False, error=None, defaults=None):
         self.swaps = swaps or []
         self.fresh = fresh
         self.error = error
+        # (live function, __defaults__, __kwdefaults__): a mutant of default values only.
+        self.defaults = defaults or []
 
 
 def plan_mutant(source_file, first, last, text, functions):
@@ -105,7 +109,7 @@ def plan_mutant(source_file, first, last, text, functions):
     original = source_file.original(*span)
     changed = []
     if not _same_tree(original, mutated, changed, parent_at_import=True):
-        return Plan(fresh=True)
+        return _defaults_plan(source_file, span, mutated_lines, functions)
     swaps = []
     for code, parent_at_import in changed:
         targets = functions.find(source_file.path, code)
@@ -118,6 +122,24 @@ def plan_mutant(source_file, first, last, text, functions):
                 return Plan(fresh=True)  # the closure would not fit: only a fresh import applies it
         swaps.extend((func, code) for func in targets)
     return Plan(swaps=swaps)
+
+
+def _defaults_plan(source_file, span, mutated_lines, functions):
+    """Import-time code changed: a plan that sets new default values, or a fresh import."""
+    found = defaults_mod.changes(
+        source_file.path,
+        source_file.padded(source_file.lines, *span),
+        source_file.padded(mutated_lines, *span),
+    )
+    if found is None:
+        return Plan(fresh=True)
+    plan = []
+    for qualname, first, defaults, kwdefaults in found:
+        targets = functions.functions.get((os.path.realpath(source_file.path), qualname, first), [])
+        if not targets:
+            return Plan(fresh=True)
+        plan.extend((func, defaults, kwdefaults) for func in targets)
+    return Plan(defaults=plan)
 
 
 def _shallow(code):
@@ -180,6 +202,9 @@ class FunctionIndex:
 def apply_swaps(plan):
     for func, code in plan.swaps:
         func.__code__ = code
+    for func, defaults, kwdefaults in plan.defaults:
+        func.__defaults__ = defaults
+        func.__kwdefaults__ = kwdefaults
 
 
 class MutatedSource(importlib.abc.MetaPathFinder):

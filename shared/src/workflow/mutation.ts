@@ -28,6 +28,11 @@ export type MutantSpec = {
    * `def`/`class` header.
    */
   cover: [number, number];
+  /**
+   * Whether the mutant is in the body of a function or lambda (code that runs when called), rather than
+   * in code that runs at import (module level, class bodies, `def` headers: defaults, decorators).
+   */
+  inFunction: boolean;
 };
 
 export type MutateRequest = {

@@ -46,6 +46,16 @@ function statementOf(node: Node): { statement: Node; cover: [number, number] } {
   return { statement: node, cover: [node.startPosition.row + 1, node.endPosition.row + 1] };
 }
 
+/** Whether `node` lies in the body of a function or lambda (it runs when called, not at import). */
+function inFunctionBody(node: Node): boolean {
+  for (let n: Node | null = node; n?.parent; n = n.parent) {
+    const parent = n.parent;
+    if (parent.type === 'function_definition' && parent.childForFieldName('body')?.id === n.id) return true;
+    if (parent.type === 'lambda' && parent.childForFieldName('body')?.id === n.id) return true;
+  }
+  return false;
+}
+
 /** Offsets where each line starts, to turn UTF-16 indices into rows and columns. */
 function lineStarts(source: string): number[] {
   const starts = [0];
@@ -165,5 +175,6 @@ function build(
     lines: [from.row + 1, to.row + 1],
     text: lines.join('\n'),
     cover,
+    inFunction: inFunctionBody(f.node),
   };
 }

@@ -254,6 +254,7 @@ describe('skip rules and dedupe', () => {
         lines: [2, 2],
         text: '    if x <= 1:',
         cover: [2, 3],
+        inFunction: true,
       },
     ]);
   });

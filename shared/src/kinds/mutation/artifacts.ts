@@ -17,6 +17,7 @@ export const storedMutantSchema = z.object({
   lines: z.tuple([z.number().int(), z.number().int()]),
   text: z.string(),
   cover: z.tuple([z.number().int(), z.number().int()]),
+  inFunction: z.boolean().default(true),
 });
 export type StoredMutant = z.infer<typeof storedMutantSchema>;
 

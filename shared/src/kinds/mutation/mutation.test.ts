@@ -25,6 +25,7 @@ const mutant = (id: string, line: number): StoredMutant => ({
   lines: [line, line],
   text: 'x = 2',
   cover: [line, line],
+  inFunction: true,
 });
 
 const sandboxResult = (tests: SandboxResult['tests'], verdict: SandboxResult['verdict'] = 'passed'): SandboxResult => ({

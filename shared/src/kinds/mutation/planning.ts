@@ -31,7 +31,9 @@ function range(from: number, to: number): number[] {
 export function mutantBudget(t: Timing, m: MutantsBatchMutant): number {
   const tail = range(m.first, t.testMs.length);
   if (m.fresh) return phaseBudget(t, tail, true);
-  return phaseBudget(t, m.run, false) + phaseBudget(t, tail, false);
+  // Reached while collecting: the sandbox may still find it needs a fresh import.
+  const collected = m.first === 0 && m.run.length === t.testMs.length;
+  return phaseBudget(t, m.run, false) + phaseBudget(t, tail, collected);
 }
 
 /** The sandbox job's limit for these mutants. */
@@ -68,8 +70,12 @@ export function buildPlan(
   const noCoverage: string[] = [];
   const runnable: MutantsBatchMutant[] = [];
   mutants.mutants.forEach((m, i) => {
-    const fresh = atImport.has(i);
-    const run = fresh ? everyTest : (reachedBy[i] ?? []);
+    const collected = atImport.has(i);
+    // Reached while collecting: every test may see it. A function body that ran at import (a table built
+    // by a call) needs a fresh import; code that runs at import anyway is left to the sandbox, which sets
+    // new constant defaults on the live functions and re-imports for the rest.
+    const fresh = collected && m.inFunction;
+    const run = collected ? everyTest : (reachedBy[i] ?? []);
     if (run.length === 0) {
       noCoverage.push(m.id);
       return;
