@@ -6,7 +6,7 @@ import { modelsCommand } from './commands/models.js';
 import { reportCommand } from './commands/report.js';
 import { runsCommand } from './commands/runs.js';
 import { statusCommand, watchCommand } from './commands/status.js';
-import { resumeRun, submitContext, submitKind } from './commands/submit.js';
+import { resumeRun, submitAndWait, submitContext, submitKind } from './commands/submit.js';
 import { traceCommand, tracesCommand, type TracesOptions } from './commands/traces.js';
 import type { CliOption } from '@evalfleet/shared/workflow';
 import { upCommand, type UpOptions } from './commands/up.js';
@@ -99,6 +99,7 @@ export async function main(
             out: (l) => c.out(l),
             store: c.store(),
             signal: c.signals.signal,
+            submitRun: (kind, spec) => submitAndWait(c, kind, spec),
           }),
         )();
       });

@@ -11,6 +11,7 @@ import {
   type KindRegistry,
   type PlannedJob,
   type Router,
+  type SharedSet,
 } from '@evalfleet/shared/workflow';
 
 export type ProducerDeps = {
@@ -21,6 +22,8 @@ export type ProducerDeps = {
   counters: RunCounters;
   logger: Logger;
   knownModels: () => ReadonlySet<string>;
+  /** A kind's fleet-wide set by name (Redis), handed to its expansion as `sharedSet`. */
+  sharedSet?: (kind: string, name: string) => SharedSet;
   /** Called after each published job (progress metrics). */
   onPublished?: (kind: string) => void;
 };
@@ -40,12 +43,14 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
   if (env.kind !== request.kind)
     throw new PermanentError('kind_mismatch', `envelope kind ${env.kind} but request kind ${request.kind}`);
   const log = deps.logger.child({ runId: env.runId, kind: request.kind });
+  const sets = deps.sharedSet;
   const expansion = await kind.expand({
     runId: env.runId,
     spec: request.spec,
     store: deps.store,
     logger: log,
     knownModels: deps.knownModels,
+    ...(sets ? { sharedSet: (name: string) => sets(request.kind, name) } : {}),
   });
 
   const previousBody = await deps.store.getOptional(runKeys.record(env.runId));

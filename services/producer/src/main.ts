@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RedisStringSet } from '@evalfleet/shared/redis';
 import { RunCounters } from '@evalfleet/shared/runs';
 import { loadRegistryFile, runService } from '@evalfleet/shared/service';
 import { platformStages } from '@evalfleet/shared/messages';
@@ -27,6 +28,8 @@ export function startProducer(opts: Parameters<typeof runService>[1] = {}) {
           counters: new RunCounters(redis),
           logger,
           knownModels,
+          // Kinds' sets live under their own prefix; without expiry, they outlive runs.
+          sharedSet: (kind, name) => new RedisStringSet(redis, `kind:${kind}:set:${name}`),
           onPublished: (kind) => metrics.jobsPublished.inc({ kind }),
         };
         return Promise.resolve({

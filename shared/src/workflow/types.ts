@@ -77,6 +77,16 @@ export type Expansion = {
   meta: Record<string, unknown>;
 };
 
+/**
+ * A set of strings that outlives runs, shared by the whole fleet (Redis), e.g. the catalog entries a
+ * kind has used. A cache beside the store: the store stays the source of truth.
+ */
+export interface SharedSet {
+  members(): Promise<Set<string>>;
+  /** Resolves to how many of `members` were not in the set yet. */
+  add(members: readonly string[]): Promise<number>;
+}
+
 export type ExpandContext<Spec> = {
   runId: string;
   spec: Spec;
@@ -84,6 +94,8 @@ export type ExpandContext<Spec> = {
   logger: Logger;
   /** Model names the registry knows. */
   knownModels(): ReadonlySet<string>;
+  /** One of this kind's shared sets by name (the platform keeps kinds' sets apart); absent without Redis. */
+  sharedSet?(name: string): SharedSet;
 };
 
 /** A stored result with its kind's result type. */
@@ -131,7 +143,15 @@ export interface CommandContext extends SubmitContext {
   store: ArtifactStore;
   /** Aborts on the first SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /**
+   * Publishes a run of `kind` with `spec` and follows it to its end, as `submit <kind> --wait` does
+   * (progress on stderr), so a command can put work through the fleet (e.g. `synth validate`).
+   */
+  submitRun?(kind: string, spec: unknown): Promise<SubmittedRun>;
 }
+
+/** How a run a command submitted ended: `stopped` when the user stopped watching (the run goes on). */
+export type SubmittedRun = { runId: string; status: 'completed' | 'failed' | 'stopped' };
 
 /**
  * A command a kind adds to the CLI, e.g. `mutants <run>` or `synth validate <file>` (a name with a

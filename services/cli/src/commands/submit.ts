@@ -4,7 +4,7 @@ import { datasetId } from '@evalfleet/shared/datasets';
 import { keyStatus } from '@evalfleet/shared/llm';
 import { makeEnvelope, platformStages } from '@evalfleet/shared/messages';
 import { runKeys } from '@evalfleet/shared/runs';
-import { PlatformTypes, type RunRequested, type SubmitContext } from '@evalfleet/shared/workflow';
+import { PlatformTypes, type RunRequested, type SubmitContext, type SubmittedRun } from '@evalfleet/shared/workflow';
 import type { CliContext } from '../context.js';
 import { readRegistry } from './models.js';
 import { readCompleted, readRun } from './runs.js';
@@ -66,6 +66,18 @@ export async function submitKind(
   const code = await publishRun(ctx, runId, request, opts);
   if (code === 0 && opts.wait) await kind.cli.afterWait?.(runId, opts, { ...submitContext(ctx), store: ctx.store() });
   return code;
+}
+
+/**
+ * A run a kind's command puts through the fleet: validated like `submit`, published, followed to its
+ * end with progress on stderr; nothing on stdout (the command prints its own answer).
+ */
+export async function submitAndWait(ctx: CliContext, kindName: string, spec: unknown): Promise<SubmittedRun> {
+  const request: RunRequested = { kind: kindName, spec, submittedBy: 'evalfleet-cli' };
+  (await ctx.registry()).runRequestedSchema().parse(request);
+  const runId = newRunId(kindName);
+  const code = await publishRun(ctx, runId, request, { wait: true, quietResult: true });
+  return { runId, status: code === 0 ? 'completed' : code === 130 ? 'stopped' : 'failed' };
 }
 
 /** `evalfleet resume RUN`: re-publish a run's stored request; finished jobs are skipped. */
