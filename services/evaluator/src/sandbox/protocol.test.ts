@@ -199,4 +199,28 @@ describe('demultiplex', () => {
     await new Promise((resolve) => out.on('end', resolve).resume());
     expect(collected).toEqual({ out: '{"op":"ready"}\n', err: 'log line\n' });
   });
+
+  it('passes a large frame on piece by piece, whatever the chunk boundaries', async () => {
+    const { PassThrough } = await import('node:stream');
+    const { demultiplex } = await import('./demux.js');
+    const frame = (type: number, payload: Buffer): Buffer => {
+      const header = Buffer.alloc(8);
+      header[0] = type;
+      header.writeUInt32BE(payload.length, 4);
+      return Buffer.concat([header, payload]);
+    };
+    const big = Buffer.from('x'.repeat(1 << 20) + '\n');
+    const bytes = Buffer.concat([frame(1, big), frame(2, Buffer.alloc(0)), frame(2, Buffer.from('e')), frame(1, big)]);
+    const source = new PassThrough();
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const seen = { out: 0, err: '' };
+    out.on('data', (c: Buffer) => (seen.out += c.length));
+    err.on('data', (c: Buffer) => (seen.err += c.toString()));
+    demultiplex(source, out, err);
+    for (let at = 0; at < bytes.length; at += 1021) source.write(bytes.subarray(at, at + 1021));
+    source.end();
+    await new Promise((resolve) => out.on('end', resolve));
+    expect(seen).toEqual({ out: 2 * big.length, err: 'e' });
+  });
 });
