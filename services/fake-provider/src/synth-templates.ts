@@ -35,19 +35,11 @@ const projectile: SynthTemplate = {
   moduleName: 'projectile',
   framework: 'pytest',
   outline: [
-    'Validate the launch speed, angle and height once, in one function every other function calls.',
-    'Split the launch velocity into horizontal and vertical components.',
-    'Solve the height equation for the positive root to get the time of flight.',
-    'Derive the maximum height, the range and the position at a time from those pieces.',
+    'Validate speed, angle and height in one helper.',
+    'Split the launch velocity into components.',
+    'Solve the height equation for the flight time; derive the apex and the range.',
   ],
-  functions: [
-    'validate_launch',
-    'velocity_components',
-    'time_of_flight',
-    'max_height',
-    'horizontal_range',
-    'position_at',
-  ],
+  functions: ['validate_launch', 'velocity_components', 'time_of_flight', 'max_height', 'horizontal_range'],
   module: `"""Projectile motion over flat ground, launched from a given height (no air resistance)."""
 import math
 
@@ -55,7 +47,6 @@ G = 9.81
 
 
 def validate_launch(speed, angle_deg, height=0.0):
-    """Checks the launch parameters; returns the angle in radians."""
     if speed <= 0:
         raise ValueError("speed must be positive")
     if not 0 < angle_deg < 90:
@@ -66,54 +57,29 @@ def validate_launch(speed, angle_deg, height=0.0):
 
 
 def velocity_components(speed, angle_deg):
-    """Horizontal and vertical launch velocity."""
     theta = validate_launch(speed, angle_deg)
     return speed * math.cos(theta), speed * math.sin(theta)
 
 
 def time_of_flight(speed, angle_deg, height=0.0):
-    """Seconds until the projectile lands: the positive root of the height equation."""
     validate_launch(speed, angle_deg, height)
     _, vy = velocity_components(speed, angle_deg)
     return (vy + math.sqrt(vy * vy + 2 * G * height)) / G
 
 
 def max_height(speed, angle_deg, height=0.0):
-    """Highest point above the ground."""
     validate_launch(speed, angle_deg, height)
     _, vy = velocity_components(speed, angle_deg)
     return height + vy * vy / (2 * G)
 
 
 def horizontal_range(speed, angle_deg, height=0.0):
-    """Distance travelled before landing."""
     vx, _ = velocity_components(speed, angle_deg)
     return vx * time_of_flight(speed, angle_deg, height)
-
-
-def position_at(speed, angle_deg, t, height=0.0):
-    """(x, y) at time t, which must lie within the flight."""
-    if t < 0 or t > time_of_flight(speed, angle_deg, height):
-        raise ValueError("t outside the flight")
-    vx, vy = velocity_components(speed, angle_deg)
-    return vx * t, height + vy * t - 0.5 * G * t * t
 `,
   tests: `import pytest
 
-from projectile import (
-    horizontal_range,
-    max_height,
-    position_at,
-    time_of_flight,
-    validate_launch,
-    velocity_components,
-)
-
-
-def test_velocity_components_at_45_degrees():
-    vx, vy = velocity_components(10.0, 45.0)
-    assert vx == pytest.approx(7.0710678, rel=1e-6)
-    assert vy == pytest.approx(7.0710678, rel=1e-6)
+from projectile import horizontal_range, max_height, time_of_flight, validate_launch
 
 
 def test_time_of_flight_from_the_ground():
@@ -137,22 +103,10 @@ def test_range_at_45_degrees():
     assert horizontal_range(25.0, 45.0) == pytest.approx(25.0**2 / 9.81, rel=1e-6)
 
 
-def test_lands_at_the_range():
-    t = time_of_flight(15.0, 40.0, height=3.0)
-    x, y = position_at(15.0, 40.0, t, height=3.0)
-    assert y == pytest.approx(0.0, abs=1e-9)
-    assert x == pytest.approx(horizontal_range(15.0, 40.0, height=3.0), rel=1e-9)
-
-
 @pytest.mark.parametrize("speed, angle, height", [(0.0, 30.0, 0.0), (10.0, 0.0, 0.0), (10.0, 90.0, 0.0), (10.0, 30.0, -1.0)])
 def test_invalid_launch_rejected(speed, angle, height):
     with pytest.raises(ValueError):
         validate_launch(speed, angle, height)
-
-
-def test_time_outside_the_flight_rejected():
-    with pytest.raises(ValueError):
-        position_at(10.0, 30.0, -0.1)
 `,
   bugs: [
     {
@@ -184,10 +138,9 @@ const orbits: SynthTemplate = {
   moduleName: 'orbits',
   framework: 'unittest',
   outline: [
-    'Check every physical input for positivity in one helper that names the bad input.',
-    'Compute the standard gravitational parameter mu = G M once.',
-    "Apply Kepler's third law for the period and the vis-viva equation for the speed at a radius.",
-    'Express the circular speed and the escape velocity through the same parameter.',
+    'Check each input is positive in one helper.',
+    'Compute mu = G M once.',
+    "Apply Kepler's third law and the vis-viva equation; escape speed from mu.",
   ],
   functions: [
     'check_positive',
@@ -204,25 +157,21 @@ GRAVITATIONAL_CONSTANT = 6.674e-11
 
 
 def check_positive(name, value):
-    """The value, or ValueError naming it when it is not positive."""
     if value <= 0:
         raise ValueError(f"{name} must be positive")
     return value
 
 
 def standard_parameter(mass_kg):
-    """mu = G * M."""
     return GRAVITATIONAL_CONSTANT * check_positive("mass", mass_kg)
 
 
 def orbital_period(semi_major_axis_m, mass_kg):
-    """Kepler's third law: T = 2 pi sqrt(a^3 / mu)."""
     a = check_positive("semi-major axis", semi_major_axis_m)
     return 2 * math.pi * math.sqrt(a**3 / standard_parameter(mass_kg))
 
 
 def vis_viva_speed(radius_m, semi_major_axis_m, mass_kg):
-    """Speed at distance r on an orbit with semi-major axis a."""
     r = check_positive("radius", radius_m)
     a = check_positive("semi-major axis", semi_major_axis_m)
     if r > 2 * a:
@@ -231,12 +180,10 @@ def vis_viva_speed(radius_m, semi_major_axis_m, mass_kg):
 
 
 def escape_velocity(radius_m, mass_kg):
-    """sqrt(2 mu / r)."""
     return math.sqrt(2 * standard_parameter(mass_kg) / check_positive("radius", radius_m))
 
 
 def circular_speed(radius_m, mass_kg):
-    """The vis-viva speed of a circular orbit (a = r)."""
     return vis_viva_speed(radius_m, radius_m, mass_kg)
 `,
   tests: `import math
@@ -256,13 +203,9 @@ class OrbitTests(unittest.TestCase):
         period = orbital_period(EARTH_RADIUS + 400e3, EARTH_MASS)
         self.assertTrue(5500 < period < 5600, period)
 
-    def test_period_scales_with_the_three_halves_power(self):
-        ratio = orbital_period(8e6, EARTH_MASS) / orbital_period(2e6, EARTH_MASS)
-        self.assertAlmostEqual(ratio, 8.0, places=9)
-
     def test_escape_is_sqrt_two_times_circular(self):
-        ratio = escape_velocity(EARTH_RADIUS, EARTH_MASS) / circular_speed(EARTH_RADIUS, EARTH_MASS)
-        self.assertAlmostEqual(ratio, math.sqrt(2), places=9)
+        r = escape_velocity(EARTH_RADIUS, EARTH_MASS) / circular_speed(EARTH_RADIUS, EARTH_MASS)
+        self.assertAlmostEqual(r, math.sqrt(2), places=9)
 
     def test_earth_escape_velocity(self):
         self.assertAlmostEqual(escape_velocity(EARTH_RADIUS, EARTH_MASS) / 11186.0, 1.0, places=2)
@@ -316,10 +259,9 @@ const stoichiometry: SynthTemplate = {
   moduleName: 'stoichiometry',
   framework: 'pytest',
   outline: [
-    'Tokenise the formula into element symbols and counts, rejecting unknown elements and stray characters.',
-    'Add up repeated elements (CH3OH has four hydrogens).',
-    'Weigh each element by its atomic mass for the molar mass.',
-    'Derive the amount of substance and an element mass fraction from the molar mass.',
+    'Tokenise the formula, rejecting unknown elements and stray text.',
+    'Add up repeated elements.',
+    'Weigh by atomic masses; derive moles and mass fractions.',
   ],
   functions: ['parse_formula', 'molar_mass', 'moles', 'mass_fraction'],
   module: String.raw`"""Molar masses from simple chemical formulas and the amounts they give."""
@@ -330,7 +272,6 @@ _TOKEN = re.compile(r"([A-Z][a-z]?)(\d*)")
 
 
 def parse_formula(formula):
-    """{'H': 2, 'O': 1} for 'H2O'; unknown elements and stray characters are rejected."""
     if not formula:
         raise ValueError("empty formula")
     counts = {}
@@ -349,19 +290,16 @@ def parse_formula(formula):
 
 
 def molar_mass(formula):
-    """Grams per mole."""
     return sum(ATOMIC_MASS[element] * count for element, count in parse_formula(formula).items())
 
 
 def moles(mass_g, formula):
-    """Amount of substance in a mass of the compound."""
     if mass_g < 0:
         raise ValueError("mass must not be negative")
     return mass_g / molar_mass(formula)
 
 
 def mass_fraction(formula, element):
-    """Share of the compound's mass that is the element (0 when absent)."""
     counts = parse_formula(formula)
     if element not in counts:
         return 0.0
@@ -440,10 +378,9 @@ const weightedStats: SynthTemplate = {
   moduleName: 'weighted_stats',
   framework: 'pytest',
   outline: [
-    'Validate values and weights together: equal lengths, no negative weight, not all zero.',
-    'Compute the weighted mean, then the population variance about it.',
-    'Turn measurement uncertainties into inverse-variance weights.',
-    'Combine measurements: the weighted mean and one over the square root of the total weight.',
+    'Validate values and weights together.',
+    'Weighted mean, then the variance about it.',
+    'Inverse-variance weights combine measurements.',
   ],
   functions: [
     'check_samples',
@@ -457,7 +394,6 @@ import math
 
 
 def check_samples(values, weights=None):
-    """The weights to use (all ones without any); ValueError for unusable input."""
     if len(values) == 0:
         raise ValueError("no values")
     if weights is None:
@@ -475,7 +411,6 @@ def weighted_mean(values, weights=None):
 
 
 def weighted_variance(values, weights=None):
-    """Population variance about the weighted mean."""
     w = check_samples(values, weights)
     mean = weighted_mean(values, w)
     return sum(wi * (v - mean) ** 2 for v, wi in zip(values, w)) / sum(w)
@@ -488,7 +423,6 @@ def inverse_variance_weights(uncertainties):
 
 
 def combine_measurements(values, uncertainties):
-    """Inverse-variance weighted mean and its uncertainty."""
     w = inverse_variance_weights(uncertainties)
     return weighted_mean(values, w), 1.0 / math.sqrt(sum(w))
 `,
@@ -582,11 +516,7 @@ export const flakyTemplate: SynthTemplate = {
   summary: 'Monte Carlo estimates of pi and of definite integrals',
   moduleName: 'monte_carlo',
   framework: 'pytest',
-  outline: [
-    'Validate the sample count.',
-    'Estimate pi from the share of random points inside the unit quarter circle.',
-    'Estimate an integral as the interval length times the mean of f at uniform points.',
-  ],
+  outline: ['Validate the sample count.', 'Estimate pi and integrals from uniform random points.'],
   functions: ['check_samples', 'estimate_pi', 'estimate_integral'],
   module: `"""Monte Carlo estimates of areas and integrals."""
 import random

@@ -7,14 +7,7 @@
 // is always answered with a valid task.
 import { createHash } from 'node:crypto';
 import type { Behaviour } from './behaviour.js';
-import {
-  applyBug,
-  flakyTemplate,
-  synthTemplates,
-  weakTests,
-  type SynthTemplate,
-  type TemplateBug,
-} from './synth-templates.js';
+import { flakyTemplate, synthTemplates, weakTests, type SynthTemplate, type TemplateBug } from './synth-templates.js';
 
 /** The phrase every synth prompt carries (its system message). */
 export const synthMarker = 'verified synthetic debugging task';
@@ -69,7 +62,7 @@ type Answer = {
   test_framework: 'pytest' | 'unittest';
   module_code: string;
   test_code: string;
-  bugs: { description: string; code: string }[];
+  bugs: { description: string; find: string; replace: string }[];
 };
 
 function answerFor(t: SynthTemplate, s: SynthScenario, bugs: readonly TemplateBug[], tests = t.tests): Answer {
@@ -83,7 +76,7 @@ function answerFor(t: SynthTemplate, s: SynthScenario, bugs: readonly TemplateBu
     test_framework: t.framework,
     module_code: t.module,
     test_code: tests,
-    bugs: bugs.map((b) => ({ description: b.description, code: applyBug(t, b) })),
+    bugs: bugs.map((b) => ({ description: b.description, find: b.from, replace: b.to })),
   };
 }
 
@@ -110,8 +103,8 @@ export function toYaml(a: Answer): string {
     'bugs:',
     ...a.bugs.flatMap((b) => [
       `  - description: ${JSON.stringify(b.description)}`,
-      '    code: |',
-      block(b.code, '      '),
+      `    find: ${JSON.stringify(b.find)}`,
+      `    replace: ${JSON.stringify(b.replace)}`,
     ]),
     '',
   ].join('\n');
