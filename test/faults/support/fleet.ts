@@ -31,7 +31,10 @@ export type ServiceProcess = {
   exited: Promise<[number | null, NodeJS.Signals | null]>;
 };
 
-export type StoreChoice = { kind: 'fs'; dir?: string } | { kind: 's3'; endpoint: string; bucket: string };
+export type StoreChoice =
+  | { kind: 'fs'; dir?: string }
+  /** `endpoint` is what the services use (maybe a proxy); the test reads and checks through `direct`. */
+  | { kind: 's3'; endpoint: string; direct?: string; bucket: string };
 
 export type FaultFleetOptions = {
   label: string;
@@ -145,7 +148,7 @@ export class FaultFleet {
         ? { kind: 'fs', root: env.ARTIFACT_DIR! }
         : {
             kind: 's3',
-            endpoint: storeChoice.endpoint,
+            endpoint: storeChoice.direct ?? storeChoice.endpoint,
             bucket: storeChoice.bucket,
             region: 'us-east-1',
             accessKeyId: 'S3RVER',
@@ -290,6 +293,11 @@ export class FaultFleet {
   /** Jobs of `runId` with a counted result (Redis). */
   async done(runId: string): Promise<number> {
     return this.redis.scard(`run:${runId}:done`);
+  }
+
+  /** Everything the services logged so far (evidence that a fault really hit them). */
+  async logText(): Promise<string> {
+    return readFile(this.logFile, 'utf8').catch(() => '');
   }
 
   async logTail(lines = 60): Promise<string> {

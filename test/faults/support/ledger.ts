@@ -21,8 +21,10 @@ export type LedgerOptions = {
   rabbitUrl: string;
   ns: string;
   runId: string;
-  /** The fault-free run of the same inputs (in the same store) whose reports this run's must equal. */
+  /** The fault-free run of the same inputs whose reports this run's must equal. */
   baselineRunId: string;
+  /** Where the fault-free run is stored, when not in `store` (a fleet of its own). */
+  baselineStore?: ArtifactStore;
   /**
    * Why a dead letter is there, or undefined when the scenario does not explain it (a problem).
    * Default: nothing in a DLQ is explained.
@@ -177,7 +179,8 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
   }
 
   // Results in the store: one file per job, the source of truth, each with the fault-free verdict.
-  const wanted = new Map((await loadResults(opts.baselineRunId, store)).map((r) => [r.jobId, r.outcome]));
+  const baselineStore = opts.baselineStore ?? store;
+  const wanted = new Map((await loadResults(opts.baselineRunId, baselineStore)).map((r) => [r.jobId, r.outcome]));
   const stored = await loadResults(runId, store);
   const storedJobs = new Map(stored.map((r) => [mapJob(r.jobId), r.outcome]));
   for (const job of wanted.keys()) if (!storedJobs.has(job)) lost.push(job);
@@ -214,7 +217,7 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
   }
 
   // Reports, verdict by verdict, against the fault-free run's.
-  const want = await reportVerdicts(store, opts.baselineRunId);
+  const want = await reportVerdicts(baselineStore, opts.baselineRunId);
   const got = await reportVerdicts(store, runId, mapJob);
   for (const row of got.duplicateRows) duplicated.push(`${row}: twice in results.jsonl`);
   if (got.rows !== want.rows) problems.push(`results.jsonl has ${got.rows} rows, the fault-free run's ${want.rows}`);
