@@ -84,6 +84,9 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
     }
   }
   record.skippedJobs = skipped;
+  // A resubmitted run is open again until it completes anew (its reports are rewritten then, with
+  // whatever the new request added, and `run.completed` fires again).
+  if (previous) await deps.store.delete(runKeys.completed(env.runId));
   await putJson(deps.store, runKeys.record(env.runId), record);
   await putJson(deps.store, runKeys.index(env.runId), {
     runId: env.runId,

@@ -2,11 +2,19 @@ import { KindRegistry, loadKindModules, type RegisteredKind } from '../workflow/
 import { echoKind } from './echo/index.js';
 import { mutationKind } from './mutation/index.js';
 import { promptKind } from './prompt/index.js';
+import { repairKind } from './repair/index.js';
 import { solveKind } from './solve/index.js';
 import { synthKind } from './synth/index.js';
 
 /** The workloads that ship with evalfleet: one line each. */
-export const builtinKinds: readonly RegisteredKind[] = [echoKind, solveKind, promptKind, mutationKind, synthKind];
+export const builtinKinds: readonly RegisteredKind[] = [
+  echoKind,
+  solveKind,
+  promptKind,
+  repairKind,
+  mutationKind,
+  synthKind,
+];
 
 /**
  * The registry a process runs with: the built-in kinds plus those loaded by module specifier

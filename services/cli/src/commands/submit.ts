@@ -104,6 +104,8 @@ export async function publishRun(
     stage: platformStages.produce,
     payload: request,
   });
+  // A resubmitted run id may have completed before: only a completion after this request counts.
+  const submittedAt = new Date();
   await (await ctx.bus()).publish(env);
   ctx.err(`submitted run ${runId}`);
   if (!opts.wait) {
@@ -111,7 +113,7 @@ export async function publishRun(
     else ctx.out(runId);
     return 0;
   }
-  const done = await watchRun(ctx, runId, { signal: ctx.signals.signal });
+  const done = await watchRun(ctx, runId, { signal: ctx.signals.signal, after: submittedAt });
   if (!done) {
     ctx.err(`stopped watching; the run goes on: evalfleet watch ${runId}`);
     return 130;
