@@ -259,6 +259,9 @@ describe('synth in memory', () => {
       'test_orbits.OrbitTests.test_escape_is_sqrt_two_times_circular',
       'test_orbits.OrbitTests.test_earth_escape_velocity',
     ]);
+    const page = (await f.store.get(run.reports['report.html']!)).toString();
+    expect(page).toContain('Valid yield per strategy');
+    expect(page).not.toContain('sections of this page failed');
     const instances = run.reports['instances.jsonl'];
     expect(instances).toBe(runKeys.report('mixed-1', 'instances.jsonl'));
   });
@@ -371,6 +374,9 @@ describe('synth in memory', () => {
     expect(rows[1]!.problems).toEqual([
       `the buggy module fails [] instead of FAIL_TO_PASS [${tasks[1]!.FAIL_TO_PASS.join(', ')}]`,
     ]);
+    const page = (await f.store.get(run.reports['report.html']!)).toString();
+    expect(page).toContain('Saved tasks re-run');
+    expect(page).not.toContain('sections of this page failed');
     expect(JSON.parse((await f.store.get(run.reports['summary.json']!)).toString())).toMatchObject({
       tasks: 2,
       valid: 1,
