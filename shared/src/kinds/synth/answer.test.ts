@@ -81,6 +81,35 @@ describe('parseSynthAnswer', () => {
     });
   });
 
+  it('unwraps an answer nested under one key and reads the framework in any case; applies find/replace edits', () => {
+    const module = 'def area(r):\n    if r < 0:\n        raise ValueError("r")\n    return 3.14159 * r * r\n';
+    const parsed = parseSynthAnswer(
+      JSON.stringify({
+        task: {
+          problem_statement: 'Circle areas.',
+          solution_outline: ['Validate.', 'Square.'],
+          module_name: 'circles',
+          test_framework: ' PyTest ',
+          module_code: module,
+          test_code: 'from circles import area\n\ndef test_unit():\n    assert area(1) > 3\n',
+          bugs: [
+            { description: 'squares the radius once', find: '3.14159 * r * r', replace: '3.14159 * r' },
+            { description: 'nowhere', find: 'not in the module', replace: 'x' },
+            { description: 'twice', find: 'r', replace: 'q' },
+          ],
+        },
+      }),
+    );
+    if (!parsed.ok) throw new Error(parsed.error);
+    expect(parsed.answer.testFramework).toBe('pytest');
+    expect(parsed.answer.solutionOutline).toBe('1. Validate.\n2. Square.');
+    expect(parsed.answer.bugs).toEqual([
+      { description: 'squares the radius once', code: module.replace('3.14159 * r * r', '3.14159 * r') },
+      { description: 'nowhere', error: 'the text to find does not occur in module_code' },
+      { description: 'twice', error: 'the text to find occurs more than once in module_code' },
+    ]);
+  });
+
   it('turns down what cannot become a task, saying which field', () => {
     const base = {
       problem_statement: 'p',

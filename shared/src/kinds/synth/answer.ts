@@ -104,12 +104,18 @@ const keyOf = (k: string) =>
 /** Top-level keys in snake_case with the aliases resolved (`Problem Statement`, `module-code`, `tests`). */
 function normaliseKeys(value: unknown): unknown {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  // `task: {problem_statement: ...}`: the answer wrapped in one key.
+  const entries = Object.entries(value);
+  const [only] = entries;
+  if (entries.length === 1 && only && typeof only[1] === 'object' && only[1] !== null && !Array.isArray(only[1]))
+    return normaliseKeys(only[1]);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
+  for (const [k, v] of entries) {
     const key = keyOf(k);
     const name = aliases[key] ?? key;
     if (!(name in out)) out[name] = v;
   }
+  if (typeof out['test_framework'] === 'string') out['test_framework'] = out['test_framework'].trim().toLowerCase();
   if (Array.isArray(out['bugs'])) {
     out['bugs'] = out['bugs'].map((b: unknown) => {
       if (typeof b !== 'object' || b === null) return b;
