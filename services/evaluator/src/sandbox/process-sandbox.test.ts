@@ -57,6 +57,21 @@ describe.skipIf(!existsSync(PYTHON))('process sandbox', () => {
     expect(wrong).toMatchObject({ verdict: 'failed', passed: false, sandbox: 'process' });
   });
 
+  it('runs a multi-file project like the Docker sandbox', async () => {
+    const result = await sandbox.run({
+      jobId: `process-${++counter}`,
+      runner: 'project',
+      timeoutMs: 20_000,
+      files: {
+        'pkg/__init__.py': '',
+        'pkg/double.py': 'def double(x):\n    return 2 * x\n',
+        'tests/test_double.py': 'from pkg.double import double\n\ndef test_two():\n    assert double(2) == 4\n',
+      },
+    });
+    expect(result).toMatchObject({ verdict: 'passed', sandbox: 'process', integrity: 'in-process' });
+    expect(result.tests.map((t) => t.name)).toEqual(['tests/test_double.py::test_two']);
+  });
+
   it('does not pass a program that exits before the checks', async () => {
     const result = await sandbox.run(
       job({
