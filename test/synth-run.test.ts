@@ -5,10 +5,12 @@
 // services/fake-provider/src/synth.ts); a second catalog shows scenarios stay unique across runs.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { untarGz } from '../shared/src/kinds/synth/index.js';
 import { runKeys } from '../shared/src/runs/index.js';
 import { cli } from './support/cli.js';
+import { redisUrl } from './support/fleet.js';
 import { startSolveFleet, type SolveFleet } from './support/solve-fleet.js';
 
 type Summary = {
@@ -206,6 +208,16 @@ describe('synth run', () => {
       const tasks = await jsonl<Task>('synth-good', 'tasks.jsonl');
       expect(tasks.map((t) => t.scenario.subtopic).sort()).toEqual(extra.map((e) => e[2]).sort());
       for (const t of tasks) expect(t.conversation[0]!.content).not.toContain(t.buggy_code.trimEnd());
+      // The producer's Redis set knows every scenario both runs claimed; the store holds a claim for each.
+      const redis = new Redis(redisUrl);
+      try {
+        expect(await redis.scard(`${fleet.fleetEnv.ns}:kind:synth:set:used-scenarios`)).toBe(9);
+      } finally {
+        await redis.quit();
+      }
+      const claims: string[] = [];
+      for await (const key of fleet.fleetEnv.store.list('synth/scenarios/used/')) claims.push(key);
+      expect(claims).toHaveLength(9);
 
       const exhausted = await cli(
         fleet.env,
