@@ -58,7 +58,14 @@ type Problem = { task_id: string; prompt: string; canonical_solution: string; en
  * right answer (passed), a wrong one (failed) and one that does not parse (error), so a report has
  * every common verdict and a swapped verdict shows.
  */
-export async function writeSamplesFile(file: string, count: number, dataset = humanEvalMini): Promise<void> {
+export async function writeSamplesFile(
+  file: string,
+  count: number,
+  opts: { dataset?: string; sleepSeconds?: number } = {},
+): Promise<void> {
+  const dataset = opts.dataset ?? humanEvalMini;
+  // A right answer that first sleeps keeps a sandbox busy long enough for a fault to land mid-job.
+  const pause = opts.sleepSeconds ? `    __import__('time').sleep(${opts.sleepSeconds})\n` : '';
   const problems = (await readFile(dataset, 'utf8'))
     .trim()
     .split('\n')
@@ -67,7 +74,8 @@ export async function writeSamplesFile(file: string, count: number, dataset = hu
   for (let i = 0; i < count; i++) {
     const p = problems[i % problems.length]!;
     const variant = Math.floor(i / problems.length) % 3;
-    const completion = variant === 0 ? p.canonical_solution : variant === 1 ? '    return None\n' : '    return (\n';
+    const completion =
+      variant === 0 ? pause + p.canonical_solution : variant === 1 ? '    return None\n' : '    return (\n';
     lines.push(JSON.stringify({ task_id: p.task_id, completion }));
   }
   await writeFile(file, lines.join('\n') + '\n');

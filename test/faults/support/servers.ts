@@ -249,3 +249,101 @@ export async function startOwnS3rver(): Promise<OwnServer & { endpoint: string }
   await server.start();
   return server;
 }
+
+/**
+ * A Docker engine of our own (its own socket, data root, exec root and pidfile; no iptables, no bridge:
+ * sandboxes run without a network anyway), so a test can restart an engine without touching the
+ * machine's, which other tests share. `loadImage` copies an image from the machine's engine into it.
+ */
+export async function startOwnDockerd(): Promise<
+  OwnServer & { socket: string; docker(...args: string[]): Promise<string>; loadImage(image: string): Promise<void> }
+> {
+  // Short paths: the engine's and containerd's unix sockets live under them (108-byte limit).
+  const dir = await mkdtemp(path.join('/tmp', 'efd-'));
+  const socket = path.join(dir, 'docker.sock');
+  let child: ChildProcess | undefined;
+  let log = '';
+  const exec = async (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> => {
+    const c = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const [code] = (await once(c, 'exit')) as [number | null];
+    if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${code}): ${out.slice(-2000)}`);
+    return out;
+  };
+  const docker = (...args: string[]) => exec('docker', ['-H', `unix://${socket}`, ...args]);
+  const server = {
+    port: 0,
+    url: `unix://${socket}`,
+    socket,
+    pid: () => (child && alive(child) ? child.pid : undefined),
+    docker,
+    async start() {
+      child = spawn(
+        'dockerd',
+        [
+          '--iptables=false',
+          '--ip6tables=false',
+          '--bridge=none',
+          '--host',
+          `unix://${socket}`,
+          '--data-root',
+          path.join(dir, 'root'),
+          '--exec-root',
+          path.join(dir, 'exec'),
+          '--pidfile',
+          path.join(dir, 'docker.pid'),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+      const started = child;
+      await until(
+        `dockerd on ${socket}`,
+        async () => {
+          if (!alive(started)) throw new Error(`dockerd exited: ${log.slice(-2000)}`);
+          return docker('version').then(
+            () => true,
+            () => false,
+          );
+        },
+        60_000,
+        () => log,
+      );
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child) await stopChild(child, signal, 30_000);
+      child = undefined;
+    },
+    async loadImage(image: string) {
+      await exec('sh', ['-c', 'docker save "$IMAGE" | docker -H "unix://$SOCKET" load'], {
+        ...process.env,
+        IMAGE: image,
+        SOCKET: socket,
+      });
+    },
+    async dispose() {
+      if (child) {
+        // Our engine's containers go with it (there are only ours).
+        await docker('ps', '-aq').then(
+          async (ids) => {
+            const list = ids.split('\n').filter(Boolean);
+            if (list.length > 0) await docker('rm', '-f', ...list).catch(() => undefined);
+          },
+          () => undefined,
+        );
+      }
+      await server.stop('SIGTERM');
+      // A mount the engine left behind would keep its data root busy.
+      const mounts = await readFile('/proc/self/mounts', 'utf8').catch(() => '');
+      for (const line of mounts.split('\n').reverse()) {
+        const target = line.split(' ')[1];
+        if (target?.startsWith(dir)) await exec('umount', ['-l', target]).catch(() => undefined);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
+}
