@@ -26,7 +26,8 @@ import { concreteExpr, dashboardQueries, type DashboardQuery } from './support/d
  * expected to return nothing. When a metric is added to the metrics module, remove it here: the test
  * fails while a listed metric already returns data, so this list cannot go stale.
  */
-const metricsNotYetExported = ['evalfleet_sandbox_pool_containers', 'evalfleet_sandbox_recycles_total'];
+/** Metrics a dashboard names that no service exports yet (none today; keep the check for new panels). */
+const metricsNotYetExported: string[] = [];
 
 /**
  * Series that exist only while a run is in progress (removed when it completes): after the run their
@@ -215,7 +216,9 @@ describe('dashboard queries against a real Prometheus', () => {
     const nowExported = results
       .filter((r) => r.hasData && metricsNotYetExported.some((m) => r.q.expr.includes(m)))
       .map((r) => describeQ(r.q));
-    const waiting = results.filter((r) => !r.hasData && pending(r.q)).map((r) => describeQ(r.q));
+    const waiting = results
+      .filter((r) => !r.hasData && metricsNotYetExported.some((m) => r.q.expr.includes(m)))
+      .map((r) => describeQ(r.q));
     if (waiting.length > 0) {
       console.log(`dashboard queries waiting for metrics not exported yet:\n  ${waiting.join('\n  ')}`);
     }

@@ -32,7 +32,19 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
           concurrency: config.EVALUATOR_CONCURRENCY,
           logger,
           python: config.EVALUATOR_PYTHON,
+          onRecycle: (reason) => metrics.sandboxRecycles.inc({ reason }),
         });
+        // Every reason exported from the start (at 0), so rates and alerts see a series before the first recycle.
+        for (const reason of ['max_jobs', 'crashed', 'infra_error', 'backstop', 'stale', 'requested'] as const)
+          metrics.sandboxRecycles.inc({ reason }, 0);
+        // The pool's containers by state, sampled (a scrape must not wait on the pool).
+        const samplePool = () => {
+          const counts = sandbox.counts();
+          for (const state of ['idle', 'busy', 'starting'] as const) metrics.sandboxPool.set({ state }, counts[state]);
+        };
+        samplePool();
+        const poolSampler = setInterval(samplePool, 2_000);
+        poolSampler.unref();
         const kind = sandbox.describe().startsWith('docker') ? 'docker' : 'process';
         // The kinds' handlers see the sandbox through this capability; its verdicts are timed here.
         const measured: SandboxCapability = {
@@ -53,7 +65,13 @@ export function startEvaluator(opts: Parameters<typeof runService>[1] = {}) {
           caps: { sandbox: measured },
           concurrency: config.EVALUATOR_PREFETCH ?? config.EVALUATOR_CONCURRENCY * 2,
         });
-        return { consumers, close: () => sandbox.close() };
+        return {
+          consumers,
+          close: async () => {
+            clearInterval(poolSampler);
+            await sandbox.close();
+          },
+        };
       },
     },
     opts,

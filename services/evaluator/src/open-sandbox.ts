@@ -1,7 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import Docker from 'dockerode';
 import type { Logger } from '@evalfleet/shared/logger';
-import { createDockerSandbox, createProcessSandbox, removeSandboxContainers, type Sandbox } from './sandbox/index.js';
+import {
+  createDockerSandbox,
+  createProcessSandbox,
+  removeSandboxContainers,
+  type RecycleReason,
+  type Sandbox,
+} from './sandbox/index.js';
 
 /**
  * The sandbox the evaluator uses. Fails closed: `docker` (the default) needs an engine and an image and
@@ -15,6 +21,7 @@ export async function openSandbox(opts: {
   concurrency: number;
   logger: Logger;
   python?: string;
+  onRecycle?: (reason: RecycleReason) => void;
 }): Promise<Sandbox> {
   if (opts.mode !== 'process') {
     const docker = new Docker({ socketPath: opts.socketPath });
@@ -31,6 +38,7 @@ export async function openSandbox(opts: {
         docker,
         poolSize: opts.concurrency,
         logger: opts.logger,
+        ...(opts.onRecycle ? { onRecycle: opts.onRecycle } : {}),
       });
       opts.logger.info({ sandbox: sandbox.describe() }, 'docker sandbox ready');
       return sandbox;

@@ -123,6 +123,18 @@ export function createMetrics(opts: { service: string; defaultMetrics?: boolean 
     }),
 
     // Evaluator.
+    sandboxPool: new Gauge({
+      name: 'evalfleet_sandbox_pool_containers',
+      help: "Sandbox containers in this evaluator's pool, by state (idle, busy, starting).",
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    sandboxRecycles: new Counter({
+      name: 'evalfleet_sandbox_recycles_total',
+      help: 'Sandbox containers replaced, by reason (max_jobs, crashed, infra_error, backstop, stale, requested).',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     sandboxDuration: new Histogram({
       name: 'evalfleet_sandbox_duration_seconds',
       help: 'Sandbox evaluation time by verdict and sandbox kind.',

@@ -14,7 +14,7 @@ import { startDockerWorker } from './docker-worker.js';
 import { createPooledSandbox } from './pooled-sandbox.js';
 import { quietLogger } from './runtime-files.js';
 import type { JobLimits, Sandbox, SandboxLogger } from './types.js';
-import { WorkerPool } from './worker-pool.js';
+import { WorkerPool, type RecycleReason } from './worker-pool.js';
 
 export type DockerSandboxOptions = {
   /** Image tag, e.g. the last line printed by scripts/sandbox-image. */
@@ -45,6 +45,8 @@ export type DockerSandboxOptions = {
   startTimeoutMs?: number;
   labels?: Record<string, string>;
   logger?: SandboxLogger;
+  /** Told each time a container is replaced, and why (the recycle counter). */
+  onRecycle?: (reason: RecycleReason) => void;
 };
 
 /**
@@ -97,6 +99,7 @@ export async function createDockerSandbox(opts: DockerSandboxOptions): Promise<S
         logger,
       ),
     logger,
+    opts.onRecycle,
   );
   const sandbox = createPooledSandbox({
     kind: 'docker',

@@ -11,6 +11,7 @@ export type {
   TestOutcome,
   Verdict,
 } from './types.js';
+export type { PoolCounts, RecycleReason } from './worker-pool.js';
 export { createDockerSandbox, removeSandboxContainers, type DockerSandboxOptions } from './docker-sandbox.js';
 export { createProcessSandbox, type ProcessSandboxOptions } from './process-sandbox.js';
 export { hardenedContainerSpec, SANDBOX_LABEL, POOL_LABEL, OWNER_LABEL } from './container-spec.js';

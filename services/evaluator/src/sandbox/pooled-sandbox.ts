@@ -31,7 +31,7 @@ export function createPooledSandbox(parts: PooledSandboxParts): Sandbox {
   async function attempt(job: SandboxJob, started: number): Promise<Attempt> {
     return pool.use<Attempt>(async (worker) => {
       // A worker that died while idle has not seen this job: replace it and try again.
-      if (worker.client.broken) return { value: { kind: 'stale' }, recycle: true };
+      if (worker.client.broken) return { value: { kind: 'stale' }, recycle: true, reason: 'stale' };
       const request = runRequest(`${job.jobId}#${++sequence}`, job, limits);
       try {
         const reply = await worker.client.run(request, job.timeoutMs + parts.backstopGraceMs);
@@ -43,7 +43,8 @@ export function createPooledSandbox(parts: PooledSandboxParts): Sandbox {
           );
         }
         const recycle = reply.recycle || worker.jobsRun >= parts.maxJobsPerWorker;
-        return { value: { kind: 'result', result: toResult(reply, kind) }, recycle };
+        const reason = reply.recycle ? (reply.verdict === 'infra_error' ? 'infra_error' : 'requested') : 'max_jobs';
+        return { value: { kind: 'result', result: toResult(reply, kind) }, recycle, reason };
       } catch (err) {
         const elapsed = performance.now() - started;
         const failure = err instanceof SupervisorFailure ? err : new SupervisorFailure('lost', String(err));
@@ -55,7 +56,11 @@ export function createPooledSandbox(parts: PooledSandboxParts): Sandbox {
           failure.code === 'backstop_timeout'
             ? syntheticResult(kind, 'timeout', 'backstop', elapsed, failure.message)
             : syntheticResult(kind, 'infra_error', `supervisor_${failure.code}`, elapsed, failure.message);
-        return { value: { kind: 'result', result }, recycle: true };
+        return {
+          value: { kind: 'result', result },
+          recycle: true,
+          reason: failure.code === 'backstop_timeout' ? 'backstop' : 'crashed',
+        };
       }
     });
   }
@@ -102,6 +107,9 @@ export function createPooledSandbox(parts: PooledSandboxParts): Sandbox {
     },
     describe(): string {
       return parts.description;
+    },
+    counts() {
+      return pool.counts();
     },
     fingerprint(): string {
       return parts.fingerprint;

@@ -20,6 +20,8 @@ export interface Sandbox {
   describe(): string;
   /** What makes two sandboxes time code alike (kind, image, CPU and memory limits): keys cached calibrations. */
   fingerprint(): string;
+  /** Its workers (containers or processes) by state, for the pool gauge. */
+  counts(): { idle: number; busy: number; starting: number };
 }
 
 /** The subset of a pino logger the sandbox uses. */

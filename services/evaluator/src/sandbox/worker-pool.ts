@@ -17,7 +17,13 @@ export class PoolClosedError extends Error {
   }
 }
 
-type Slot = { worker: Promise<SupervisorWorker> | undefined };
+type Slot = { worker: Promise<SupervisorWorker> | undefined; ready: boolean };
+
+/** Why a worker was replaced (a small fixed set: it is a metric label). */
+export type RecycleReason = 'max_jobs' | 'crashed' | 'infra_error' | 'backstop' | 'stale' | 'requested';
+
+/** Containers of the pool by state: started and free, started and running a job, booting. */
+export type PoolCounts = { idle: number; busy: number; starting: number };
 
 /**
  * A fixed number of slots, each holding at most one worker. A job takes a free slot (FIFO when all are
@@ -36,11 +42,18 @@ export class WorkerPool {
 
   private readonly start: () => Promise<SupervisorWorker>;
   private readonly logger: SandboxLogger;
+  private readonly onRecycle: ((reason: RecycleReason) => void) | undefined;
 
-  constructor(size: number, start: () => Promise<SupervisorWorker>, logger: SandboxLogger) {
+  constructor(
+    size: number,
+    start: () => Promise<SupervisorWorker>,
+    logger: SandboxLogger,
+    onRecycle?: (reason: RecycleReason) => void,
+  ) {
     this.start = start;
     this.logger = logger;
-    this.slots = Array.from({ length: size }, () => ({ worker: undefined }));
+    this.onRecycle = onRecycle;
+    this.slots = Array.from({ length: size }, () => ({ worker: undefined, ready: false }));
     this.idle = this.slots.map((_, index) => index);
   }
 
@@ -48,23 +61,37 @@ export class WorkerPool {
     return this.slots.length;
   }
 
+  /** How many containers are free, running a job, or still starting. */
+  counts(): PoolCounts {
+    const started = this.slots.filter((s) => s.worker !== undefined && s.ready).length;
+    const starting = this.slots.filter((s) => s.worker !== undefined && !s.ready).length;
+    return { idle: Math.max(0, started - this.busy), busy: Math.min(this.busy, started), starting };
+  }
+
   /** Start every slot's worker now; rejects with the first start failure. */
   async warm(): Promise<void> {
     await Promise.all(this.slots.map((slot) => this.workerOf(slot)));
   }
 
-  async use<T>(fn: (worker: SupervisorWorker) => Promise<{ value: T; recycle: boolean }>): Promise<T> {
+  async use<T>(
+    fn: (worker: SupervisorWorker) => Promise<{ value: T; recycle: boolean; reason?: RecycleReason }>,
+  ): Promise<T> {
     const index = await this.acquire();
     const slot = this.slots[index]!;
     try {
       const worker = await this.workerOf(slot);
       let recycle = true;
+      let reason: RecycleReason = 'crashed';
       try {
         const outcome = await fn(worker);
         recycle = outcome.recycle;
+        reason = outcome.reason ?? 'requested';
         return outcome.value;
       } finally {
-        if (recycle) this.recycle(slot, worker);
+        if (recycle) {
+          this.onRecycle?.(reason);
+          this.recycle(slot, worker);
+        }
       }
     } finally {
       this.release(index);
@@ -88,6 +115,13 @@ export class WorkerPool {
     if (!slot.worker) {
       const started = this.start();
       slot.worker = started;
+      slot.ready = false;
+      started.then(
+        () => {
+          if (slot.worker === started) slot.ready = true;
+        },
+        () => undefined,
+      );
       // Forget a worker that failed to start, so the next job on this slot tries again.
       started.catch(() => {
         if (slot.worker === started) slot.worker = undefined;
@@ -98,6 +132,7 @@ export class WorkerPool {
 
   private recycle(slot: Slot, worker: SupervisorWorker): void {
     if (slot.worker !== undefined) slot.worker = undefined;
+    slot.ready = false;
     const destroyed = worker.destroy().finally(() => this.destroying.delete(destroyed));
     this.destroying.add(destroyed);
     if (!this.closing) {
