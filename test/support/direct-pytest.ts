@@ -9,7 +9,21 @@ import path from 'node:path';
 /** Debian's interpreter (pytest 7.2, as in the sandbox image) when present, else whatever python3 is. */
 export const referencePython = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
-export type DirectOutcome = { exitCode: number | null; timedOut: boolean };
+export type DirectOutcome = {
+  exitCode: number | null;
+  timedOut: boolean;
+  /** With `measureCpu`: the CPU pytest used (user + system). */
+  cpuMs?: number;
+};
+
+/** Runs the command, then prints the CPU it and its children used (getrusage), exiting with its status. */
+const cpuWrapper = [
+  'import resource, subprocess, sys',
+  'code = subprocess.call(sys.argv[1:])',
+  'u = resource.getrusage(resource.RUSAGE_CHILDREN)',
+  'print((u.ru_utime + u.ru_stime) * 1000.0)',
+  'sys.exit(code)',
+].join('\n');
 
 /** Lines first..last of `text` replaced by `replacement` (as the sandbox applies a mutant). */
 export function applyLines(text: string, lines: [number, number], replacement: string): string {
@@ -24,31 +38,38 @@ export async function directPytest(
   mutant: { file: string; lines: [number, number]; text: string },
   testFiles: string[],
   timeoutMs: number,
+  opts: { measureCpu?: boolean } = {},
 ): Promise<DirectOutcome> {
   const dir = await mkdtemp(path.join(tmpdir(), 'evalfleet-direct-'));
   try {
     await cp(projectDir, dir, { recursive: true });
     const target = path.join(dir, mutant.file);
     await writeFile(target, applyLines(await readFile(target, 'utf8'), mutant.lines, mutant.text));
+    const pytest = [referencePython, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', ...testFiles];
+    const command = opts.measureCpu ? [referencePython, '-c', cpuWrapper, ...pytest] : pytest;
     return await new Promise<DirectOutcome>((resolve) => {
-      const child = spawn(referencePython, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', ...testFiles], {
+      const child = spawn(command[0] ?? referencePython, command.slice(1), {
         cwd: dir,
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           PYTHONDONTWRITEBYTECODE: '1',
           PYTEST_DISABLE_PLUGIN_AUTOLOAD: '1',
         },
-        stdio: 'ignore',
+        stdio: ['ignore', opts.measureCpu ? 'pipe' : 'ignore', 'ignore'],
         detached: true,
       });
+      let out = '';
+      child.stdout?.setEncoding('utf8');
+      child.stdout?.on('data', (chunk: string) => (out += chunk));
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       }, timeoutMs);
-      child.once('exit', (code) => {
+      child.once('close', (code) => {
         clearTimeout(timer);
-        resolve({ exitCode: code, timedOut });
+        const cpu = Number(out.trim().split('\n').pop());
+        resolve({ exitCode: code, timedOut, ...(opts.measureCpu && Number.isFinite(cpu) ? { cpuMs: cpu } : {}) });
       });
     });
   } finally {

@@ -10,10 +10,12 @@ A batch, without importing the project again per mutant:
   │  └─ M: re-points the live functions to the mutated code, runs the mutant's tests, reports, _exits
   └─ F, per mutant whose change runs at import (module level, class bodies, defaults, functions called at
      import): serves the mutated file to the import system and runs pytest from scratch.
-Each mutant's tests run in collection order and stop at the first failure. First the tests that reached it
-in the baseline; if they all pass, every test from the first of those on, in a fresh fork (a test that
-never ran its lines may still see what they left behind: a cache, a module global). Tests before that one
-cannot tell the mutant from the original, so the verdict is the one a full pytest run of the mutant gives.
+Each mutant's tests run in collection order and stop at the first failure: every test from the first one
+that reached it in the baseline on. Tests before that one cannot tell the mutant from the original, and a
+test after it that never ran the mutated lines may still see what they left behind (a cache, a module
+global), so the verdict is the one a full pytest run of the mutant gives. When that tail is much longer than
+the tests that reached the mutant, those run first in a fork of their own, so a killed mutant is found
+quickly; if they all pass, the tail runs in a fresh fork.
 
 Budgets: a phase may take max(floor, factor x the baseline time of its tests) (F also factor x the
 baseline's collection time); past that it is killed by process group: `timeout`. RLIMIT_CPU backs it up.
@@ -32,6 +34,9 @@ import efsbx_mutants_swap as swap
 
 CRASH_RESTARTS = 3
 FORK_SLACK_MS = 250.0
+# Below this, one fork over the whole tail beats two (reaching tests, then the tail).
+TWO_PHASE_RATIO = 10.0
+TWO_PHASE_MS = 100.0
 
 
 def pytest_args(plan):
@@ -110,6 +115,11 @@ class Budget:
         self.floor = float(plan["floorMs"])
         self.ms = [float(x) for x in plan["testMs"]]
         self.setup = float(plan["setupMs"])
+
+    def worth_two_phases(self, reaching, tail):
+        """Run the reaching tests first (then the tail) only when the tail costs much more than they do."""
+        ms = lambda indexes: sum(self.ms[i] for i in indexes)  # noqa: E731
+        return ms(tail) > TWO_PHASE_RATIO * ms(reaching) + TWO_PHASE_MS
 
     def tests(self, indexes, fresh=False):
         work = max(self.floor, self.factor * sum(self.ms[i] for i in indexes))
@@ -404,11 +414,11 @@ class _Collector:
         return prepare
 
     def _run(self, mutant, ordered, applied, started):
-        phase1 = list(mutant["run"])
+        tail = list(range(max(mutant["first"], 0), len(ordered)))
+        phase1 = list(mutant["run"]) if self.budget.worth_two_phases(mutant["run"], tail) else tail
         status, by, ran, why = _fork_tests(
             [ordered[i] for i in phase1], self.budget.tests(phase1), self._prepare(applied), self.out_fd
         )
-        tail = list(range(max(mutant["first"], 0), len(ordered)))
         if status == "survived" and tail != phase1:
             status, by, more, why = _fork_tests(
                 [ordered[i] for i in tail], self.budget.tests(tail), self._prepare(applied), self.out_fd

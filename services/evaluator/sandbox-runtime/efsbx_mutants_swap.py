@@ -143,9 +143,23 @@ def _defaults_plan(source_file, span, mutated_lines, functions):
 
 
 def _shallow(code):
-    """A code object without its nested code objects, for comparing one level."""
+    """What one level of a code object does, without its nested code objects and without positions: a
+    mutant keeps every line, but a statement's end column moves (`return x` -> `return None`) and that is
+    no change to the code that defines it."""
     consts = tuple(c if type(c) is not _CodeType else None for c in code.co_consts)
-    return code.replace(co_consts=consts)
+    return (
+        code.co_code,
+        consts,
+        code.co_names,
+        code.co_varnames,
+        code.co_freevars,
+        code.co_cellvars,
+        code.co_flags,
+        code.co_argcount,
+        code.co_posonlyargcount,
+        code.co_kwonlyargcount,
+        code.co_exceptiontable,
+    )
 
 
 def _runs_at_import(code):

@@ -15,6 +15,8 @@ export const mutationSettingsSchema = z.object({
   /** Mutants per sandbox job; by default batches aim at `batchTargetMs` of estimated work each. */
   batchMutants: z.number().int().positive().max(2000).optional(),
   batchTargetMs: z.number().int().positive().max(600_000).default(15_000),
+  /** With enough work, at least this many batches, so several sandboxes share a project. */
+  minBatches: z.number().int().min(1).max(1000).default(4),
   memoryMb: z.number().int().min(64).max(8192).default(512),
 });
 export type MutationSettings = z.infer<typeof mutationSettingsSchema>;

@@ -98,6 +98,26 @@ describe('planning', () => {
     expect(buildPlan(mutants, baseline, settings, ['t.py'])).toEqual(plan);
   });
 
+  it('splits work into balanced batches, enough for several sandboxes', () => {
+    const many: MutantsDoc = { ...mutants, mutants: Array.from({ length: 8 }, (_, i) => mutant(String(i + 1), i + 1)) };
+    const slow: BaselineDoc = {
+      ...baseline,
+      tests: [{ name: 'a', outcome: 'passed', ms: 1000 }],
+      collect: [],
+      reached: [[0, 1, 2, 3, 4, 5, 6, 7]],
+    };
+    const auto = mutationSettingsSchema.parse({});
+    expect(buildPlan(many, slow, auto, ['t.py']).batches.map((b) => b.mutants.map((m) => m.id))).toEqual([
+      ['1', '2'],
+      ['3', '4'],
+      ['5', '6'],
+      ['7', '8'],
+    ]);
+    // Little work: one batch (each batch pays a collection).
+    const quick: BaselineDoc = { ...slow, tests: [{ name: 'a', outcome: 'passed', ms: 1 }] };
+    expect(buildPlan(many, quick, auto, ['t.py']).batches).toHaveLength(1);
+  });
+
   it('picks evenly and always the same', () => {
     expect(pickEvenly([1, 2, 3, 4, 5, 6], 3)).toEqual([1, 3, 5]);
     expect(pickEvenly([1, 2], 5)).toEqual([1, 2]);

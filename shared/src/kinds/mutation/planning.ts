@@ -12,7 +12,9 @@ const MUTANT_OVERHEAD_MS = 30;
 /** A sandbox job may run 30 minutes at most; a batch stays well under it. */
 const MAX_JOB_MS = 25 * 60_000;
 /** Results travel as one reply per job (bounded messages): batches stay small enough. */
-const MAX_BATCH = 100;
+const MAX_BATCH = 400;
+/** Each batch pays a collection (pytest, the project's import): not worth splitting work below this. */
+const MIN_BATCH_MS = 2_000;
 /** Time a job needs besides its mutants: starting, importing pytest, collecting (× factor), reporting. */
 const JOB_SLACK_MS = 30_000;
 
@@ -83,26 +85,10 @@ export function buildPlan(
     covered[m.id] = run;
     runnable.push({ id: m.id, file: m.file, lines: m.lines, text: m.text, run, first: run[0] ?? 0, fresh });
   });
-  const batches: PlanDoc['batches'] = [];
-  let current: MutantsBatchMutant[] = [];
-  let work = 0;
-  let budget = 0;
-  const close = () => {
-    if (current.length > 0) batches.push({ timeoutMs: batchTimeout(timing, current), mutants: current });
-    current = [];
-    work = 0;
-    budget = 0;
-  };
-  for (const m of runnable) {
-    const full = settings.batchMutants
-      ? current.length >= settings.batchMutants
-      : work >= settings.batchTargetMs || current.length >= MAX_BATCH;
-    if (current.length > 0 && (full || budget + mutantBudget(timing, m) > MAX_JOB_MS)) close();
-    current.push(m);
-    work += estimate(timing, m);
-    budget += mutantBudget(timing, m);
-  }
-  close();
+  const batches = splitBatches(runnable, timing, settings).map((mutants) => ({
+    timeoutMs: batchTimeout(timing, mutants),
+    mutants,
+  }));
   return {
     testFiles,
     tests: baseline.tests.map((t) => t.name),
@@ -111,6 +97,47 @@ export function buildPlan(
     noCoverage,
     batches,
   };
+}
+
+/**
+ * Consecutive batches of about equal estimated work: enough of them to spread over `minBatches` sandboxes
+ * when there is work for it, none above the target, each job within its time limit.
+ */
+function splitBatches(
+  runnable: readonly MutantsBatchMutant[],
+  timing: Timing,
+  settings: MutationSettings,
+): MutantsBatchMutant[][] {
+  const cost = runnable.map((m) => estimate(timing, m));
+  const total = cost.reduce((a, b) => a + b, 0);
+  const count = settings.batchMutants
+    ? Math.ceil(runnable.length / settings.batchMutants)
+    : Math.max(
+        Math.ceil(total / settings.batchTargetMs),
+        Math.min(settings.minBatches, Math.floor(total / MIN_BATCH_MS)),
+        Math.ceil(runnable.length / MAX_BATCH),
+        1,
+      );
+  const out: MutantsBatchMutant[][] = [];
+  let current: MutantsBatchMutant[] = [];
+  let done = 0;
+  let budget = 0;
+  runnable.forEach((m, i) => {
+    const full = settings.batchMutants
+      ? current.length >= settings.batchMutants
+      : done >= ((out.length + 1) * total) / count;
+    const mb = mutantBudget(timing, m);
+    if (current.length > 0 && (full || budget + mb > MAX_JOB_MS)) {
+      out.push(current);
+      current = [];
+      budget = 0;
+    }
+    current.push(m);
+    done += cost[i] ?? 0;
+    budget += mb;
+  });
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 /** `count` of `items`, spread evenly and always the same ones (`--max-mutants`). */
