@@ -11,4 +11,6 @@ export const BrokerErrorCodes = {
   unroutable: 'unroutable',
   /** A publish was given up because its caller's signal aborted (e.g. the delivery went stale). */
   publishAborted: 'publish_aborted',
+  /** A message over the broker's size limit: permanent (the broker would close the channel on every try). */
+  messageTooLarge: 'message_too_large',
 } as const;

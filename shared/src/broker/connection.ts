@@ -38,9 +38,17 @@ export type BrokerOptions = {
   connectTimeoutMs?: number;
   /** How long a publish waits for a connection, an unblocked broker and its confirm. Default 30 s. */
   publishTimeoutMs?: number;
+  /**
+   * The broker's `max_message_size`: a larger publish fails at once, permanently. Default 128 MiB
+   * (RabbitMQ's default); set it to the broker's when that is lower.
+   */
+  maxMessageBytes?: number;
   /** Reconnect backoff (full jitter). Default base 100 ms, cap 10 s. */
   reconnectBackoff?: BackoffOptions;
 };
+
+/** RabbitMQ's default `max_message_size` (128 MiB). */
+export const defaultMaxMessageBytes = 128 * 1024 * 1024;
 
 export type BrokerState = 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 
@@ -401,6 +409,7 @@ export class BrokerConnection extends EventEmitter<BrokerEvents> {
       logger: this.logger,
       metrics: this.opts.metrics,
       publishTimeoutMs: this.opts.publishTimeoutMs ?? 30_000,
+      maxMessageBytes: this.opts.maxMessageBytes ?? defaultMaxMessageBytes,
       unblocked: this.unblocked,
       currentSession: () => this.liveSession(),
       waitUntilConnected: (timeoutMs, signal) => this.waitUntilConnected(timeoutMs, signal),

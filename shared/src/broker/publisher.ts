@@ -1,5 +1,5 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
-import { ErrorCodes, RetryableError } from '../errors/index.js';
+import { ErrorCodes, PermanentError, RetryableError } from '../errors/index.js';
 import type { Logger } from '../logger/index.js';
 import { encodeMessage, type Envelope } from '../messages/index.js';
 import type { FleetMetrics } from '../metrics/index.js';
@@ -36,6 +36,8 @@ export interface PublisherHost {
   readonly logger: Logger;
   readonly metrics: FleetMetrics | undefined;
   readonly publishTimeoutMs: number;
+  /** Largest message body the broker takes (its `max_message_size`). */
+  readonly maxMessageBytes: number;
   /** Open while the broker has not blocked the connection (resource alarm). */
   readonly unblocked: Gate;
   currentSession(): Session | undefined;
@@ -96,6 +98,16 @@ export class ConfirmPublisher implements Publisher {
     properties: Options.Publish,
     opts: Pick<PublishOptions, 'timeoutMs' | 'signal'> = {},
   ): Promise<void> {
+    if (content.length > this.host.maxMessageBytes) {
+      // The broker would close the channel on this publish, and on every retry of it: a loop that
+      // never ends (the job, or a whole run's expansion, stuck). Refuse it once, for good.
+      this.host.metrics?.published.inc({ role: metricRole[role], outcome: BrokerErrorCodes.messageTooLarge });
+      throw new PermanentError(
+        BrokerErrorCodes.messageTooLarge,
+        `message of ${content.length} bytes for ${routingKey} is over the broker's limit of ${this.host.maxMessageBytes}`,
+        { details: { size: content.length, limit: this.host.maxMessageBytes, routingKey } },
+      );
+    }
     const deadline = Date.now() + (opts.timeoutMs ?? this.host.publishTimeoutMs);
     // Events are fire-and-forget notifications with no queue bound by default; stage traffic must
     // reach a queue, so the broker returns it when it does not.

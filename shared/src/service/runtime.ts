@@ -15,7 +15,7 @@ import { createMetrics, type FleetMetrics } from '../metrics/index.js';
 import type { Stage } from '../messages/index.js';
 import { loadKindRegistry } from '../kinds/index.js';
 import { createRedis } from '../redis/index.js';
-import { addJobs, RunCounters } from '../runs/index.js';
+import { addJobs, RunCounters, StageProgress } from '../runs/index.js';
 import { Router, stageHandlers, type Capabilities, type CapabilityName, type KindRegistry } from '../workflow/index.js';
 import { artifactStoreConfigFromEnv, createArtifactStore, type ArtifactStore } from '../storage/index.js';
 import type { Bus } from './bus.js';
@@ -36,6 +36,8 @@ export const serviceConfigShape = {
     .regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds')
     .transform((v) => v.split(',').map(Number))
     .optional(),
+  /** The broker's `max_message_size` when it is below RabbitMQ's default 128 MiB: larger publishes fail fast. */
+  BROKER_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().optional(),
 };
 
 export type ServiceConfig = z.infer<z.ZodObject<typeof serviceConfigShape>>;
@@ -54,6 +56,8 @@ export type ServiceContext<C> = {
   registry: KindRegistry;
   /** Routes a step's outcome to the job's next message or result. */
   router: Router;
+  /** Per-stage progress counts of runs, batched to Redis (`status` reads them). */
+  progress: StageProgress;
 };
 
 export type ConsumerSpec = { stage: Stage; concurrency: number; handler: MessageHandler } & Pick<
@@ -120,6 +124,7 @@ export async function runService<S extends z.ZodRawShape>(
     catalog: registry.catalog,
     connectionName: config.EVALFLEET_INSTANCE ?? def.name,
     ...(config.BROKER_DELAY_TIERS_MS ? { delayTiersMs: config.BROKER_DELAY_TIERS_MS } : {}),
+    ...(config.BROKER_MAX_MESSAGE_BYTES ? { maxMessageBytes: config.BROKER_MAX_MESSAGE_BYTES } : {}),
   });
   live.broker = broker;
   const connected = broker;
@@ -128,6 +133,9 @@ export async function runService<S extends z.ZodRawShape>(
     publishEvent: (name, e) => connected.publisher.publishEvent(name, e),
   };
   const router = new Router(registry, bus);
+  const progress = new StageProgress(new RunCounters(redis), (err) =>
+    logger.debug({ err }, 'stage progress not recorded'),
+  );
   const ctx: ServiceContext<z.infer<z.ZodObject<S>>> = {
     config,
     env,
@@ -139,6 +147,7 @@ export async function runService<S extends z.ZodRawShape>(
     bus,
     registry,
     router,
+    progress,
   };
   const built = await def.setup(ctx);
   for (const c of built.consumers) {
@@ -169,6 +178,7 @@ export async function runService<S extends z.ZodRawShape>(
   // server closes last so /metrics shows the drain.
   coordinator.addHook('stop-consuming', () => connected.stopConsuming());
   coordinator.addHook('drain-in-flight', () => connected.drain());
+  coordinator.addHook('progress-flush', () => progress.flush());
   if (built.close) coordinator.addHook('service-close', built.close);
   coordinator.addHook('broker', () => connected.close());
   coordinator.addHook('redis', async () => {
@@ -212,9 +222,7 @@ export async function hostStages<C>(
     addJobs: (runId, jobId, count) => addJobs({ store: ctx.store, counters }, runId, jobId, count),
     onStep: (step) => {
       ctx.metrics.steps.inc({ stage: step.stage, kind: step.kind, type: step.type, outcome: step.outcome });
-      counters
-        .stageDone(step.runId, step.progress ? `${step.stage}/${step.progress}` : step.stage, step.outcome)
-        .catch((err: unknown) => ctx.logger.debug({ err }, 'stage counter not recorded'));
+      ctx.progress.add(step.runId, step.progress ? `${step.stage}/${step.progress}` : step.stage, step.outcome);
     },
   });
   return [...handlers].map(([stage, handler]) => ({ stage, concurrency: opts.concurrency, handler }));
