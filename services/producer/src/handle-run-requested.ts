@@ -1,3 +1,4 @@
+import { BrokerErrorCodes } from '@evalfleet/shared/broker';
 import type { Logger } from '@evalfleet/shared/logger';
 import { PermanentError } from '@evalfleet/shared/errors';
 import { makeEnvelope, platformStages, type Envelope } from '@evalfleet/shared/messages';
@@ -104,7 +105,15 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
   );
   let published = 0;
   for (const next of envelopes) {
-    await deps.bus.publish(next);
+    try {
+      await deps.bus.publish(next);
+    } catch (err) {
+      if (!(err instanceof PermanentError && err.code === BrokerErrorCodes.messageTooLarge)) throw err;
+      // This job's first message can never travel. Failing the request would sink the whole run for
+      // one job; the job alone ends dead-lettered instead (as a dead letter of that message would).
+      log.warn({ jobId: next.jobId, err }, 'a job’s first message is over the broker’s limit; dead-lettering the job');
+      await deps.bus.publish(tooLargeDeadLetter(next, err));
+    }
     published += 1;
     deps.onPublished?.(request.kind);
     if (published % 1000 === 0) log.info({ published, of: pending.length }, 'publishing jobs');
@@ -121,4 +130,26 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
       traceId: env.traceId,
     }),
   );
+}
+
+/** Fields of a payload too large to carry a dead letter's identity are dropped (strings, code, blobs). */
+const maxKeptFieldBytes = 1024;
+
+/** The `job.dead_lettered` a job whose message cannot be published ends with: its small fields, the reason. */
+function tooLargeDeadLetter(next: Envelope, err: PermanentError): Envelope {
+  const payload =
+    typeof next.payload === 'object' && next.payload !== null
+      ? Object.fromEntries(
+          Object.entries(next.payload).filter(([, v]) => (JSON.stringify(v) ?? '').length <= maxKeptFieldBytes),
+        )
+      : {};
+  return makeEnvelope({
+    type: PlatformTypes.jobDeadLettered,
+    runId: next.runId,
+    jobId: next.jobId,
+    kind: next.kind,
+    stage: platformStages.aggregate,
+    traceId: next.traceId,
+    payload: { type: next.type, stage: next.stage, code: err.code, message: err.message, payload },
+  });
 }
