@@ -2,6 +2,7 @@
 // closed, the broker restarted, the same message delivered twice, poison messages, a work queue
 // deleted mid-run, a DLQ requeue during the run. Each scenario is a samples run (no model called)
 // whose ledger must equal the fault-free run's.
+import { appendFile, copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import { connect } from 'amqplib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,13 +16,19 @@ import { checkLedger, type DeadLetter, type LedgerOptions } from './support/ledg
 import { startOwnRabbit, type OwnServer } from './support/servers.js';
 
 const jobs = 18;
+const maxMessageBytes = 1024 * 1024;
 let rabbit: (OwnServer & { rabbitmqctl(...args: string[]): Promise<string> }) | undefined;
 let fleet: FaultFleet | undefined;
 let samples = '';
 
 beforeAll(async () => {
-  rabbit = await startOwnRabbit('broker');
-  fleet = await FaultFleet.start({ label: 'broker', rabbitUrl: rabbit.url });
+  // A 1 MiB message limit (RabbitMQ's default is 128 MiB) makes an oversized message cheap to build.
+  rabbit = await startOwnRabbit('broker', { config: [`max_message_size = ${maxMessageBytes}`] });
+  fleet = await FaultFleet.start({
+    label: 'broker',
+    rabbitUrl: rabbit.url,
+    env: { BROKER_MAX_MESSAGE_BYTES: String(maxMessageBytes) },
+  });
   samples = path.join(fleet.dir, 'samples.jsonl');
   await writeSamplesFile(samples, jobs);
   for (const name of ['producer', 'evaluator', 'aggregator'] as const) await fleet.startService(name);
@@ -237,4 +244,25 @@ describe('broker faults', () => {
     await waitFor('reports rebuilt', async () => await f.store.exists('runs/requeue/completed.json'), 60_000, 100);
     await ledger('requeue');
   });
+
+  it(
+    'an oversized message: its job ends dead-lettered (message_too_large), the rest of the run is untouched',
+    { timeout: 120_000 },
+    async () => {
+      const f = fleet!;
+      const file = path.join(f.dir, 'oversized.jsonl');
+      await copyFile(samples, file);
+      // One more line whose completion (a comment, then a right answer) is over the message limit.
+      const big = `    # ${'x'.repeat(maxMessageBytes + 1000)}\n    return 0\n`;
+      await appendFile(file, JSON.stringify({ task_id: 'HumanEvalMini/0', completion: big }) + '\n');
+      await f.submitSamples('oversized', file);
+      await f.waitCompleted('oversized');
+      await ledger('oversized', {
+        explainExtra: (job, outcome) =>
+          job === `samples/${jobs}` && outcome === 'dead_lettered' ? 'the oversized job' : undefined,
+      });
+      const [extra] = (await loadResults('oversized', f.store)).filter((r) => r.jobId === `samples/${jobs}`);
+      expect(extra?.result.reason).toBe('message_too_large');
+    },
+  );
 });

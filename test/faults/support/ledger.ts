@@ -42,6 +42,11 @@ export type LedgerOptions = {
   mapJob?: (jobId: string) => string;
   /** The namespace's delay tiers (BROKER_DELAY_TIERS_MS), to check their queues drained. Default: the catalog's. */
   delayTiersMs?: readonly number[];
+  /**
+   * A job the fault-free run does not have, but the scenario adds (its input has one more line): why,
+   * or undefined when it is a problem.
+   */
+  explainExtra?: (jobId: string, outcome: string) => string | undefined;
   /** How long queues may take to settle (a stale redelivery still on its way). Default 15 s. */
   settleMs?: number;
 };
@@ -184,9 +189,11 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
   const stored = await loadResults(runId, store);
   const storedJobs = new Map(stored.map((r) => [mapJob(r.jobId), r.outcome]));
   for (const job of wanted.keys()) if (!storedJobs.has(job)) lost.push(job);
+  const extras = new Set<string>();
   for (const [job, outcome] of storedJobs) {
     const want = wanted.get(job);
-    if (want === undefined) problems.push(`${job}: a result for a job the fault-free run does not have`);
+    if (want === undefined && opts.explainExtra?.(job, outcome) !== undefined) extras.add(job);
+    else if (want === undefined) problems.push(`${job}: a result for a job the fault-free run does not have`);
     else if (outcome !== want) {
       const why = opts.explainDifference?.(
         job,
@@ -201,7 +208,8 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
   const total = Number((await redis.get(`run:${runId}:total`)) ?? NaN);
   const doneSet = new Set((await redis.smembers(`run:${runId}:done`)).map(mapJob));
   const tallies = await redis.hgetall(`run:${runId}:outcomes`);
-  if (total !== wanted.size) problems.push(`Redis total ${total}, the fault-free run has ${wanted.size} jobs`);
+  if (total !== wanted.size + extras.size)
+    problems.push(`Redis total ${total}, the fault-free run has ${wanted.size} jobs (+${extras.size} added)`);
   for (const job of storedJobs.keys()) if (!doneSet.has(job)) problems.push(`${job}: stored but not counted in Redis`);
   for (const job of doneSet) if (!storedJobs.has(job)) problems.push(`${job}: counted in Redis but no stored result`);
   const storedByOutcome = new Map<string, number>();
@@ -220,7 +228,8 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
   const want = await reportVerdicts(baselineStore, opts.baselineRunId);
   const got = await reportVerdicts(store, runId, mapJob);
   for (const row of got.duplicateRows) duplicated.push(`${row}: twice in results.jsonl`);
-  if (got.rows !== want.rows) problems.push(`results.jsonl has ${got.rows} rows, the fault-free run's ${want.rows}`);
+  if (got.rows !== want.rows + extras.size)
+    problems.push(`results.jsonl has ${got.rows} rows, the fault-free run's ${want.rows} (+${extras.size} added)`);
   for (const [row, w] of want.byRow) {
     const g = got.byRow.get(row);
     if (!g) {
@@ -253,7 +262,7 @@ export async function checkLedger(opts: LedgerOptions): Promise<LedgerReport> {
     else letters.push({ ...letter, why });
   }
   for (const r of stored) {
-    if (r.outcome !== DEAD_LETTERED) continue;
+    if (r.outcome !== DEAD_LETTERED || extras.has(mapJob(r.jobId))) continue;
     if (
       !letters.some((l) => l.jobId === r.jobId) &&
       opts.explainDifference?.(

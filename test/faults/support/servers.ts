@@ -121,12 +121,16 @@ export async function startOwnRedis(): Promise<OwnServer & { wipe(): Promise<voi
  */
 export async function startOwnRabbit(
   label: string,
+  opts: { config?: string[] } = {},
 ): Promise<OwnServer & { rabbitmqctl(...args: string[]): Promise<string> }> {
   const port = await freePort();
   const distPort = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), `evalfleet-faults-rabbit-${label}-`));
   const node = `efaults-${label}-${port}@localhost`;
-  await writeFile(path.join(dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${port}\n`);
+  await writeFile(
+    path.join(dir, 'rabbitmq.conf'),
+    [`listeners.tcp.1 = 127.0.0.1:${port}`, ...(opts.config ?? [])].join('\n') + '\n',
+  );
   await writeFile(path.join(dir, 'enabled_plugins'), '[].\n');
   const env = {
     ...process.env,
