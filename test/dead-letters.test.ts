@@ -67,8 +67,12 @@ describe('dead-lettered jobs end their run', () => {
         ['word/kiwi', 'schema_violation', 1],
       ]);
 
-      // Progress by stage and outcome was recorded while it ran.
-      const status = await cli(env, 'status', runId);
+      // Progress by stage and outcome was recorded while it ran (workers write it in batches, a
+      // moment after each step: poll until the last ones are in).
+      const status = await waitFor('stage progress written', async () => {
+        const s = await cli(env, 'status', runId);
+        return /tally: counted 2/.test(s.out) ? s : undefined;
+      });
       expect(status.out).toContain('completed, 4/4 jobs done');
       expect(status.out).toMatch(/stages\s+.*produce: published 4/);
       expect(status.out).toMatch(/tally: counted 2/);

@@ -199,7 +199,12 @@ describe('prompt run', () => {
       expect(report.out).toMatch(new RegExp(`root_cause +good +${bugs} +${n - bugs} +${bugs} +0 `));
       expect(report.out).toContain('runs/prompt-two/report.html');
 
-      const status = await cli(fleetEnv.env, 'status', 'prompt-two');
+      // Workers write stage progress in batches, a moment after each step: poll until it is in.
+      const complete = new RegExp(`generate/root_cause: ok ${bugs} skipped ${n - bugs}`);
+      const status = await waitFor('stage progress written', async () => {
+        const s = await cli(fleetEnv.env, 'status', 'prompt-two');
+        return complete.test(s.out) ? s : undefined;
+      });
       expect(status.out).toContain(`completed, ${n}/${n} jobs done`);
       // Progress by the pipeline's own stages.
       expect(status.out).toMatch(new RegExp(`generate/classify: ok ${n}(?! skipped)`));

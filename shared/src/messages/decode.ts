@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import { PermanentError, ErrorCodes } from '../errors/index.js';
 import type { MessageCatalog } from './catalog.js';
 import { envelopeSchema, type Envelope } from './envelope.js';
@@ -7,6 +8,20 @@ export function describeIssues(err: { issues: readonly { path: PropertyKey[]; me
     .slice(0, 5)
     .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
     .join('; ');
+}
+
+/**
+ * Payload objects `decodeMessage` produced, with the schema that produced them: a handler taking the
+ * same type can use them as they are instead of validating them a second time (zod parsing is a
+ * visible part of a job's CPU).
+ */
+const validated = new WeakMap<object, unknown>();
+
+/** `value` as `schema`'s output when `decodeMessage` made it with that very schema; else undefined. */
+export function alreadyValidated<S extends z.ZodType>(schema: S, value: unknown): z.output<S> | undefined {
+  if (typeof value !== 'object' || value === null || validated.get(value) !== schema) return undefined;
+  // The WeakMap holds only objects `schema.safeParse` returned: they are its output.
+  return value as z.output<S>;
 }
 
 /**
@@ -40,6 +55,7 @@ export function decodeMessage(body: Buffer, catalog: MessageCatalog, expectedSta
       `invalid ${env.data.type} payload: ${describeIssues(payload.error)}`,
     );
   }
+  if (typeof payload.data === 'object' && payload.data !== null) validated.set(payload.data, entry.schema);
   return { ...env.data, payload: payload.data };
 }
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { PermanentError, ErrorCodes, RetryableError } from '../errors/index.js';
-import { describeIssues, defaultRetry, type CatalogEntry } from '../messages/index.js';
+import { alreadyValidated, describeIssues, defaultRetry, type CatalogEntry } from '../messages/index.js';
 import { reportHtmlName, writeRunPage } from '../report/run-page.js';
 import type { ReportPart } from '../report/model.js';
 import type { StoredResult } from '../runs/index.js';
@@ -130,5 +130,9 @@ export function defineHandler<S extends z.ZodType>(
   def: MessageDef<S>,
   run: (payload: z.output<S>, ctx: JobContext) => Promise<void>,
 ): Handler {
-  return { type: def.type, run: (payload, ctx) => run(parseWith(def.schema, payload, `${def.type} payload`), ctx) };
+  return {
+    type: def.type,
+    run: (payload, ctx) =>
+      run(alreadyValidated(def.schema, payload) ?? parseWith(def.schema, payload, `${def.type} payload`), ctx),
+  };
 }

@@ -81,11 +81,15 @@ async function evaluate(
   if (result.verdict === 'infra_error') {
     throw new RetryableError('sandbox_infra', `sandbox infrastructure failed: ${result.reason ?? 'unknown'}`);
   }
-  const verdictRef = await ctx.store.put(
-    runKeys.job(ctx.env.runId, ctx.env.jobId, `verdict-${ctx.env.attempt}.json`),
-    JSON.stringify(result),
-    { contentType: 'application/json' },
-  );
+  // The sandbox's full answer (output, tracebacks) is kept for samples that did not pass; a pass is
+  // all in the result row, and one store write less per job is a visible share of a job's CPU.
+  const verdictRef = result.passed
+    ? undefined
+    : await ctx.store.put(
+        runKeys.job(ctx.env.runId, ctx.env.jobId, `verdict-${ctx.env.attempt}.json`),
+        JSON.stringify(result),
+        { contentType: 'application/json' },
+      );
   const g = job.generation;
   const message = failureText(result);
   const row: SolveResult = {
@@ -114,8 +118,8 @@ async function evaluate(
   };
   // A failed sample of a judged run goes to `solve.judge` first (the pipeline routes on `judge`),
   // which emits it again as the result with the verdict's artifact.
-  const judged = job.judge && !result.passed ? { judge: job.judge, problem: job.problem, verdictRef } : {};
-  await ctx.emit(result.verdict, { ...row, ...judged }, { artifacts: { verdict: verdictRef } });
+  const judged = job.judge && verdictRef ? { judge: job.judge, problem: job.problem, verdictRef } : {};
+  await ctx.emit(result.verdict, { ...row, ...judged }, verdictRef ? { artifacts: { verdict: verdictRef } } : {});
 }
 
 export function evaluateHandler(problems: ProblemCache, store: ArtifactStore): Handler {
