@@ -3,7 +3,8 @@
  * the naive way on the same machine — a fresh `python3 -m pytest` per mutant on a copy of the project, no
  * isolation — on a generated project of ~500 mutants (bench/lib/mutation-project.ts).
  *
- *   npm run bench:mutation -- [--modules 5] [--functions 8] [--evaluators 1] [--pool 2] [--naive 40] [--json]
+ *   npm run bench:mutation -- [--modules 5] [--functions 8] [--evaluators 1] [--pool 2] [--naive 40]
+ *                             [--covering-only] [--json]
  *
  * The fleet: producer, mutator, evaluator(s) and aggregator as child processes (services/<name>/dist/bin.js,
  * as `evalfleet up` runs them) on the real RabbitMQ, Redis and a filesystem store; the project submitted with
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     evaluators: { type: 'string', default: '1' },
     pool: { type: 'string', default: '2' },
     naive: { type: 'string', default: '40' },
+    'covering-only': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -233,7 +235,16 @@ async function main(): Promise<void> {
     const sandboxBefore = await sandboxCpuMs(docker, evaluatorPids);
     const started = performance.now();
     const startedAt = Date.now();
-    await cli('submit', 'mutation', '--project', project.dir, '--run-id', runId, '--wait');
+    await cli(
+      'submit',
+      'mutation',
+      '--project',
+      project.dir,
+      '--run-id',
+      runId,
+      '--wait',
+      ...(values['covering-only'] ? ['--covering-only'] : []),
+    );
     const serviceCpu: Record<string, number> = {};
     services.forEach((x, i) => {
       serviceCpu[x.name] = (serviceCpu[x.name] ?? 0) + processCpuMs(x.child.pid) - (servicesBefore[i] ?? 0);
@@ -288,6 +299,7 @@ async function main(): Promise<void> {
       status_mismatches: mismatches.length,
       timeline,
       statuses: counts,
+      test_scope: values['covering-only'] ? 'covering' : 'tail',
       evaluators: Number(values.evaluators),
       sandboxes_per_evaluator: pool,
       cpus: cpus().length,

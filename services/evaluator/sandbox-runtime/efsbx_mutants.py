@@ -25,6 +25,7 @@ import hmac
 import json
 import os
 import secrets
+import time
 
 import efsbx_mutants_run as run
 import efsbx_remote as remote_mod
@@ -36,6 +37,7 @@ MAX_FILES = 2000
 MAX_TOTAL_BYTES = 8 * 1024 * 1024
 MAX_MUTANTS = 2000
 STATUSES = ("killed", "survived", "timeout", "incompetent", "error")
+RELAY_EVERY_S = 0.5
 
 
 def _path_problem(path):
@@ -224,5 +226,23 @@ def in_process(server, nonce, text):
 
     if plan["mode"] == "baseline":
         run.baseline(plan, lambda name, outcome, ms, message: None, finish_baseline)
-    else:
-        run.batch(plan, lambda mutant_id: send({"start": mutant_id}), send, finish_batch)
+        return
+    # Results reach the checker in chunks (a round trip per mutant costs more than many mutants): what was
+    # relayed survives this process dying; the final reply carries everything again.
+    pending, flushed = [], [time.monotonic()]
+
+    def relay(record):
+        pending.append(record)
+        if time.monotonic() - flushed[0] >= RELAY_EVERY_S:
+            for r in pending:
+                send(r)
+            pending.clear()
+            flushed[0] = time.monotonic()
+
+    def start(mutant_id):
+        for r in pending:
+            send(r)
+        pending.clear()
+        send({"start": mutant_id})
+
+    run.batch(plan, start, relay, finish_batch)

@@ -23,10 +23,12 @@ baseline's collection time); past that it is killed by process group: `timeout`.
 
 import gc
 import json
+import mmap
 import os
 import resource
 import select
 import signal
+import struct
 import time
 
 import efsbx_mutants_cov as cov
@@ -136,7 +138,9 @@ def result(mutant, status, started, by=None, ran=0, why=None):
 
 
 def batch(plan, on_start, on_result, finish):
-    """Every mutant of the plan, each reported once through on_result as it completes; then finish(records)."""
+    """Every mutant of the plan, each reported once through on_result as it completes; then finish(records).
+    on_start(id) before a mutant that runs in a process of R's own (a fresh import): should it take R down,
+    the checker knows which one did."""
     _import_pytest()
     budget = Budget(plan)
     done = {}
@@ -150,7 +154,7 @@ def batch(plan, on_start, on_result, finish):
     fast = [m for m in plan["mutants"] if not m.get("fresh")]
     restarts = 0
     while fast:
-        needs_fresh, lost = _collector(plan, fast, budget, on_start, report)
+        needs_fresh, lost = _collector(plan, fast, budget, report)
         fresh.extend(needs_fresh)
         fast = [m for m in fast if str(m["id"]) not in done and m not in needs_fresh]
         if lost is not None and str(lost["id"]) not in done:
@@ -179,7 +183,7 @@ def _read_lines(fd, buffer):
     return lines
 
 
-def _collector(plan, mutants, budget, on_start, report):
+def _collector(plan, mutants, budget, report):
     """Run `mutants` in a collector process. Returns (mutants it says need a fresh import, the mutant in
     flight if the collector ended early, else None)."""
     by_id = {str(m["id"]): m for m in mutants}
@@ -212,7 +216,6 @@ def _collector(plan, mutants, budget, on_start, report):
                 kind = message.get("t")
                 if kind == "start":
                     current = by_id.get(message["id"])
-                    on_start(message["id"])
                 elif kind == "fresh":
                     needs_fresh.append(by_id[message["id"]])
                     current = None
@@ -277,10 +280,12 @@ class _Recorder:
         self.ran += 1
 
 
-def _run_items(items, recorder, out_fd):
-    """Run `items` in order, stopping at the first failure; report ("killed", test) or ("survived")."""
+def _run_items(items, recorder, out_fd, progress=None):
+    """Run `items` in order, stopping at the first failure; report ("killed", test) or ("survived").
+    `progress` (shared memory) holds the number of the test running, should the process die in it."""
     for i, item in enumerate(items):
-        _send(out_fd, {"t": "test", "name": item.nodeid})
+        if progress is not None:
+            struct.pack_into("q", progress, 0, i + 1)
         try:
             item.ihook.pytest_runtest_protocol(item=item, nextitem=items[i + 1] if i + 1 < len(items) else None)
         except BaseException:  # noqa: BLE001 - KeyboardInterrupt, pytest.exit(): a direct run stops non-zero
@@ -293,9 +298,13 @@ def _run_items(items, recorder, out_fd):
 
 
 def _quiet_failures(session):
-    """A killing test's traceback is never shown, and formatting it (source lookup through every module)
-    costs more than running most tests: --tb=no from here on. Pass or fail is unchanged."""
+    """Nothing a forked test process reports is read but its verdict: no traceback formatting (a source
+    lookup through every module costs more than most tests: --tb=no) and no progress output (the terminal
+    reporter's hooks). Pass or fail is unchanged."""
     session.config.option.tbstyle = "no"
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        session.config.pluginmanager.unregister(reporter)
 
 
 def _cpu_limit(budget_ms):
@@ -309,7 +318,7 @@ def _cpu_limit(budget_ms):
         pass
 
 
-def _watch(pid, read_fd, budget_ms):
+def _watch(pid, read_fd, budget_ms, names=(), progress=None):
     """Wait for a forked test process. Returns (status, failing test or None, tests run, why)."""
     deadline = time.monotonic() + budget_ms / 1000.0
     buffer, current, outcome = bytearray(), None, None
@@ -329,6 +338,9 @@ def _watch(pid, read_fd, budget_ms):
             elif message.get("t") == "done":
                 outcome = message
     os.close(read_fd)
+    if current is None and progress is not None:
+        running = struct.unpack_from("q", progress, 0)[0]
+        current = names[running - 1] if 0 < running <= len(names) else None
     if outcome is None:
         _kill_group(pid)
     status = _reap(pid)
@@ -343,6 +355,8 @@ def _watch(pid, read_fd, budget_ms):
 
 def _fork_tests(items, budget_ms, prepare, close_fd):
     read_fd, write_fd = os.pipe()
+    # Which test runs: written by the child without a system call, read only if it dies without a verdict.
+    progress = mmap.mmap(-1, 8)
     pid = os.fork()
     if pid == 0:
         try:
@@ -352,11 +366,14 @@ def _fork_tests(items, budget_ms, prepare, close_fd):
             os.setpgid(0, 0)
             _cpu_limit(budget_ms)
             recorder = prepare()
-            _run_items(items, recorder, write_fd)
+            _run_items(items, recorder, write_fd, progress)
         finally:
             os._exit(0)
     os.close(write_fd)
-    return _watch(pid, read_fd, budget_ms)
+    try:
+        return _watch(pid, read_fd, budget_ms, [item.nodeid for item in items], progress)
+    finally:
+        progress.close()
 
 
 class _Collector:
@@ -414,7 +431,8 @@ class _Collector:
         return prepare
 
     def _run(self, mutant, ordered, applied, started):
-        tail = list(range(max(mutant["first"], 0), len(ordered)))
+        # first < 0: only the tests that reach the mutant (the covering-only scope).
+        tail = list(mutant["run"]) if mutant["first"] < 0 else list(range(mutant["first"], len(ordered)))
         phase1 = list(mutant["run"]) if self.budget.worth_two_phases(mutant["run"], tail) else tail
         status, by, ran, why = _fork_tests(
             [ordered[i] for i in phase1], self.budget.tests(phase1), self._prepare(applied), self.out_fd
@@ -442,6 +460,7 @@ def _fresh(plan, mutant, budget):
     tail = list(range(max(mutant["first"], 0), len(budget.ms)))
     budget_ms = budget.tests(tail, fresh=True)
     read_fd, write_fd = os.pipe()
+    progress = mmap.mmap(-1, 8)
     pid = os.fork()
     if pid == 0:
         try:
@@ -450,21 +469,25 @@ def _fresh(plan, mutant, budget):
             _cpu_limit(budget_ms)
             swap.MutatedSource(path, text).install()
             pytest = _import_pytest()
-            pytest.main(pytest_args(plan), plugins=[_FreshRunner(plan, tail, write_fd)])
+            pytest.main(pytest_args(plan), plugins=[_FreshRunner(plan, tail, write_fd, progress)])
         finally:
             os._exit(0)
     os.close(write_fd)
-    status, by, ran, why = _watch(pid, read_fd, budget_ms)
+    try:
+        status, by, ran, why = _watch(pid, read_fd, budget_ms, [plan["tests"][i] for i in tail], progress)
+    finally:
+        progress.close()
     return result(mutant, status, started, by=by, ran=ran, why=why)
 
 
 class _FreshRunner:
     """pytest plugin for F: a collection error is the mutant's (`incompetent`); then the tail, in order."""
 
-    def __init__(self, plan, tail, out_fd):
+    def __init__(self, plan, tail, out_fd, progress):
         self.plan = plan
         self.tail = tail
         self.out_fd = out_fd
+        self.progress = progress
         self.recorder = _Recorder()
         self.errors = []
 
@@ -487,5 +510,5 @@ class _FreshRunner:
         if missing:
             _send(self.out_fd, {"t": "done", "s": "killed", "by": missing[0], "n": 0, "why": "not collected"})
             return True
-        _run_items([items[name] for name in wanted], self.recorder, self.out_fd)
+        _run_items([items[name] for name in wanted], self.recorder, self.out_fd, self.progress)
         return True

@@ -20,7 +20,10 @@ export type MutantsBatchMutant = {
   text: string;
   /** Tests (indexes into `tests`) that reached the mutant in the baseline, in collection order. */
   run: number[];
-  /** The first test that reached it (0 when collecting did); every test from it on confirms a survivor. */
+  /**
+   * The first test that reached it (0 when collecting did): every test from it on runs, in order. -1: only
+   * the tests in `run` (the covering-only scope).
+   */
   first: number;
   /** It changes what importing the project does: run with a fresh import. */
   fresh: boolean;

@@ -114,13 +114,22 @@ export const mutationCli: KindCli = {
       type: 'int',
     },
     { flags: '--memory-mb <mb>', description: 'memory limit of each sandbox job', type: 'int' },
+    {
+      flags: '--covering-only',
+      description: 'run only the tests that reach a mutant (faster; may miss kills through state it leaves)',
+      type: 'boolean',
+    },
   ],
 
   async plan(opts, ctx) {
     const sources = ['project', 'dataset', 'fromRun', 'rerunSurvivors'].filter((k) => str(opts[k]));
     if (sources.length !== 1)
       throw new Error('give exactly one of --project, --dataset, --from-run, --rerun-survivors');
-    const projects: Project[] | undefined = projectsFrom(opts, (f) => ctx.readText(f), (l) => ctx.err(l));
+    const projects: Project[] | undefined = projectsFrom(
+      opts,
+      (f) => ctx.readText(f),
+      (l) => ctx.err(l),
+    );
     const settings = {
       ...(list(opts['operators']) ? { operators: list(opts['operators']) } : {}),
       ...(num(opts['maxMutants']) !== undefined ? { maxMutants: num(opts['maxMutants']) } : {}),
@@ -128,6 +137,7 @@ export const mutationCli: KindCli = {
       ...(num(opts['timeoutFloorMs']) !== undefined ? { timeoutFloorMs: num(opts['timeoutFloorMs']) } : {}),
       ...(num(opts['batchMutants']) !== undefined ? { batchMutants: num(opts['batchMutants']) } : {}),
       ...(num(opts['memoryMb']) !== undefined ? { memoryMb: num(opts['memoryMb']) } : {}),
+      ...(opts['coveringOnly'] === true ? { testScope: 'covering' } : {}),
     };
     const placeholder = { key: 'dry-run', size: 0, sha256: '0'.repeat(64) };
     const bundle = projects?.map((p) => JSON.stringify(p)).join('\n');

@@ -15,8 +15,14 @@ export const mutationSettingsSchema = z.object({
   /** Mutants per sandbox job; by default batches aim at `batchTargetMs` of estimated work each. */
   batchMutants: z.number().int().positive().max(2000).optional(),
   batchTargetMs: z.number().int().positive().max(600_000).default(15_000),
+  /**
+   * `tail` (exact): a mutant's tests are every test from the first one that reaches it on, in order, as a
+   * full pytest run would see them (a later test may see state the mutated code left). `covering`: only the
+   * tests that reach it (mutmut's and Stryker's way: faster, may miss a kill through such state).
+   */
+  testScope: z.enum(['tail', 'covering']).default('tail'),
   /** With enough work, at least this many batches, so several sandboxes share a project. */
-  minBatches: z.number().int().min(1).max(1000).default(4),
+  minBatches: z.number().int().min(1).max(1000).default(2),
   memoryMb: z.number().int().min(64).max(8192).default(512),
 });
 export type MutationSettings = z.infer<typeof mutationSettingsSchema>;

@@ -106,7 +106,7 @@ describe('planning', () => {
       collect: [],
       reached: [[0, 1, 2, 3, 4, 5, 6, 7]],
     };
-    const auto = mutationSettingsSchema.parse({});
+    const auto = mutationSettingsSchema.parse({ minBatches: 4 });
     expect(buildPlan(many, slow, auto, ['t.py']).batches.map((b) => b.mutants.map((m) => m.id))).toEqual([
       ['1', '2'],
       ['3', '4'],
@@ -116,6 +116,15 @@ describe('planning', () => {
     // Little work: one batch (each batch pays a collection).
     const quick: BaselineDoc = { ...slow, tests: [{ name: 'a', outcome: 'passed', ms: 1 }] };
     expect(buildPlan(many, quick, auto, ['t.py']).batches).toHaveLength(1);
+  });
+
+  it('runs only the reaching tests in the covering-only scope', () => {
+    const plan = buildPlan(mutants, baseline, mutationSettingsSchema.parse({ testScope: 'covering' }), ['t.py']);
+    expect(plan.batches.flatMap((b) => b.mutants.map((m) => [m.id, m.run, m.first]))).toEqual([
+      ['1', [0, 1, 2], 0],
+      ['2', [0, 2], -1],
+      ['3', [2], -1],
+    ]);
   });
 
   it('picks evenly and always the same', () => {

@@ -31,6 +31,7 @@ function range(from: number, to: number): number[] {
 
 /** The most a mutant may take in the sandbox: its phases' budgets. */
 export function mutantBudget(t: Timing, m: MutantsBatchMutant): number {
+  if (m.first < 0) return phaseBudget(t, m.run, false);
   const tail = range(m.first, t.testMs.length);
   if (m.fresh) return phaseBudget(t, tail, true);
   // Reached while collecting: the sandbox may still find it needs a fresh import.
@@ -83,7 +84,8 @@ export function buildPlan(
       return;
     }
     covered[m.id] = run;
-    runnable.push({ id: m.id, file: m.file, lines: m.lines, text: m.text, run, first: run[0] ?? 0, fresh });
+    const first = settings.testScope === 'covering' && !collected ? -1 : (run[0] ?? 0);
+    runnable.push({ id: m.id, file: m.file, lines: m.lines, text: m.text, run, first, fresh });
   });
   const batches = splitBatches(runnable, timing, settings).map((mutants) => ({
     timeoutMs: batchTimeout(timing, mutants),
