@@ -4,11 +4,13 @@
 // with 1 and 3 evaluators, each status agreeing with a direct `python3 -m pytest` of that mutant, the
 // Stryker report valid, `evalfleet mutants` and `--rerun-survivors`.
 import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutantsDocSchema, projectKeys, strykerProblems } from '../shared/src/kinds/mutation/index.js';
 import { runKeys } from '../shared/src/runs/index.js';
 import { getJson } from '../shared/src/storage/index.js';
 import { mapLimit } from '../shared/src/report/index.js';
+import { launchChromium, watchPage } from './support/chromium.js';
 import { cli } from './support/cli.js';
 import { allowedStatuses, directPytest } from './support/direct-pytest.js';
 import { mutantLines, startMutationFleet, type MutantLine } from './support/mutation-fleet.js';
@@ -91,6 +93,20 @@ describe('mutation run on the example project', () => {
     expect(html).not.toMatch(/<script[^>]+src=/);
     const page = await readFile(`${fleet.fleetEnv.artifactDir}/runs/mutation-one/report.html`, 'utf8');
     expect(page).toContain('mutation-report.html');
+
+    // The Stryker page renders offline (file://, nothing fetched, no errors): file names and the score show.
+    const browser = await launchChromium();
+    try {
+      const tab = await browser.context.newPage();
+      const seen = watchPage(tab);
+      await tab.goto(pathToFileURL(`${fleet.fleetEnv.artifactDir}/runs/mutation-one/mutation-report.html`).href);
+      await tab.locator('text=pricing.py').first().waitFor({ state: 'attached' });
+      expect(await tab.locator('text=76.69').count()).toBeGreaterThan(0);
+      expect(seen.errors).toEqual([]);
+      expect(seen.requests.filter((r) => !r.startsWith('file:'))).toEqual([]);
+    } finally {
+      await browser.close();
+    }
 
     // The evaluator that timed the never-terminating mutants out is still healthy.
     const ready = await fetch(`${evaluatorOps}/readyz`);
