@@ -3,7 +3,8 @@
 // mutant timed out with the fleet still healthy, import-breaking mutants incompetent), the same statuses
 // with 1 and 3 evaluators, each status agreeing with a direct `python3 -m pytest` of that mutant, the
 // Stryker report valid, `evalfleet mutants` and `--rerun-survivors`.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mutantsDocSchema, projectKeys, strykerProblems } from '../shared/src/kinds/mutation/index.js';
@@ -145,6 +146,22 @@ describe('mutation run on the example project', () => {
     const three = await mutantLines(fleet.fleetEnv.store, 'mutation-three');
     const statuses = (lines: MutantLine[]) => Object.fromEntries(lines.map((m) => [m.id, m.status]));
     expect(statuses(three)).toEqual(statuses(first));
+  });
+
+  it('ends a project whose suite fails without mutants, naming the failing test', { timeout: 120_000 }, async () => {
+    const dir = path.join(fleet.fleetEnv.artifactDir, 'broken-project');
+    await mkdir(dir);
+    await writeFile(path.join(dir, 'calc.py'), 'def double(x):\n    return x * 2\n');
+    await writeFile(
+      path.join(dir, 'test_calc.py'),
+      'from calc import double\n\n\ndef test_ok():\n    assert double(2) == 4\n\n\ndef test_wrong():\n    assert double(2) == 5\n',
+    );
+    const run = await cli(fleet.env, 'submit', 'mutation', '--project', dir, '--run-id', 'mutation-broken', '--wait');
+    expect(run.code).toBe(1);
+    expect(run.err).toContain('project broken-project: the test suite does not pass without mutants (tests_failed)');
+    expect(run.err).toContain('failing tests: test_calc.py::test_wrong');
+    const summary = await getJson(fleet.fleetEnv.store, runKeys.report('mutation-broken', 'summary.json'));
+    expect(summary).toMatchObject({ mutants: 0, projects: [{ project: 'broken-project', status: 'baseline_failed' }] });
   });
 
   it('lists survivors with their diffs and re-runs only them', { timeout: 300_000 }, async () => {
