@@ -42,7 +42,7 @@ EXIT_WAIT_S = 2.0
 CHECKER_GRACE_S = 2.0  # the checker starts its clock when it gets its spec, a little after we do
 CANDIDATE_EXIT_GRACE_S = 0.05
 CHECKER_MEMORY = 512 * 1024 * 1024
-PYTEST_RUNNERS = ("pytest", "project")  # jobs that may run pytest: it is imported into the zygote first
+PYTEST_RUNNERS = ("pytest", "project", "mutants")  # jobs that may run pytest: it is imported into the zygote first
 
 
 def log(message):
