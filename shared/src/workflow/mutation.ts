@@ -4,6 +4,26 @@
 /** A point in a source file, 1-based, columns in UTF-16 code units (as Stryker's reports count). */
 export type SourcePosition = { line: number; column: number };
 
+/** The operators' stable ids (what `--operators` takes), in the order mutants at one place are listed. */
+export const mutationOperatorIds = [
+  'arithmetic',
+  'comparison',
+  'logical',
+  'not',
+  'unary',
+  'number',
+  'string',
+  'boolean',
+  'return',
+  'statement',
+  'loop',
+  'index',
+  'except',
+  'default',
+  'augmented',
+] as const;
+export type MutationOperatorId = (typeof mutationOperatorIds)[number];
+
 /** One mutation operator: a stable id (what `--operators` takes) and a name (Stryker's `mutatorName`). */
 export type OperatorInfo = { id: string; name: string; description: string };
 

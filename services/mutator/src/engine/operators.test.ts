@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { MutateResult, MutationCapability } from '@evalfleet/shared/workflow';
+import { mutationOperatorIds, type MutateResult, type MutationCapability } from '@evalfleet/shared/workflow';
 import { createMutationEngine, operators } from './index.js';
 
 let engine: MutationCapability;
@@ -18,6 +18,7 @@ async function mutants(source: string, op: string): Promise<string[]> {
 
 describe('operators', () => {
   it('have stable, unique ids and names', () => {
+    expect(operators.map((o) => o.id)).toEqual(mutationOperatorIds);
     expect(operators.map((o) => o.id)).toEqual([
       'arithmetic',
       'comparison',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { runKeys } from '../../runs/index.js';
-import type { KindCli } from '../../workflow/index.js';
+import { mutationOperatorIds, type KindCli } from '../../workflow/index.js';
 import { mutantsCommand } from './command.js';
 import { mutationSpecSchema, type Project } from './messages.js';
 import { parseProjects, projectError } from './project.js';
@@ -125,6 +125,10 @@ export const mutationCli: KindCli = {
     const sources = ['project', 'dataset', 'fromRun', 'rerunSurvivors'].filter((k) => str(opts[k]));
     if (sources.length !== 1)
       throw new Error('give exactly one of --project, --dataset, --from-run, --rerun-survivors');
+    const known: readonly string[] = mutationOperatorIds;
+    const unknown = (list(opts['operators']) ?? []).filter((o) => !known.includes(o));
+    if (unknown.length > 0)
+      throw new Error(`unknown operator ${unknown.join(', ')} (known: ${mutationOperatorIds.join(', ')})`);
     const projects: Project[] | undefined = projectsFrom(
       opts,
       (f) => ctx.readText(f),

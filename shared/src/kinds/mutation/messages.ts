@@ -1,11 +1,11 @@
 import { z } from 'zod';
 import { idSchema, objectRefSchema } from '../../messages/index.js';
-import type { MessageDef } from '../../workflow/index.js';
+import { mutationOperatorIds, type MessageDef } from '../../workflow/index.js';
 
 /** How mutants are made and run; travels with every job of the run. */
 export const mutationSettingsSchema = z.object({
   /** Operator ids (`--operators`); all when absent. */
-  operators: z.array(z.string().min(1)).min(1).optional(),
+  operators: z.array(z.enum(mutationOperatorIds)).min(1).optional(),
   /** At most this many mutants per project, chosen evenly and the same way every time. */
   maxMutants: z.number().int().positive().optional(),
   /** A mutant's phase may take max(timeoutFloorMs, timeoutFactor × the baseline time of its tests). */
