@@ -2,14 +2,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { runCompletedRecordSchema, runKeys } from '../../runs/index.js';
-import type { KindCli } from '../../workflow/index.js';
+import { optNumber, optString, uploadUnlessDryRun, type KindCli } from '../../workflow/index.js';
 import { promptSpecSchema, testLimit } from './messages.js';
 import { parsePipeline, pipelineModels } from './pipeline.js';
 import { checkRecordFields, parseRecords, selectRecords } from './records.js';
 import { reportOutcomes } from './report.js';
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
 /** Runs `f`, prefixing what it throws with the file it read. */
 function inFile<T>(file: string, f: () => T): T {
@@ -96,15 +93,15 @@ export const promptCli: KindCli = {
   ],
 
   async plan(opts, ctx) {
-    const pipelineFile = str(opts['pipeline']);
-    const recordsFile = str(opts['records']);
+    const pipelineFile = optString(opts['pipeline']);
+    const recordsFile = optString(opts['records']);
     if (!pipelineFile) throw new Error('--pipeline is required');
     if (!recordsFile) throw new Error('--records is required');
-    const limitOpt = num(opts['limit']);
+    const limitOpt = optNumber(opts['limit']);
     if (limitOpt !== undefined && opts['test'] === true) throw new Error('--limit and --test exclude each other');
     if (limitOpt !== undefined && limitOpt < 1) throw new Error('--limit must be at least 1');
     const limit = opts['test'] === true ? testLimit : limitOpt;
-    const idField = str(opts['idField']) ?? 'id';
+    const idField = optString(opts['idField']) ?? 'id';
     const pipelineText = ctx.readText(pipelineFile);
     const recordsText = ctx.readText(recordsFile);
     const pipeline = inFile(pipelineFile, () => parsePipeline(pipelineText));
@@ -117,11 +114,10 @@ export const promptCli: KindCli = {
       `records ${recordsFile}: ${records.length}, ${selected.length} selected`,
       `total jobs: ${selected.length} (at most ${selected.length * pipeline.stages.length} answers before retries)`,
     ];
-    const placeholder = { key: 'dry-run', size: 0, sha256: '0'.repeat(64) };
-    const budgetUsd = num(opts['budgetUsd']);
+    const budgetUsd = optNumber(opts['budgetUsd']);
     const spec = promptSpecSchema.parse({
-      pipeline: ctx.dryRun ? placeholder : await ctx.upload('pipelines', pipelineText, '.yaml'),
-      records: ctx.dryRun ? placeholder : await ctx.upload('datasets', recordsText, '.jsonl'),
+      pipeline: await uploadUnlessDryRun(ctx, 'pipelines', pipelineText, '.yaml'),
+      records: await uploadUnlessDryRun(ctx, 'datasets', recordsText, '.jsonl'),
       idField,
       ...(limit !== undefined ? { limit } : {}),
       ...(budgetUsd !== undefined ? { budgetUsd } : {}),
@@ -138,7 +134,7 @@ export const promptCli: KindCli = {
   summaryLines: promptSummaryLines,
 
   async afterWait(runId, opts, ctx) {
-    const out = str(opts['out']);
+    const out = optString(opts['out']);
     if (!out) return;
     const body = await ctx.store.getOptional(runKeys.completed(runId));
     if (!body) return;

@@ -1,18 +1,8 @@
 import { z } from 'zod';
-import type { KindCli } from '../../workflow/index.js';
+import { optList, optNumber, optString, uploadUnlessDryRun, type KindCli } from '../../workflow/index.js';
 import { parseBugs, parsePatches } from './dataset.js';
 import { selectBugs } from './expand.js';
 import { repairSpecSchema } from './messages.js';
-
-const list = (v: unknown): string[] | undefined =>
-  typeof v === 'string'
-    ? v
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean)
-    : undefined;
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
 const pct = (v: number | null | undefined) =>
   v === null || v === undefined ? '   -  ' : `${(v * 100).toFixed(1).padStart(5)}%`;
@@ -73,21 +63,21 @@ export const repairCli: KindCli = {
   ],
 
   async plan(opts, ctx) {
-    const datasetFile = str(opts['dataset']);
+    const datasetFile = optString(opts['dataset']);
     if (!datasetFile) throw new Error('--dataset is required');
     const text = ctx.readText(datasetFile);
     const parsed = parseBugs(text);
     for (const e of parsed.errors) ctx.err(`${datasetFile}:${e.line}: ${e.message}`);
     if (parsed.bugs.length === 0) throw new Error(`${datasetFile}: no usable bug`);
-    const models = list(opts['models']) ?? [];
-    const samples = num(opts['samples']) ?? 1;
-    const maxTurns = num(opts['maxTurns']) ?? 3;
+    const models = optList(opts['models']) ?? [];
+    const samples = optNumber(opts['samples']) ?? 1;
+    const maxTurns = optNumber(opts['maxTurns']) ?? 3;
     const filters = {
-      ...(list(opts['bugs']) ? { bugIds: list(opts['bugs']) } : {}),
-      ...(list(opts['categories']) ? { categories: list(opts['categories']) } : {}),
-      ...(num(opts['limit']) ? { limit: num(opts['limit']) } : {}),
+      ...(optList(opts['bugs']) ? { bugIds: optList(opts['bugs']) } : {}),
+      ...(optList(opts['categories']) ? { categories: optList(opts['categories']) } : {}),
+      ...(optNumber(opts['limit']) ? { limit: optNumber(opts['limit']) } : {}),
     };
-    const patchesFile = str(opts['patches']);
+    const patchesFile = optString(opts['patches']);
     let jobs: number;
     let patchesText: string | undefined;
     if (patchesFile) {
@@ -106,24 +96,19 @@ export const repairCli: KindCli = {
       if (bugs.length === 0) throw new Error('the filters select no bug');
       jobs = bugs.length * models.length * samples;
     }
-    const placeholder = { key: 'dry-run', size: 0, sha256: '0'.repeat(64) };
-    const dataset = ctx.dryRun ? placeholder : await ctx.upload('datasets', text, '.jsonl');
+    const dataset = await uploadUnlessDryRun(ctx, 'datasets', text, '.jsonl');
     const patches =
-      patchesText === undefined
-        ? undefined
-        : ctx.dryRun
-          ? placeholder
-          : await ctx.upload('patches', patchesText, '.jsonl');
+      patchesText === undefined ? undefined : await uploadUnlessDryRun(ctx, 'patches', patchesText, '.jsonl');
     const spec = repairSpecSchema.parse({
       dataset,
       models,
       samples,
       maxTurns,
       ...filters,
-      ...(num(opts['temperature']) !== undefined ? { temperature: num(opts['temperature']) } : {}),
-      ...(num(opts['maxTokens']) !== undefined ? { maxTokens: num(opts['maxTokens']) } : {}),
-      ...(num(opts['timeoutMs']) !== undefined ? { timeoutMs: num(opts['timeoutMs']) } : {}),
-      ...(num(opts['budgetUsd']) !== undefined ? { budgetUsd: num(opts['budgetUsd']) } : {}),
+      ...(optNumber(opts['temperature']) !== undefined ? { temperature: optNumber(opts['temperature']) } : {}),
+      ...(optNumber(opts['maxTokens']) !== undefined ? { maxTokens: optNumber(opts['maxTokens']) } : {}),
+      ...(optNumber(opts['timeoutMs']) !== undefined ? { timeoutMs: optNumber(opts['timeoutMs']) } : {}),
+      ...(optNumber(opts['budgetUsd']) !== undefined ? { budgetUsd: optNumber(opts['budgetUsd']) } : {}),
       ...(patches ? { patches } : {}),
       noCache: opts['cache'] === false,
     });

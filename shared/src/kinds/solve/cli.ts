@@ -2,22 +2,9 @@ import { writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { parseProblemSet, parseSamples, resolveSampleTask, selectProblems } from '../../datasets/index.js';
 import { runKeys } from '../../runs/index.js';
-import type { KindCli } from '../../workflow/index.js';
+import { optList, optNumber, optString, uploadUnlessDryRun, type KindCli } from '../../workflow/index.js';
 import { solveSpecSchema } from './messages.js';
 import { summaryLines } from './summary-table.js';
-
-const list = (v: unknown): string[] | undefined =>
-  typeof v === 'string'
-    ? v
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean)
-    : Array.isArray(v)
-      ? v.filter((x): x is string => typeof x === 'string')
-      : undefined;
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
 /** `evalfleet submit solve`: validate locally (models, keys, dataset, samples), upload, build the spec. */
 export const solveCli: KindCli = {
@@ -64,24 +51,24 @@ export const solveCli: KindCli = {
   ],
 
   async plan(opts, ctx) {
-    const datasetFile = str(opts['dataset']);
+    const datasetFile = optString(opts['dataset']);
     if (!datasetFile) throw new Error('--dataset is required');
     const format = z.enum(['native', 'humaneval', 'mbpp']).optional().parse(opts['format']);
     const text = ctx.readText(datasetFile);
     const parsed = parseProblemSet(text, format ? { format } : {});
     for (const e of parsed.errors) ctx.err(`${datasetFile}:${e.line}: ${e.message}`);
     if (parsed.problems.length === 0) throw new Error(`${datasetFile}: no usable problem`);
-    const categories = list(opts['categories']);
-    const limit = num(opts['limit']);
+    const categories = optList(opts['categories']);
+    const limit = optNumber(opts['limit']);
     const problems = selectProblems(parsed.problems, {
       ...(categories ? { categories } : {}),
       ...(opts['quickTest'] === true ? { perCategory: 1 } : {}),
       ...(limit ? { limit } : {}),
     });
-    const models = list(opts['models']) ?? [];
-    const samplesPerTask = num(opts['samplesPerTask']) ?? 1;
-    const samplesFile = str(opts['samples']);
-    const judgeModel = str(opts['judge']);
+    const models = optList(opts['models']) ?? [];
+    const samplesPerTask = optNumber(opts['samplesPerTask']) ?? 1;
+    const samplesFile = optString(opts['samples']);
+    const judgeModel = optString(opts['judge']);
     if (judgeModel) ctx.checkModels([judgeModel]);
     let jobs: number;
     let samplesText: string | undefined;
@@ -107,18 +94,13 @@ export const solveCli: KindCli = {
       `total jobs: ${jobs}${models.length ? ` (${models.join(', ')} × ${samplesPerTask} samples)` : ' (samples file)'}`,
       ...(judgeModel ? [`failed samples are judged by ${judgeModel}`] : []),
     ];
-    const placeholder = { key: 'dry-run', size: 0, sha256: '0'.repeat(64) };
-    const dataset = ctx.dryRun ? placeholder : await ctx.upload('datasets', text, '.jsonl');
+    const dataset = await uploadUnlessDryRun(ctx, 'datasets', text, '.jsonl');
     const samples =
-      samplesText === undefined
-        ? undefined
-        : ctx.dryRun
-          ? placeholder
-          : await ctx.upload('samples', samplesText, '.jsonl');
-    const temperature = num(opts['temperature']);
-    const maxTokens = num(opts['maxTokens']);
-    const timeoutMs = num(opts['timeoutMs']);
-    const budgetUsd = num(opts['budgetUsd']);
+      samplesText === undefined ? undefined : await uploadUnlessDryRun(ctx, 'samples', samplesText, '.jsonl');
+    const temperature = optNumber(opts['temperature']);
+    const maxTokens = optNumber(opts['maxTokens']);
+    const timeoutMs = optNumber(opts['timeoutMs']);
+    const budgetUsd = optNumber(opts['budgetUsd']);
     const spec = solveSpecSchema.parse({
       dataset,
       ...(format ? { datasetFormat: format } : {}),
@@ -141,7 +123,7 @@ export const solveCli: KindCli = {
   summaryLines: (summary) => summaryLines(summary) ?? [JSON.stringify(summary, null, 2)],
 
   async afterWait(runId, opts, ctx) {
-    const samplesFile = str(opts['samples']);
+    const samplesFile = optString(opts['samples']);
     if (!samplesFile) return;
     // Like human-eval: the results land beside the samples file as `<file>_results.jsonl`.
     const body = await ctx.store.getOptional(runKeys.report(runId, 'samples_results.jsonl'));

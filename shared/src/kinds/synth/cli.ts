@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { KindCli } from '../../workflow/index.js';
+import { optList, optNumber, optString, type KindCli } from '../../workflow/index.js';
 import { parseCatalog } from './catalog.js';
 import { validateCommand } from './command.js';
 import { strategies, synthSpecSchema, type Strategy } from './messages.js';
@@ -8,18 +8,8 @@ import { strategies, synthSpecSchema, type Strategy } from './messages.js';
 /** The catalog that ships with evalfleet (datasets/synth-catalog.json). */
 export const bundledCatalog = fileURLToPath(new URL('../../../../datasets/synth-catalog.json', import.meta.url));
 
-const list = (v: unknown): string[] | undefined =>
-  typeof v === 'string'
-    ? v
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean)
-    : undefined;
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-
 function strategiesOf(v: unknown): Strategy[] {
-  const asked = list(v) ?? [...strategies];
+  const asked = optList(v) ?? [...strategies];
   const unknown = asked.filter((s) => !strategies.includes(s as Strategy));
   if (unknown.length > 0) throw new Error(`unknown strategies ${unknown.join(', ')} (llm, ast, numeric)`);
   return strategies.filter((s) => asked.includes(s));
@@ -99,13 +89,13 @@ export const synthCli: KindCli = {
   commands: [validateCommand],
 
   async plan(opts, ctx) {
-    const models = list(opts['models']) ?? [];
+    const models = optList(opts['models']) ?? [];
     if (models.length === 0) throw new Error('--models is required');
     ctx.checkModels(models);
-    const catalogFile = str(opts['catalog']) ?? bundledCatalog;
+    const catalogFile = optString(opts['catalog']) ?? bundledCatalog;
     const text = ctx.readText(catalogFile);
     const catalog = parseCatalog(text);
-    const count = num(opts['count']) ?? 1;
+    const count = optNumber(opts['count']) ?? 1;
     const asked = strategiesOf(opts['strategies']);
     const catalogRef = ctx.dryRun
       ? { key: 'dry-run', size: 0, sha256: '0'.repeat(64) }
@@ -116,15 +106,15 @@ export const synthCli: KindCli = {
       models,
       count,
       strategies: asked,
-      retries: num(opts['retries']) ?? 2,
-      ...(num(opts['maxCandidates']) !== undefined ? { maxCandidates: num(opts['maxCandidates']) } : {}),
+      retries: optNumber(opts['retries']) ?? 2,
+      ...(optNumber(opts['maxCandidates']) !== undefined ? { maxCandidates: optNumber(opts['maxCandidates']) } : {}),
       fileEdit: opts['fileEdit'] === true || opts['suppressBuggyCode'] === true,
       suppressBuggyCode: opts['suppressBuggyCode'] === true,
       allowRepeat: opts['allowRepeat'] === true,
-      ...(num(opts['temperature']) !== undefined ? { temperature: num(opts['temperature']) } : {}),
-      ...(num(opts['maxTokens']) !== undefined ? { maxTokens: num(opts['maxTokens']) } : {}),
-      ...(num(opts['timeoutMs']) !== undefined ? { timeoutMs: num(opts['timeoutMs']) } : {}),
-      ...(num(opts['budgetUsd']) !== undefined ? { budgetUsd: num(opts['budgetUsd']) } : {}),
+      ...(optNumber(opts['temperature']) !== undefined ? { temperature: optNumber(opts['temperature']) } : {}),
+      ...(optNumber(opts['maxTokens']) !== undefined ? { maxTokens: optNumber(opts['maxTokens']) } : {}),
+      ...(optNumber(opts['timeoutMs']) !== undefined ? { timeoutMs: optNumber(opts['timeoutMs']) } : {}),
+      ...(optNumber(opts['budgetUsd']) !== undefined ? { budgetUsd: optNumber(opts['budgetUsd']) } : {}),
       noCache: opts['cache'] === false,
     });
     const jobs = count * models.length;
