@@ -15,7 +15,7 @@ import { FaultFleet, writeSamplesFile } from './support/fleet.js';
 import { checkLedger, type DeadLetter, type LedgerOptions } from './support/ledger.js';
 import { startOwnRabbit, type OwnServer } from './support/servers.js';
 
-const jobs = 18;
+const jobs = 12;
 const maxMessageBytes = 1024 * 1024;
 let rabbit: (OwnServer & { rabbitmqctl(...args: string[]): Promise<string> }) | undefined;
 let fleet: FaultFleet | undefined;
@@ -159,7 +159,7 @@ describe('broker faults', () => {
         expect(report.deadLetters.map((l) => l.jobId ?? '(bytes)').sort()).toEqual(['(bytes)', 'poison/stray']);
       } finally {
         // Later scenarios share the namespace: they must not find these letters.
-        await cli(f.env, 'dlq', 'purge', 'evaluate', '--yes');
+        await cli(f.cliEnv, 'dlq', 'purge', 'evaluate', '--yes');
       }
     },
   );
@@ -184,7 +184,7 @@ describe('broker faults', () => {
       await f.startService('evaluator');
       // The services declare the queue again on their next (re)subscribe; what it held is gone from
       // the broker but not from the store: resume republishes every job without a result.
-      const resumed = await cli(f.env, 'resume', 'deleted');
+      const resumed = await cli(f.cliEnv, 'resume', 'deleted');
       expect(resumed.code, resumed.err).toBe(0);
       await f.waitCompleted('deleted');
       await ledger('deleted');
@@ -230,7 +230,7 @@ describe('broker faults', () => {
     }
     await waitFor('dead letters recorded', async () => (await f.done('requeue')) >= 3, 30_000, 50);
     await f.startService('evaluator');
-    const requeued = await cli(f.env, 'dlq', 'requeue', 'evaluate', '--filter', 'fault_injected', '--json');
+    const requeued = await cli(f.cliEnv, 'dlq', 'requeue', 'evaluate', '--filter', 'fault_injected', '--json');
     expect(requeued.code, requeued.err).toBe(0);
     expect(JSON.parse(requeued.out)).toMatchObject({ moved: 3 });
     await f.waitCompleted('requeue');

@@ -10,7 +10,7 @@ import { queueDepth, rabbitUrl, waitFor } from '../support/rabbit.js';
 import { FaultFleet, writeSamplesFile } from './support/fleet.js';
 import { startSlowProxy, type SlowProxy } from './support/proxy.js';
 
-const jobs = 18;
+const jobs = 12;
 let fleet: FaultFleet | undefined;
 let proxy: SlowProxy | undefined;
 let samples = '';

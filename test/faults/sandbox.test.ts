@@ -1,7 +1,7 @@
 // Sandbox faults on a Docker engine of this file's own (its own socket, data and exec roots; the
 // machine's engine, which other tests share, is never touched): the evaluator SIGKILLed and drained
 // mid-sandbox, a sandbox container killed from outside, and the engine restarted mid-evaluation.
-// The right answers sleep 1 s first, so a fault lands while a job runs in a container.
+// The right answers sleep 0.5 s first, so a fault lands while a job runs in a container.
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { waitFor } from '../support/rabbit.js';
 import { FaultFleet, sandboxImage, writeSamplesFile, type ServiceProcess } from './support/fleet.js';
 import { startOwnDockerd } from './support/servers.js';
 
-const jobs = 18;
+const jobs = 12;
 const ownerLabel = 'org.evalfleet.sandbox.owner';
 let dockerd: Awaited<ReturnType<typeof startOwnDockerd>> | undefined;
 let fleet: FaultFleet | undefined;
@@ -24,7 +24,7 @@ describe.skipIf(!sandboxImage)('sandbox faults (own Docker engine)', () => {
       env: { SANDBOX: 'docker', DOCKER_SOCKET: dockerd.socket, LOG_LEVEL: 'warn' },
     });
     samples = path.join(fleet.dir, 'samples.jsonl');
-    await writeSamplesFile(samples, jobs, { sleepSeconds: 1 });
+    await writeSamplesFile(samples, jobs, { sleepSeconds: 0.5 });
     await fleet.ensure('producer', 'evaluator', 'aggregator');
     await fleet.submitSamples('baseline', samples);
     await fleet.waitCompleted('baseline');

@@ -207,7 +207,8 @@ export class FaultFleet {
 
   /** Start `name` unless an instance runs (a scenario that failed half-way may have left it stopped). */
   async ensure(...names: ServiceName[]): Promise<void> {
-    for (const name of names) if (this.running(name).length === 0) await this.startService(name);
+    // In parallel: a service's start-up is mostly waiting (broker, Docker), and tests pay for each.
+    await Promise.all(names.filter((n) => this.running(n).length === 0).map((n) => this.startService(n)));
   }
 
   /** Stop every running instance of `name` with `signal`. */
@@ -224,7 +225,7 @@ export class FaultFleet {
   /** Submit a samples run (no model called) and return at once. */
   async submitSamples(runId: string, samplesFile: string, extra: string[] = []): Promise<void> {
     const r = await cli(
-      this.env,
+      this.cliEnv,
       'submit',
       'solve',
       '--dataset',
@@ -244,7 +245,7 @@ export class FaultFleet {
   /** Submit a models run against the fake provider (no response cache, so every job calls it). */
   async submitModels(runId: string, models: string[], extra: string[] = []): Promise<void> {
     const r = await cli(
-      this.env,
+      this.cliEnv,
       'submit',
       'solve',
       '--dataset',
@@ -276,6 +277,11 @@ export class FaultFleet {
         cause: err,
       });
     }
+  }
+
+  /** The CLI runs in the test's process: its logs would go to the test's output, so only warnings. */
+  get cliEnv(): Record<string, string> {
+    return { ...this.env, LOG_LEVEL: 'warn' };
   }
 
   /** The namespace's delay tiers (BROKER_DELAY_TIERS_MS, else the catalog's). */

@@ -1,0 +1,100 @@
+// Outages of Redis and of the store, and Redis restarted empty. Each scenario has a fleet and a server
+// of its own (a redis-server, an s3rver; never the machine's), so the three run at once: the 30 s
+// outages are mostly waiting, and CI pays for them once. Each compares its run with a fault-free run
+// of the same inputs on the same fleet.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/rabbit.js';
+import { FaultFleet, writeSamplesFile, type FaultFleetOptions } from './support/fleet.js';
+import { startOwnRedis, startOwnS3rver } from './support/servers.js';
+
+const jobs = 12;
+// The outage's length is the scenario itself, not a wait for something to happen.
+const outageMs = 30_000;
+
+/** A fleet on `opts`, its fault-free run done; `fault` then runs beside a second run; the ledger after. */
+async function scenario(
+  opts: FaultFleetOptions,
+  fault: (f: FaultFleet) => Promise<void>,
+  evidence?: (f: FaultFleet) => Promise<void>,
+) {
+  // The catalog's own delay tiers (1 s, 5 s, 30 s, ...): what lets a job outlive a 30 s outage.
+  const f = await FaultFleet.start({ ...opts, env: { LOG_LEVEL: 'warn', ...opts.env } });
+  try {
+    const samples = path.join(f.dir, 'samples.jsonl');
+    await writeSamplesFile(samples, jobs);
+    await f.ensure('producer', 'evaluator', 'aggregator');
+    await f.submitSamples('baseline', samples);
+    await f.waitCompleted('baseline');
+    await f.submitSamples('faulty', samples);
+    await waitFor('some results counted', async () => (await f.done('faulty')) >= 2, 60_000, 10);
+    await fault(f);
+    await f.waitCompleted('faulty', 150_000);
+    const report = await f.ledger('faulty', 'baseline');
+    expect(report.ok, `${report.diff}\n${report.ok ? '' : await f.logTail()}`).toBe(true);
+    await evidence?.(f);
+  } finally {
+    await f.stop();
+  }
+}
+
+describe.concurrent('outages', () => {
+  it(
+    'Redis restarted empty mid-run: counters rebuilt from the store, nothing counted twice',
+    { timeout: 180_000 },
+    async () => {
+      const redis = await startOwnRedis();
+      try {
+        await scenario({ label: 'redis-empty', redisUrl: redis.url }, async (f) => {
+          await f.redis.set('fault-marker', '1');
+          await redis.stop('SIGKILL');
+          await redis.wipe();
+          await redis.start();
+          // Empty indeed (the services rebuild the run's keys at once: look at a key only this test writes).
+          await waitFor('reconnected', async () => (await f.redis.ping().catch(() => '')) === 'PONG', 20_000, 50);
+          expect(await f.redis.exists('fault-marker')).toBe(0);
+        });
+      } finally {
+        await redis.dispose();
+      }
+    },
+  );
+
+  it('Redis unreachable for 30 s mid-run', { timeout: 240_000 }, async () => {
+    const redis = await startOwnRedis();
+    try {
+      await scenario(
+        { label: 'redis-down', redisUrl: redis.url },
+        async () => {
+          await redis.stop('SIGTERM');
+          await new Promise((r) => setTimeout(r, outageMs));
+          await redis.start();
+        },
+        async (f) => expect(await f.logText()).toMatch(/redis|ECONNREFUSED/i),
+      );
+    } finally {
+      await redis.dispose();
+    }
+  });
+
+  it('the store unreachable for 30 s mid-run', { timeout: 240_000 }, async () => {
+    const s3 = await startOwnS3rver();
+    try {
+      await scenario(
+        {
+          label: 's3-down',
+          store: { kind: 's3', endpoint: s3.endpoint, bucket: `faults-${randomBytes(4).toString('hex')}` },
+        },
+        async () => {
+          await s3.stop('SIGTERM');
+          await new Promise((r) => setTimeout(r, outageMs));
+          await s3.start();
+        },
+        async (f) => expect(await f.logText()).toContain('storage_unavailable'),
+      );
+    } finally {
+      await s3.dispose();
+    }
+  });
+});
