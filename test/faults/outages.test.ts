@@ -19,8 +19,13 @@ async function scenario(
   fault: (f: FaultFleet) => Promise<void>,
   evidence?: (f: FaultFleet) => Promise<void>,
 ) {
-  // The catalog's own delay tiers (1 s, 5 s, 30 s, ...): what lets a job outlive a 30 s outage.
-  const f = await FaultFleet.start({ ...opts, env: { LOG_LEVEL: 'warn', ...opts.env } });
+  // Retries after 1 s, 5 s, 15 s and 15 s: a job's fifth and last attempt comes 36 s after its first
+  // failure, so after a 30 s outage whenever it started, and the run ends up to 15 s after the outage
+  // (the catalog's own 30 s tier would double that wait).
+  const f = await FaultFleet.start({
+    ...opts,
+    env: { LOG_LEVEL: 'warn', BROKER_DELAY_TIERS_MS: '1000,5000,15000', ...opts.env },
+  });
   try {
     const samples = path.join(f.dir, 'samples.jsonl');
     await writeSamplesFile(samples, jobs);
