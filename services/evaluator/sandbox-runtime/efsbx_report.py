@@ -180,8 +180,9 @@ class Reporter:
         except BaseException:  # noqa: BLE001
             pass
 
-    def finish(self, verdict, reason=None, tests=(), message=None, tampered=None, integrity=None):
-        """Write the final record and exit: nothing runs after the verdict."""
+    def finish(self, verdict, reason=None, tests=(), message=None, tampered=None, integrity=None, data=None):
+        """Write the final record and exit: nothing runs after the verdict. `data`: the runner's own results
+        (a dict of plain JSON values, bounded by the runner: the record must fit the result pipe's cap)."""
         signal.setitimer(signal.ITIMER_REAL, 0)
         record = {"t": "final", "verdict": verdict, "tests": _bounded(list(tests))}
         record["integrity"] = integrity or self.integrity_of()
@@ -191,6 +192,8 @@ class Reporter:
             record["message"] = message[-MESSAGE_LIMIT:]
         if tampered:
             record["tampered"] = list(tampered)
+        if data is not None:
+            record["data"] = data
         if verdict != "passed" and self.candidate_pid:
             # What the supervisor needs to tell a real out-of-memory from a candidate that only says so.
             record["candidatePeak"] = _vm_peak(self.candidate_pid)

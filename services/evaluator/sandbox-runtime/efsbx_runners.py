@@ -24,6 +24,7 @@ RUNNERS = {
     "unittest": "efsbx_suites",
     "project": "efsbx_project",
     "mutants": "efsbx_mutants",
+    "evalplus": "efsbx_evalplus",
 }
 
 

@@ -31,6 +31,8 @@ export type EvalPlusReferenceOptions = {
   budgetChars?: number;
   /** Start no new input after this long (default 20 s); `data.done` says where the chunk stopped. */
   sliceMs?: number;
+  /** Resume an output sent in slices (`data.slice`) at this offset: the first input is run again. */
+  sliceOffset?: number;
 };
 
 export type EvalPlusCheckOptions = {
@@ -65,6 +67,11 @@ export type EvalPlusReferenceData = {
   errors: [number, string, string][];
   /** How many of the chunk's inputs it covered; the caller sends the rest again. */
   done: number;
+  /**
+   * An output over the chunk's budget comes in slices: then `done` is 0 and `outputs` holds the part from
+   * `offset` of the `total` characters (`sha256` of the whole, to check the parts belong together).
+   */
+  slice?: { offset: number; total: number; sha256: string };
 };
 
 export type EvalPlusCheckData = Partial<Record<'base' | 'plus', EvalPlusStatus>> & {

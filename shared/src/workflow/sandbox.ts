@@ -1,5 +1,6 @@
 // The sandbox's contract, kind-agnostic: a program and its tests in a format the runtime knows go
 // in, a verdict comes out. Kinds build jobs (`ctx.caps.sandbox.run`); the evaluator implements it.
+import type { SandboxEvalPlusJob } from './sandbox-evalplus.js';
 import type { SandboxMutantsJob } from './sandbox-mutants.js';
 
 /** Verdict of one evaluation. Only `infra_error` is worth retrying: everything else is the code's doing. */
@@ -66,7 +67,7 @@ export type SandboxProjectJob = SandboxJobBase & {
   select?: string[];
 };
 
-export type SandboxJob = SandboxCodeJob | SandboxProjectJob | SandboxMutantsJob;
+export type SandboxJob = SandboxCodeJob | SandboxProjectJob | SandboxMutantsJob | SandboxEvalPlusJob;
 
 export type SandboxRunner = SandboxJob['runner'];
 
@@ -106,7 +107,14 @@ export type SandboxResult = {
   message?: string;
   sandbox: 'docker' | 'process';
   integrity: Integrity;
+  /** The runner's own results, as its checker reported them (`evalplus`: `EvalPlusCheckData` or `EvalPlusReferenceData`). */
+  data?: Record<string, unknown>;
+  /** The image the job ran in (Docker sandbox): its tag and the sha256 of its manifest (/opt/evalfleet/image.json). */
+  image?: SandboxImage;
 };
+
+/** What a sandbox image is: its tag, and what scripts/sandbox-image recorded about its contents (labels). */
+export type SandboxImage = { tag: string; manifestSha256?: string; python?: string; packages?: string };
 
 /** A backslash or a control character (U+0000-U+001F, U+007F). */
 function hasBadChars(text: string): boolean {

@@ -13,7 +13,7 @@ import {
 import { startDockerWorker } from './docker-worker.js';
 import { createPooledSandbox } from './pooled-sandbox.js';
 import { quietLogger } from './runtime-files.js';
-import type { JobLimits, Sandbox, SandboxLogger } from './types.js';
+import type { JobLimits, Sandbox, SandboxImage, SandboxLogger } from './types.js';
 import { WorkerPool, type RecycleReason } from './worker-pool.js';
 
 export type DockerSandboxOptions = {
@@ -80,7 +80,7 @@ export async function createDockerSandbox(opts: DockerSandboxOptions): Promise<S
   const owner = `${hostname()}:${process.pid}`;
   let sequence = 0;
 
-  await docker.getImage(opts.image).inspect();
+  const image = imageInfo(opts.image, await docker.getImage(opts.image).inspect());
   const pool = new WorkerPool(
     poolSize,
     () =>
@@ -111,6 +111,7 @@ export async function createDockerSandbox(opts: DockerSandboxOptions): Promise<S
       `docker sandbox: image ${opts.image}, ${poolSize} container(s) of ${containerLimits.cpus} CPU and ` +
       `${containerLimits.memoryMb + containerLimits.overheadMb} MiB, network none, pool ${poolId}`,
     fingerprint: `docker ${opts.image} cpus=${containerLimits.cpus} memory=${jobLimits.memoryMb}`,
+    image,
     logger,
     onClose: () => removeSandboxContainers(docker, { poolId }).then(() => undefined),
   });
@@ -121,6 +122,27 @@ export async function createDockerSandbox(opts: DockerSandboxOptions): Promise<S
     throw err;
   }
   return sandbox;
+}
+
+/** Labels scripts/sandbox-image puts on the images it builds: what the image holds. */
+export const IMAGE_LABELS = {
+  manifestSha256: 'org.evalfleet.image.manifest-sha256',
+  python: 'org.evalfleet.image.python',
+  packages: 'org.evalfleet.image.packages',
+} as const;
+
+/** The image as results name it: its tag and, when it has them, its manifest's digest and contents. */
+export function imageInfo(
+  tag: string,
+  inspected: { Config?: { Labels?: Record<string, string> | null } },
+): SandboxImage {
+  const labels = inspected.Config?.Labels ?? {};
+  const image: SandboxImage = { tag };
+  for (const [field, label] of Object.entries(IMAGE_LABELS) as [keyof typeof IMAGE_LABELS, string][]) {
+    const value = labels[label];
+    if (typeof value === 'string' && value !== '') image[field] = value;
+  }
+  return image;
 }
 
 /**

@@ -5,6 +5,7 @@ export type {
   SandboxCodeJob,
   SandboxJob,
   SandboxProjectJob,
+  SandboxImage,
   SandboxLogger,
   SandboxResult,
   SandboxRunner,
@@ -12,7 +13,13 @@ export type {
   Verdict,
 } from './types.js';
 export type { PoolCounts, RecycleReason } from './worker-pool.js';
-export { createDockerSandbox, removeSandboxContainers, type DockerSandboxOptions } from './docker-sandbox.js';
+export {
+  createDockerSandbox,
+  IMAGE_LABELS,
+  imageInfo,
+  removeSandboxContainers,
+  type DockerSandboxOptions,
+} from './docker-sandbox.js';
 export { createProcessSandbox, type ProcessSandboxOptions } from './process-sandbox.js';
 export { hardenedContainerSpec, SANDBOX_LABEL, POOL_LABEL, OWNER_LABEL } from './container-spec.js';
 export { RUNTIME_DIR } from './runtime-files.js';

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 
 import { runRequest, syntheticResult, toResult, validateJob, validateProject } from './protocol.js';
 import { SupervisorFailure } from './supervisor-client.js';
-import type { JobLimits, Sandbox, SandboxJob, SandboxLogger, SandboxResult } from './types.js';
+import type { JobLimits, Sandbox, SandboxImage, SandboxJob, SandboxLogger, SandboxResult } from './types.js';
 import { PoolClosedError, type WorkerPool } from './worker-pool.js';
 
 export type PooledSandboxParts = {
@@ -15,6 +15,8 @@ export type PooledSandboxParts = {
   maxJobsPerWorker: number;
   description: string;
   fingerprint: string;
+  /** The image every result names (Docker sandbox). */
+  image?: SandboxImage;
   logger: SandboxLogger;
   /** Extra clean-up after the pool is closed (temporary directories). */
   onClose?: () => Promise<void>;
@@ -44,7 +46,9 @@ export function createPooledSandbox(parts: PooledSandboxParts): Sandbox {
         }
         const recycle = reply.recycle || worker.jobsRun >= parts.maxJobsPerWorker;
         const reason = reply.recycle ? (reply.verdict === 'infra_error' ? 'infra_error' : 'requested') : 'max_jobs';
-        return { value: { kind: 'result', result: toResult(reply, kind) }, recycle, reason };
+        const result = toResult(reply, kind);
+        if (parts.image) result.image = parts.image;
+        return { value: { kind: 'result', result }, recycle, reason };
       } catch (err) {
         const elapsed = performance.now() - started;
         const failure = err instanceof SupervisorFailure ? err : new SupervisorFailure('lost', String(err));

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { hardenedContainerSpec } from './container-spec.js';
 import { parseRunReply, runRequest, validateJob, validateProject } from './protocol.js';
+import { EVALPLUS_LIMITS, type SandboxEvalPlusJob } from '@evalfleet/shared/workflow';
 import type { SandboxCodeJob, SandboxProjectJob } from './types.js';
 
 const base: SandboxCodeJob = {
@@ -222,5 +223,64 @@ describe('demultiplex', () => {
     source.end();
     await new Promise((resolve) => out.on('end', resolve));
     expect(seen).toEqual({ out: 2 * big.length, err: 'e' });
+  });
+});
+
+describe('evalplus jobs', () => {
+  const check: SandboxEvalPlusJob = {
+    jobId: 'e',
+    runner: 'evalplus',
+    code: 'def f(x):\n    return x\n',
+    entryPoint: 'f',
+    timeoutMs: 5000,
+    evalplus: {
+      mode: 'check',
+      dataset: 'custom',
+      taskId: 't/0',
+      atol: 0,
+      floorMs: 1000,
+      factor: 4,
+      phaseCapMs: 60_000,
+      phases: [{ name: 'base', inputs: '[[1]]', expected: '["BQE="]', refMs: [0.1], indices: [0] }],
+    },
+  };
+
+  it('sends the program, the entry point and the options, and nothing else', () => {
+    expect(validateJob(check)).toBeUndefined();
+    expect(runRequest('r', check, limits).job).toEqual({
+      runner: 'evalplus',
+      code: check.code,
+      entryPoint: 'f',
+      evalplus: check.evalplus,
+    });
+    const reference: SandboxEvalPlusJob = {
+      ...check,
+      evalplus: { mode: 'reference', dataset: 'mbpp', taskId: 'Mbpp/2', inputs: '[[1]]' },
+    };
+    expect(validateJob(reference)).toBeUndefined();
+  });
+
+  it.each<[string, Partial<SandboxEvalPlusJob> | Record<string, unknown>]>([
+    ['no entry point', { entryPoint: '' }],
+    ['no options', { evalplus: undefined }],
+    ['an unknown mode', { evalplus: { ...check.evalplus, mode: 'grade' } }],
+    ['no phases', { evalplus: { ...check.evalplus, phases: [] } }],
+    ['three phases', { evalplus: { ...check.evalplus, phases: [1, 2, 3] } }],
+    ['inputs that are not text', { evalplus: { ...check.evalplus, phases: [{ inputs: [[1]], expected: '[]' }] } }],
+    ['data over the cap', { evalplus: { mode: 'reference', inputs: 'x'.repeat(EVALPLUS_LIMITS.dataBytes + 1) } }],
+  ])('rejects %s', (_name, change) => {
+    expect(validateJob({ ...check, ...change })).toEqual(expect.any(String));
+  });
+
+  it("keeps the checker's data in the reply", () => {
+    const reply = parseRunReply({
+      op: 'result',
+      id: 'r',
+      verdict: 'failed',
+      tests: [],
+      data: { base: 'pass', plus: 'fail' },
+    });
+    expect(reply?.data).toEqual({ base: 'pass', plus: 'fail' });
+    expect(parseRunReply({ op: 'result', id: 'r', verdict: 'failed', data: [1] })?.data).toBeUndefined();
   });
 });

@@ -1,6 +1,8 @@
 import {
+  EVALPLUS_LIMITS,
   projectProblem,
   type SandboxCodeJob,
+  type SandboxEvalPlusJob,
   type SandboxMutantsJob,
   type SandboxProjectJob,
 } from '@evalfleet/shared/workflow';
@@ -15,7 +17,15 @@ export const PROTOCOL_VERSION = 1;
 
 const VERDICTS: readonly Verdict[] = ['passed', 'failed', 'error', 'timeout', 'oom', 'infra_error'];
 const OUTCOMES: readonly TestOutcome['outcome'][] = ['passed', 'failed', 'error', 'skipped'];
-const RUNNERS: readonly SandboxJob['runner'][] = ['humaneval', 'mbpp', 'pytest', 'unittest', 'project', 'mutants'];
+const RUNNERS: readonly SandboxJob['runner'][] = [
+  'humaneval',
+  'mbpp',
+  'pytest',
+  'unittest',
+  'project',
+  'mutants',
+  'evalplus',
+];
 const INTEGRITY: readonly Integrity[] = ['checker', 'handle', 'in-process'];
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MODULE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
@@ -28,7 +38,8 @@ export type RunRequest = {
   job:
     | Pick<SandboxCodeJob, 'runner' | 'code' | 'tests' | 'entryPoint' | 'setupCode' | 'moduleName' | 'trustedCode'>
     | Pick<SandboxProjectJob, 'runner' | 'files' | 'testFramework' | 'testFiles' | 'select'>
-    | Pick<SandboxMutantsJob, 'runner' | 'files' | 'plan'>;
+    | Pick<SandboxMutantsJob, 'runner' | 'files' | 'plan'>
+    | Pick<SandboxEvalPlusJob, 'runner' | 'code' | 'entryPoint' | 'evalplus'>;
   limits: {
     timeoutMs: number;
     callTimeoutMs: number;
@@ -55,6 +66,7 @@ export function validateJob(job: SandboxJob): string | undefined {
     return 'callTimeoutMs must be positive';
   }
   if (job.runner === 'project' || job.runner === 'mutants') return undefined; // files: projectProblem, invalid_project
+  if (job.runner === 'evalplus') return evalplusProblem(job);
   if (typeof job.code !== 'string' || typeof job.tests !== 'string') return 'code and tests must be strings';
   if (
     Buffer.byteLength(job.code) +
@@ -77,6 +89,33 @@ export function validateJob(job: SandboxJob): string | undefined {
   return undefined;
 }
 
+/** Why an evalplus job cannot be sent (the supervisor checks it again: efsbx_evalplus.job_files). */
+function evalplusProblem(job: SandboxEvalPlusJob): string | undefined {
+  if (typeof job.code !== 'string' || Buffer.byteLength(job.code) > MAX_SOURCE_BYTES)
+    return `code must be a string of at most ${MAX_SOURCE_BYTES} bytes`;
+  if (!IDENTIFIER.test(job.entryPoint ?? '')) return 'evalplus jobs need entryPoint, a Python identifier';
+  const options: unknown = job.evalplus;
+  if (!isRecord(options)) return 'evalplus jobs need their evalplus options';
+  if (options.mode !== 'reference' && options.mode !== 'check') return 'evalplus.mode must be reference or check';
+  let bytes = 0;
+  if (options.mode === 'reference') {
+    if (typeof options.inputs !== 'string') return 'evalplus.inputs must be a JSON array as text';
+    bytes = options.inputs.length;
+  } else {
+    const phases: unknown = options.phases;
+    if (!Array.isArray(phases) || phases.length === 0 || phases.length > 2)
+      return 'evalplus.phases must hold one or two phases';
+    for (const phase of phases as unknown[]) {
+      if (!isRecord(phase) || typeof phase.inputs !== 'string' || typeof phase.expected !== 'string')
+        return 'a phase needs inputs and expected outputs, JSON arrays as text';
+      bytes += phase.inputs.length + phase.expected.length;
+    }
+  }
+  // UTF-16 units: at most 3 bytes each in UTF-8, at least 1; the supervisor counts again.
+  if (bytes > EVALPLUS_LIMITS.dataBytes) return `evalplus data exceed ${EVALPLUS_LIMITS.dataBytes} bytes`;
+  return undefined;
+}
+
 /** Why a project's files or options are unacceptable: verdict `failed`, reason `invalid_project`. */
 export function validateProject(job: SandboxJob): string | undefined {
   if (job.runner === 'mutants') return projectProblem({ files: job.files });
@@ -85,6 +124,8 @@ export function validateProject(job: SandboxJob): string | undefined {
 
 function jobFields(job: SandboxJob): RunRequest['job'] {
   if (job.runner === 'mutants') return { runner: job.runner, files: job.files, plan: job.plan };
+  if (job.runner === 'evalplus')
+    return { runner: job.runner, code: job.code, entryPoint: job.entryPoint, evalplus: job.evalplus };
   if (job.runner === 'project') {
     return {
       runner: job.runner,
@@ -168,6 +209,7 @@ export function parseRunReply(message: Record<string, unknown>): RunReply | unde
   if (typeof message.reason === 'string') reply.reason = message.reason;
   if (typeof message.message === 'string') reply.message = message.message;
   if (typeof message.anomaly === 'string') reply.anomaly = message.anomaly;
+  if (isRecord(message.data)) reply.data = message.data;
   return reply;
 }
 
@@ -187,6 +229,7 @@ export function toResult(reply: RunReply, sandbox: SandboxResult['sandbox']): Sa
   };
   if (reply.reason !== undefined) result.reason = reply.reason;
   if (reply.message !== undefined) result.message = reply.message;
+  if (reply.data !== undefined) result.data = reply.data;
   return result;
 }
 

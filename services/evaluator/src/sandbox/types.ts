@@ -6,6 +6,7 @@ export type {
   SandboxCodeJob,
   SandboxJob,
   SandboxProjectJob,
+  SandboxImage,
   SandboxResult,
   SandboxRunner,
   SandboxTestOutcome as TestOutcome,
