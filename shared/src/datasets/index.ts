@@ -1,11 +1,15 @@
 export {
   codeModes,
+  evalplusDatasets,
+  evalplusTestsSchema,
   identifierSchema,
+  nativeTestFormats,
   problemSchema,
   problemSources,
   taskIdSchema,
   testFormats,
   type CodeMode,
+  type EvalPlusTests,
   type Problem,
   type ProblemSource,
   type TestFormat,
@@ -20,6 +24,8 @@ export {
 export { fromNativeRecord } from './native.js';
 export { fromHumanEvalRecord, signatureLine } from './humaneval.js';
 export { fromMbppRecord, mbppEntryPoint, mbppTaskId } from './mbpp.js';
+export { evalplusDatasetOf, evalplusReferenceProgram, fromEvalPlusLine, looksLikeEvalPlus } from './evalplus.js';
+export { arrayElements, checkPythonJson, objectMembers, type Span } from './raw-json.js';
 export type { RecordResult } from './record-result.js';
 export { listCategories, selectProblems, type ProblemFilter } from './select.js';
 export { datasetId } from './dataset-id.js';

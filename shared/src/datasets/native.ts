@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { testFormats } from './problem.js';
+import { nativeTestFormats } from './problem.js';
 import { complexityText, describeIssues, finish, optionalText, type RecordResult } from './record-result.js';
 
 // Field aliases accepted from older collection datasets: `name` for the entry
@@ -10,7 +10,7 @@ const nativeRecordSchema = z.object({
   name: z.string().optional(),
   problem: z.string(),
   tests: z.union([z.string(), z.array(z.string())]),
-  test_format: z.enum(testFormats).default('pytest'),
+  test_format: z.enum(nativeTestFormats).default('pytest'),
   category: z.string().optional(),
   complexity: z.union([z.string(), z.number()]).optional(),
   reference_solution: z.string().optional(),

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 
-export const testFormats = ['humaneval', 'mbpp', 'pytest', 'unittest'] as const;
+export const testFormats = ['humaneval', 'mbpp', 'pytest', 'unittest', 'evalplus'] as const;
 export type TestFormat = (typeof testFormats)[number];
+/** Test formats a native record may name (`evalplus` needs an EvalPlus record's inputs). */
+export const nativeTestFormats = ['humaneval', 'mbpp', 'pytest', 'unittest'] as const;
 
-export const problemSources = ['native', 'humaneval', 'mbpp'] as const;
+export const problemSources = ['native', 'humaneval', 'mbpp', 'evalplus'] as const;
 export type ProblemSource = (typeof problemSources)[number];
 
 /** How a piece of candidate code relates to the problem's starter code. */
@@ -20,6 +22,23 @@ export const taskIdSchema = z
 
 export const identifierSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a Python identifier');
 
+/** Which EvalPlus release a task belongs to (from its task id): it selects special oracles and input conversions. */
+export const evalplusDatasets = ['humaneval', 'mbpp', 'custom'] as const;
+
+/**
+ * What an EvalPlus task tests with: its inputs, each an argument list as the dataset's own JSON text (Python's
+ * dialect: integers of any size, NaN, Infinity), the tolerance for float outputs, and the contract (asserts
+ * on the inputs, run with the reference to leave out inputs that break it).
+ */
+export const evalplusTestsSchema = z.object({
+  dataset: z.enum(evalplusDatasets),
+  baseInputs: z.array(z.string()),
+  plusInputs: z.array(z.string()),
+  atol: z.number().nonnegative(),
+  contract: z.string(),
+});
+export type EvalPlusTests = z.infer<typeof evalplusTestsSchema>;
+
 /**
  * One problem, whatever file format it came from.
  *
@@ -34,6 +53,8 @@ export const identifierSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'mu
  *   `setup_code` (run before the candidate code).
  * - `challengeTests` are MBPP's `challenge_test_list`, kept apart and only run
  *   when asked for.
+ * - `evalplus` (test format `evalplus`): the inputs the function is called on; `tests` is then only a
+ *   description, and `referenceSolution` (the canonical solution) gives the expected outputs.
  */
 export const problemSchema = z.object({
   taskId: taskIdSchema,
@@ -51,5 +72,6 @@ export const problemSchema = z.object({
   starterCode: z.string().optional(),
   challengeTests: z.string().optional(),
   source: z.enum(problemSources),
+  evalplus: evalplusTestsSchema.optional(),
 });
 export type Problem = z.infer<typeof problemSchema>;

@@ -101,6 +101,9 @@ export function buildProgram(problem: Problem, code: string, mode: CodeMode, opt
         argv: ['python3', '-m', 'unittest', '-v', TEST_FILE.replace(/\.py$/, '')],
         env: { ...baseEnv },
       };
+    case 'evalplus':
+      // No self-checking program: the expected outputs come from the canonical solution, run in the sandbox.
+      throw new Error(`${problem.taskId}: EvalPlus problems are checked by the sandbox's evalplus runner`);
   }
 }
 

@@ -61,9 +61,15 @@ export function parseSamples(text: string): { samples: Sample[]; errors: Problem
   return { samples, errors };
 }
 
-/** One line of a `<samples>_results.jsonl` file: the original line plus `result` and `passed`. */
-export function sampleResultLine(sample: Pick<Sample, 'raw'>, outcome: { result: string; passed: boolean }): string {
-  return JSON.stringify({ ...sample.raw, result: outcome.result, passed: outcome.passed });
+/**
+ * One line of a `<samples>_results.jsonl` file: the original line plus `result` and `passed` (and, for EvalPlus
+ * tasks, `base_status` and `plus_status`).
+ */
+export function sampleResultLine(
+  sample: Pick<Sample, 'raw'>,
+  outcome: { result: string; passed: boolean; base_status?: string; plus_status?: string },
+): string {
+  return JSON.stringify({ ...sample.raw, ...outcome });
 }
 
 /**

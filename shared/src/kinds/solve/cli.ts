@@ -12,10 +12,14 @@ export const solveCli: KindCli = {
   options: [
     {
       flags: '--dataset <file>',
-      description: 'problem set: native JSONL, HumanEval or MBPP (auto-detected)',
+      description: 'problem set: native JSONL, HumanEval, MBPP or EvalPlus (auto-detected; .jsonl.gz too)',
       required: true,
     },
-    { flags: '--format <format>', description: 'problem set format', choices: ['native', 'humaneval', 'mbpp'] },
+    {
+      flags: '--format <format>',
+      description: 'problem set format',
+      choices: ['native', 'humaneval', 'mbpp', 'evalplus'],
+    },
     { flags: '--models <list>', description: 'comma-separated registry model names (see evalfleet models)' },
     {
       flags: '--samples-per-task <n>',
@@ -35,7 +39,7 @@ export const solveCli: KindCli = {
     {
       flags: '--timeout-ms <ms>',
       description:
-        'wall-clock limit per evaluation (default: per task, max(3 s, 4 x its reference solution in the same sandbox); 10 s without a reference)',
+        'wall-clock limit per evaluation (default: per task, max(3 s, 4 x its reference solution in the same sandbox); 10 s without a reference). EvalPlus tasks always limit each input to max(1 s, 4 x the reference on it)',
       type: 'int',
     },
     {
@@ -53,7 +57,7 @@ export const solveCli: KindCli = {
   async plan(opts, ctx) {
     const datasetFile = optString(opts['dataset']);
     if (!datasetFile) throw new Error('--dataset is required');
-    const format = z.enum(['native', 'humaneval', 'mbpp']).optional().parse(opts['format']);
+    const format = z.enum(['native', 'humaneval', 'mbpp', 'evalplus']).optional().parse(opts['format']);
     const text = ctx.readText(datasetFile);
     const parsed = parseProblemSet(text, format ? { format } : {});
     for (const e of parsed.errors) ctx.err(`${datasetFile}:${e.line}: ${e.message}`);

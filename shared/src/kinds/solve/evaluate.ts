@@ -1,5 +1,5 @@
 import { buildSolution, type Problem } from '../../datasets/index.js';
-import { RetryableError } from '../../errors/index.js';
+import { PermanentError, RetryableError } from '../../errors/index.js';
 import { runKeys } from '../../runs/index.js';
 import type { ArtifactStore } from '../../storage/index.js';
 import {
@@ -12,6 +12,7 @@ import {
 } from '../../workflow/index.js';
 import { solveMessages, type SolveEvaluatePayload } from './messages.js';
 import { TimeoutCalibrator, TIMEOUTS } from './calibrate.js';
+import { EvalPlusOracles, evalplusJob, evalplusOutcome, type EvalPlusOutcome } from './evalplus.js';
 import type { ProblemCache } from './problems.js';
 import type { SolveResult } from './result.js';
 
@@ -39,6 +40,9 @@ export function sandboxJobFor(
       return { ...common, runner: 'pytest', moduleName: 'solution' };
     case 'unittest':
       return { ...common, runner: 'unittest', moduleName: 'solution' };
+    case 'evalplus':
+      // Its job needs the reference's outputs first: evalplusJob (evalplus.ts).
+      throw new Error(`${problem.taskId}: EvalPlus problems are evaluated with evalplusJob`);
   }
 }
 
@@ -71,13 +75,28 @@ async function evaluate(
   ctx: JobContext,
   problems: ProblemCache,
   calibrator: TimeoutCalibrator,
+  oracles: EvalPlusOracles,
 ): Promise<void> {
   const sandbox = need(ctx.caps, 'sandbox');
   const problem = await problems.get(job.problem.key);
-  const timeoutMs = job.calibrate
-    ? (await calibrator.timeoutFor(job.problem.key, problem, sandbox)).timeoutMs
-    : job.timeoutMs;
-  const result = await sandbox.run(sandboxJobFor(ctx.env.jobId, problem, { ...job, timeoutMs }));
+  let result: SandboxResult;
+  let evalplus: EvalPlusOutcome | undefined;
+  if (problem.testFormat === 'evalplus') {
+    // Per-input limits from the reference's own times: --timeout-ms and calibration do not apply.
+    const oracle = await oracles.get(job.problem.key, problem, sandbox);
+    if (oracle.status !== 'ok')
+      throw new PermanentError(
+        'evalplus_reference_failed',
+        `${problem.taskId}: ${oracle.reason ?? 'reference failed'}`,
+      );
+    result = await sandbox.run(evalplusJob(ctx.env.jobId, problem, oracle, job));
+    evalplus = evalplusOutcome(result, oracle);
+  } else {
+    const timeoutMs = job.calibrate
+      ? (await calibrator.timeoutFor(job.problem.key, problem, sandbox)).timeoutMs
+      : job.timeoutMs;
+    result = await sandbox.run(sandboxJobFor(ctx.env.jobId, problem, { ...job, timeoutMs }));
+  }
   if (result.verdict === 'infra_error') {
     throw new RetryableError('sandbox_infra', `sandbox infrastructure failed: ${result.reason ?? 'unknown'}`);
   }
@@ -106,6 +125,8 @@ async function evaluate(
     durationMs: result.durationMs,
     sandbox: result.sandbox,
     integrity: result.integrity,
+    ...(evalplus ? { evalplus } : {}),
+    ...(result.image ? { sandboxImage: result.image } : {}),
     promptTokens: g?.promptTokens ?? 0,
     completionTokens: g?.completionTokens ?? 0,
     costUsd: g?.costUsd ?? 0,
@@ -131,5 +152,6 @@ export function evaluateHandler(problems: ProblemCache, store: ArtifactStore): H
       memoryMb: 512,
     }),
   );
-  return defineHandler(solveMessages.evaluate, (job, ctx) => evaluate(job, ctx, problems, calibrator));
+  const oracles = new EvalPlusOracles(store);
+  return defineHandler(solveMessages.evaluate, (job, ctx) => evaluate(job, ctx, problems, calibrator, oracles));
 }

@@ -17,6 +17,18 @@ export * from './result.js';
 export { sandboxJobFor, humanEvalResultText } from './evaluate.js';
 export { TIMEOUTS, TimeoutCalibrator, timeoutFromReference, type Calibration } from './calibrate.js';
 export { solveJobId } from './expand.js';
+export {
+  EVALPLUS,
+  EvalPlusOracles,
+  computeOracle,
+  evalplusJob,
+  evalplusOutcome,
+  oracleKey,
+  type EvalPlusOracle,
+  type EvalPlusOutcome,
+  type OraclePhase,
+} from './evalplus.js';
+export { evalplusSummary, sandboxImages, EVALPLUS_KS, type EvalPlusSummary } from './evalplus-summary.js';
 export { summaryTable } from './summary-table.js';
 export { mistakeCategories, UNJUDGED, judgePrompt, parseJudgeAnswer, solveJudgeMessage } from './judge.js';
 export { solveFailureClusters, type SolveFailureClusters } from './failures.js';

@@ -11,7 +11,7 @@ export const solveSpecSchema = z
   .object({
     /** The problem set, uploaded to the artifact store by content hash. */
     dataset: objectRefSchema,
-    datasetFormat: z.enum(['native', 'humaneval', 'mbpp']).optional(),
+    datasetFormat: z.enum(['native', 'humaneval', 'mbpp', 'evalplus']).optional(),
     /** Registry model names; empty in samples mode. */
     models: z.array(z.string().min(1)).default([]),
     samplesPerTask: z.number().int().min(1).max(1000).default(1),

@@ -13,15 +13,21 @@ import {
 } from '../../scoring/index.js';
 import { putJson, putJsonl, type ArtifactStore } from '../../storage/index.js';
 import type { ReportContext, TypedResult } from '../../workflow/index.js';
+import { evalplusSummary, sandboxImages } from './evalplus-summary.js';
 import { judgementSummary, solveFailureClusters } from './failures.js';
 import type { Judgement, SolveResult } from './result.js';
 
 type Stored = TypedResult<SolveResult>;
 
-/** A result row; with a judge, the judge's label rides along (results.jsonl keeps it). */
-function toRow(runId: string, r: Stored): ResultRow & { judgement?: Judgement } {
-  const row = resultRowSchema.parse({ runId, ...r.result });
-  return r.result.judgement ? { ...row, judgement: r.result.judgement } : row;
+type Row = ResultRow & Pick<SolveResult, 'evalplus' | 'sandboxImage'> & { judgement?: Judgement };
+
+/** A result row; the judge's label, EvalPlus's statuses and the sandbox image ride along (results.jsonl keeps them). */
+function toRow(runId: string, r: Stored): Row {
+  const row: Row = resultRowSchema.parse({ runId, ...r.result });
+  if (r.result.judgement) row.judgement = r.result.judgement;
+  if (r.result.evalplus) row.evalplus = r.result.evalplus;
+  if (r.result.sandboxImage) row.sandboxImage = r.result.sandboxImage;
+  return row;
 }
 
 const orderRows = (a: ResultRow, b: ResultRow) =>
@@ -41,7 +47,10 @@ async function writeSamplesResults(
   const lines = samples.map((s) => {
     const r = byLine.get(s.lineIndex);
     const result = r?.result.humanEvalResult ?? 'failed: not evaluated';
-    return sampleResultLine(s, { result, passed: r?.result.passed === true });
+    const ep = r?.result.evalplus;
+    // EvalPlus tasks: its own status words too (eval_results.json's base_status and plus_status).
+    const statuses = ep ? { base_status: ep.base, plus_status: ep.plus } : {};
+    return sampleResultLine(s, { result, passed: r?.result.passed === true, ...statuses });
   });
   const key = runKeys.report(runId, 'samples_results.jsonl');
   await store.put(key, lines.join('\n') + (lines.length ? '\n' : ''), { contentType: 'application/x-ndjson' });
@@ -83,6 +92,7 @@ export async function solveReport({
   reports['results.jsonl'] = resultsKey;
 
   const summary = summarize(rows);
+  const evalplus = evalplusSummary(rows);
   const summaryKey = runKeys.report(runId, 'summary.json');
   await putJson(store, summaryKey, {
     runId,
@@ -97,6 +107,8 @@ export async function solveReport({
       errors: record.meta['datasetErrors'],
     },
     ...summary,
+    ...(evalplus ? { evalplus } : {}),
+    sandboxImages: sandboxImages(results),
     deadLettered: deadLetterSummary(results),
     failureClusters: solveFailureClusters(results),
     ...(record.spec['judgeModel'] !== undefined

@@ -14,6 +14,21 @@ export const judgementSchema = z.object({
 });
 export type Judgement = z.infer<typeof judgementSchema>;
 
+const evalplusStatus = z.enum(['pass', 'fail', 'timeout', 'not_run']);
+export const evalplusOutcomeSchema = z.object({
+  base: evalplusStatus,
+  plus: evalplusStatus,
+  /** Inputs of the task left out (they break its contract, or its reference fails on them). */
+  excludedInputs: z.number().int().nonnegative().default(0),
+});
+
+export const sandboxImageSchema = z.object({
+  tag: z.string(),
+  manifestSha256: z.string().optional(),
+  python: z.string().optional(),
+  packages: z.string().optional(),
+});
+
 /**
  * A solve job's terminal result: one sample's verdict with what it cost. The report's rows are
  * these plus the run id (`ResultRow`).
@@ -27,6 +42,10 @@ export const solveResultSchema = resultRowSchema.omit({ runId: true }).extend({
   /** Dead-lettered jobs: where and why (requeue with `evalfleet dlq requeue <stage>`). */
   deadLetter: z.object({ stage: z.string(), type: z.string(), code: z.string(), message: z.string() }).optional(),
   judgement: judgementSchema.optional(),
+  /** EvalPlus tasks: EvalPlus's status of the base and the plus tests (`passed` = both pass). */
+  evalplus: evalplusOutcomeSchema.optional(),
+  /** The sandbox image the sample ran in (Docker sandbox). */
+  sandboxImage: sandboxImageSchema.optional(),
 });
 export type SolveResult = z.infer<typeof solveResultSchema>;
 

@@ -1,4 +1,5 @@
 import type { Summary } from '../../scoring/index.js';
+import type { EvalPlusSummary } from './evalplus-summary.js';
 import { failureLines } from './failures.js';
 
 const pct = (v: number | null | undefined) =>
@@ -66,5 +67,31 @@ export function summaryTable(summary: Summary): string[] {
 export function summaryLines(summary: unknown): string[] | undefined {
   const models: unknown = typeof summary === 'object' && summary !== null ? Reflect.get(summary, 'models') : undefined;
   // Written by solveReport from `summarize`: the shape is ours.
-  return Array.isArray(models) ? [...summaryTable(summary as Summary), ...failureLines(summary)] : undefined;
+  if (!Array.isArray(models)) return undefined;
+  const { evalplus, sandboxImages } = summary as { evalplus?: EvalPlusSummary; sandboxImages?: SandboxImages };
+  return [...summaryTable(summary as Summary), ...evalplusLines(evalplus, sandboxImages), ...failureLines(summary)];
+}
+
+type SandboxImages = { tag: string; manifestSha256?: string; python?: string; samples: number }[];
+
+/** EvalPlus's two scores per model (base tests; base + plus tests) and the images the samples ran in. */
+function evalplusLines(evalplus: EvalPlusSummary | undefined, images: SandboxImages | undefined): string[] {
+  const lines: string[] = [];
+  if (evalplus) {
+    lines.push('', 'EvalPlus (pass@k on the base tests / on base + plus tests):');
+    for (const m of evalplus.models) {
+      const scores = m.base.map((b) => `pass@${b.k} ${pct(b.value)} / ${pct(m.plus.find((p) => p.k === b.k)?.value)}`);
+      lines.push(`  ${m.model}: ${scores.join('   ') || 'no scored samples'}`);
+    }
+    const excluded = evalplus.excludedInputs.reduce((sum, e) => sum + e.count, 0);
+    if (excluded > 0)
+      lines.push(
+        `  ${excluded} inputs of ${evalplus.excludedInputs.length} tasks left out (contract or reference failure)`,
+      );
+  }
+  for (const image of images ?? [])
+    lines.push(
+      `sandbox image ${image.tag}${image.python ? ` (python ${image.python})` : ''}, manifest sha256 ${image.manifestSha256 ?? 'unknown'}: ${image.samples} samples`,
+    );
+  return lines;
 }
