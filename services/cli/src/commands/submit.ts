@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { datasetId } from '@evalfleet/shared/datasets';
 import { keyStatus } from '@evalfleet/shared/llm';
 import { makeEnvelope, platformStages } from '@evalfleet/shared/messages';
@@ -17,11 +18,28 @@ export function newRunId(kind: string): string {
   return `${kind}-${stamp}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Decompressed, a file may not exceed this (a gzip bomb stops here, not in the CLI's memory). */
+export const MAX_TEXT_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * A local file's text as every kind's submit reads it: gzip (`.jsonl.gz`, recognised by its magic bytes
+ * whatever the name) is decompressed, so uploads and parsing see the plain text.
+ */
+export function readLocalText(file: string): string {
+  const bytes = readFileSync(file);
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes.toString('utf8');
+  try {
+    return gunzipSync(bytes, { maxOutputLength: MAX_TEXT_BYTES }).toString('utf8');
+  } catch (err) {
+    throw new Error(`${file}: not a readable gzip file (${(err as Error).message})`, { cause: err });
+  }
+}
+
 /** What a kind's `submit` plan may use: local files, uploads by content hash, the model registry. */
 export function submitContext(ctx: CliContext): SubmitContext {
   return {
     err: (line) => ctx.err(line),
-    readText: (file) => readFileSync(file, 'utf8'),
+    readText: (file) => readLocalText(file),
     upload: async (prefix, text, ext) => {
       const { ref } = await ctx.store().putIfAbsent(`${prefix}/${datasetId(text)}${ext}`, text, {
         contentType: ext.endsWith('.jsonl') ? 'application/x-ndjson' : 'application/octet-stream',
