@@ -23,6 +23,9 @@ export function pytestFileFor(problem: Problem): string {
       const tests = asserts.map((a, i) => `def test_assert_${i}():\n    ${a}\n`);
       return `from solution import *  # noqa: F401,F403\n\n\n${tests.join('\n\n')}`;
     }
+    case 'evalplus':
+      // Its tests are the reference's outputs, computed in the sandbox: there is no test file to write.
+      throw new PermanentError('evalplus_not_supported', `${problem.taskId}: EvalPlus tasks cannot be mutation-tested`);
   }
 }
 
