@@ -7,14 +7,24 @@ import { encodeJobId, loadResults, loadRunRecord } from '../../runs/index.js';
 import { getJson, type ArtifactStore } from '../../storage/index.js';
 import type { Project } from './messages.js';
 
-/** HumanEval's check(candidate), MBPP's asserts and native suites, as one pytest file over `solution`. */
-export function pytestFileFor(problem: Problem): string {
+/** HumanEval's `check(candidate)` called on the solution's entry point, as a pytest test. */
+function checkFile(problem: Problem): string {
+  return `from solution import *  # noqa: F401,F403\n\n${problem.tests}\n\n\ndef test_check():\n    check(${problem.entryPoint})\n`;
+}
+
+/**
+ * HumanEval's check(candidate), MBPP's asserts and native suites as one pytest file over `solution`;
+ * undefined for a format whose tests are not code (EvalPlus inputs without a `check`).
+ */
+export function pytestFileFor(problem: Problem): string | undefined {
   switch (problem.testFormat) {
     case 'pytest':
     case 'unittest':
       return problem.tests;
+    case 'evalplus':
+      return /^def check\(/m.test(problem.tests) ? checkFile(problem) : undefined;
     case 'humaneval':
-      return `from solution import *  # noqa: F401,F403\n\n${problem.tests}\n\n\ndef test_check():\n    check(${problem.entryPoint})\n`;
+      return checkFile(problem);
     case 'mbpp': {
       const asserts = problem.tests
         .split('\n')
@@ -23,9 +33,6 @@ export function pytestFileFor(problem: Problem): string {
       const tests = asserts.map((a, i) => `def test_assert_${i}():\n    ${a}\n`);
       return `from solution import *  # noqa: F401,F403\n\n\n${tests.join('\n\n')}`;
     }
-    case 'evalplus':
-      // Its tests are the reference's outputs, computed in the sandbox: there is no test file to write.
-      throw new PermanentError('evalplus_not_supported', `${problem.taskId}: EvalPlus tasks cannot be mutation-tested`);
   }
 }
 
@@ -56,11 +63,15 @@ export async function projectsFromSolveRun(store: ArtifactStore, runId: string):
       problem = await getJson(store, `datasets/${datasetId}/problems/${encodeJobId(taskId)}.json`, problemSchema);
       problems.set(taskId, problem);
     }
+    const tests = pytestFileFor(problem);
+    if (tests === undefined) continue;
+    let id = projectId(String(model), taskId, Number(sampleIndex));
+    while (projects.some((p) => p.id === id)) id = `${id}+`;
     projects.push({
-      id: projectId(String(model), taskId, Number(sampleIndex)),
+      id,
       files: {
         'solution.py': buildSolution(problem, code, modeOf(problem, code)),
-        'test_solution.py': pytestFileFor(problem),
+        'test_solution.py': tests,
       },
       source: ['solution.py'],
       tests: ['test_solution.py'],
