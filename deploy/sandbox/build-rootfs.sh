@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # Recipe for the sandbox's root filesystem when no container registry answers: a minimal Debian bookworm with
-# python3 and pytest, stripped of everything a test run does not need. Run as root by scripts/sandbox-image:
+# python3, pytest and numpy (plus the deployment's own Debian packages), stripped of everything a test run does
+# not need, with its manifest at /opt/evalfleet/image.json. Run as root by scripts/sandbox-image:
 #
-#   deploy/sandbox/build-rootfs.sh TARGET_DIR MIRROR
+#   deploy/sandbox/build-rootfs.sh TARGET_DIR MIRROR [EXTRA_PACKAGES]
 #
-# Changing this file changes the rootfs cache key (and the image tag).
+# EXTRA_PACKAGES: Debian package names, space-separated (EVALFLEET_SANDBOX_PACKAGES, checked by the caller).
+# Changing this file (or image-manifest.py, or the extra packages) changes the rootfs cache key and the image tag.
 set -euo pipefail
 
 target="$1"
 mirror="$2"
+extra="${3:-}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log() { printf 'build-rootfs: %s\n' "$*" >&2; }
 
-log "debootstrap bookworm (minbase + python3, python3-pytest, python3-numpy) from $mirror into $target; this takes a few minutes"
-# debootstrap prints one line per step; keep them as progress on stderr.
-debootstrap --variant=minbase --include=python3,python3-pytest,python3-numpy bookworm "$target" "$mirror" >&2
+include="python3,python3-pytest,python3-numpy"
+for package in $extra; do include="$include,$package"; done
+log "debootstrap bookworm (minbase + ${include//,/, }) from $mirror into $target; this takes a few minutes"
+# debootstrap prints one line per step; keep them as progress on stderr. --include resolves dependencies.
+debootstrap --variant=minbase --include="$include" bookworm "$target" "$mirror" >&2
 
 log "stripping docs, man pages, locales and package caches"
 rm -rf "$target"/usr/share/doc/* "$target"/usr/share/man/* "$target"/usr/share/info/* \
@@ -37,5 +43,10 @@ grep -q '^sandbox:' "$target/etc/shadow" || echo 'sandbox:!:19000::::::' >>"$tar
 # pass through to its own directory) is set here as well as in the mount options.
 install -d -m 0755 "$target/opt/evalfleet/runtime"
 install -d -m 0711 "$target/work"
+
+log "writing the image's manifest (/opt/evalfleet/image.json: Python, Debian and Python packages)"
+env -i PATH=/usr/bin:/bin LANG=C.UTF-8 EVALFLEET_SANDBOX_PACKAGES="$extra" \
+  "$(command -v chroot)" "$target" /usr/bin/python3 -I -B - <"$here/image-manifest.py" >"$target/opt/evalfleet/image.json"
+chmod 0644 "$target/opt/evalfleet/image.json"
 
 log "rootfs ready: $(du -sh "$target" | cut -f1)"

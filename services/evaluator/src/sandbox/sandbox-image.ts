@@ -7,13 +7,19 @@ const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 /**
  * Build the sandbox image if its tag does not exist yet (scripts/sandbox-image) and return the tag.
  * For development, tests and benchmarks; in production the image is built in CI and configured by tag.
+ * `packages`: extra Debian packages (EVALFLEET_SANDBOX_PACKAGES; default: whatever the environment says).
  */
 export function ensureSandboxImage(
-  opts: { repoRoot?: string; timeoutMs?: number; onProgress?: (line: string) => void } = {},
+  opts: { repoRoot?: string; timeoutMs?: number; onProgress?: (line: string) => void; packages?: string[] } = {},
 ): Promise<string> {
   const script = `${opts.repoRoot ?? REPO_ROOT}/scripts/sandbox-image`;
+  const env = opts.packages ? { ...process.env, EVALFLEET_SANDBOX_PACKAGES: opts.packages.join(' ') } : process.env;
   return new Promise((resolve, reject) => {
-    const child = spawn(script, [], { stdio: ['ignore', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 15 * 60_000 });
+    const child = spawn(script, [], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: opts.timeoutMs ?? 15 * 60_000,
+      env,
+    });
     let stdout = '';
     let stderrTail = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
