@@ -30,6 +30,7 @@ import base64
 import hashlib
 import json
 import math
+import sys
 import time
 
 import efsbx_checker as checker
@@ -263,10 +264,16 @@ def decode_value(text):
 
 def _json_list(files, name):
     raw = files.get(name, b"[]")
+    # The dataset's integers may have any number of digits (Python's int-to-str limit is for untrusted text;
+    # the candidate's integers cross as bytes, never as digits).
+    digits = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise InvalidJob("%s is not a JSON array: %s" % (name, exc)) from None
+    finally:
+        sys.set_int_max_str_digits(digits)
     if type(value) is not list:
         raise InvalidJob("%s is not a JSON array" % name)
     return value
@@ -429,7 +436,10 @@ def _run_phase(number, phase, files, fn, remote, rule, config, floor_s, factor, 
         now = time.monotonic()
         if now >= deadline:
             return "timeout", "%s: the phase's time limit ran out" % label, None
-        args = _arguments(raw, rule)
+        try:
+            args = _arguments(raw, rule)
+        except Exception as exc:  # noqa: BLE001 - the dataset's input (the reference would have left it out)
+            raise InvalidJob("%s cannot be turned into arguments: %s" % (label, exc)) from None
         per_input = limits[position] <= deadline - now
         remote.call_limit_s = max(0.001, min(limits[position], deadline - now))
         try:

@@ -213,11 +213,13 @@ async function runReference(problem: Problem, code: string, sandbox: SandboxCapa
 
 function referenceData(result: SandboxResult): EvalPlusReferenceData | undefined {
   const data = result.data as Partial<EvalPlusReferenceData> | undefined;
-  if (!data || !Array.isArray(data.outputs) || !Array.isArray(data.timesMs) || !Array.isArray(data.errors)) return undefined;
+  if (!data || !Array.isArray(data.outputs) || !Array.isArray(data.timesMs) || !Array.isArray(data.errors))
+    return undefined;
   if (typeof data.done !== 'number') return undefined;
   // A slice comes alone: nothing done, one part of one output.
   const count = data.slice ? 1 : data.done;
-  if ((data.slice && data.done !== 0) || data.outputs.length !== count || data.timesMs.length !== count) return undefined;
+  if ((data.slice && data.done !== 0) || data.outputs.length !== count || data.timesMs.length !== count)
+    return undefined;
   return data as EvalPlusReferenceData;
 }
 
