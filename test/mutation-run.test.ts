@@ -164,6 +164,58 @@ describe('mutation run on the example project', () => {
     expect(summary).toMatchObject({ mutants: 0, projects: [{ project: 'broken-project', status: 'baseline_failed' }] });
   });
 
+  it(
+    'gives each mutant the files the project had: a test that writes into it leaks into no other',
+    { timeout: 120_000 },
+    async () => {
+      const dir = path.join(fleet.fleetEnv.artifactDir, 'writer-project');
+      await mkdir(dir);
+      await writeFile(
+        path.join(dir, 'calc.py'),
+        'def double(x):\n    return x * 2\n\n\ndef label(n):\n    return "even" if n % 2 == 0 else "odd"\n',
+      );
+      await writeFile(
+        path.join(dir, 'test_calc.py'),
+        [
+          'import os',
+          'from calc import double, label',
+          '',
+          '',
+          'def test_writes_a_report():',
+          '    assert not os.path.exists("report.txt")',
+          '    with open("report.txt", "w") as out:',
+          '        out.write(str(double(2)))',
+          '    assert open("report.txt").read() == "4"',
+          '',
+          '',
+          'def test_label():',
+          '    assert label(3) == "odd"',
+          '',
+        ].join('\n'),
+      );
+      const run = await cli(fleet.env, 'submit', 'mutation', '--project', dir, '--run-id', 'mutation-writer', '--wait');
+      expect(run.code, run.err).toBe(0);
+      const lines = await mutantLines(fleet.fleetEnv.store, 'mutation-writer');
+      const doc = await getJson(
+        fleet.fleetEnv.store,
+        projectKeys.mutants('mutation-writer', 'writer-project'),
+        mutantsDocSchema,
+      );
+      const byId = new Map(doc.mutants.map((m) => [m.id, m]));
+      expect(lines.length).toBeGreaterThan(5);
+      expect(lines.filter((m) => m.status === 'survived').length).toBeGreaterThan(0);
+      const mismatches = (
+        await mapLimit(lines, 3, async (m) => {
+          const allowed = allowedStatuses(await directPytest(dir, byId.get(m.id)!, ['test_calc.py'], 60_000));
+          return allowed.includes(m.status)
+            ? undefined
+            : `${m.id} ${change(m)}: fleet ${m.status}, pytest ${allowed.join('|')}`;
+        })
+      ).filter((x) => x !== undefined);
+      expect(mismatches).toEqual([]);
+    },
+  );
+
   it('lists survivors with their diffs and re-runs only them', { timeout: 300_000 }, async () => {
     const listed = await cli(fleet.env, 'mutants', 'mutation-one', '--status', 'survived');
     expect(listed.code, listed.err).toBe(0);

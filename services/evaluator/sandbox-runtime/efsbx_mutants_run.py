@@ -32,6 +32,7 @@ import struct
 import time
 
 import efsbx_mutants_cov as cov
+import efsbx_mutants_fs as fs
 import efsbx_mutants_swap as swap
 
 CRASH_RESTARTS = 3
@@ -166,10 +167,12 @@ def batch(plan, on_start, on_result, finish):
             for m in fast:
                 report(result(m, "error", time.perf_counter(), why="the collector kept failing"))
             fast = []
+    snapshot = fs.DirSnapshot(os.getcwd()) if fresh else None
     for mutant in fresh:
         if str(mutant["id"]) not in done:
             on_start(str(mutant["id"]))
             report(_fresh(plan, mutant, budget))
+            snapshot.restore()
     finish(list(done.values()))
 
 
@@ -353,7 +356,7 @@ def _watch(pid, read_fd, budget_ms, names=(), progress=None):
     return "killed", current, 0, "the test process ended while %s ran" % (current or "the tests")
 
 
-def _fork_tests(items, budget_ms, prepare, close_fd):
+def _fork_tests(items, budget_ms, prepare, close_fd, snapshot):
     read_fd, write_fd = os.pipe()
     # Which test runs: written by the child without a system call, read only if it dies without a verdict.
     progress = mmap.mmap(-1, 8)
@@ -374,6 +377,7 @@ def _fork_tests(items, budget_ms, prepare, close_fd):
         return _watch(pid, read_fd, budget_ms, [item.nodeid for item in items], progress)
     finally:
         progress.close()
+        snapshot.restore()
 
 
 class _Collector:
@@ -399,6 +403,8 @@ class _Collector:
                 _send(self.out_fd, {"t": "fresh", "id": str(mutant["id"])})
             return True
         root = os.getcwd()
+        # The files every mutant starts from (collecting may have written some: they count as the start).
+        self.snapshot = fs.DirSnapshot(root)
         sources = {}
         functions = swap.FunctionIndex([os.path.join(root, m["file"]) for m in self.mutants])
         gc.collect()
@@ -435,11 +441,11 @@ class _Collector:
         tail = list(mutant["run"]) if mutant["first"] < 0 else list(range(mutant["first"], len(ordered)))
         phase1 = list(mutant["run"]) if self.budget.worth_two_phases(mutant["run"], tail) else tail
         status, by, ran, why = _fork_tests(
-            [ordered[i] for i in phase1], self.budget.tests(phase1), self._prepare(applied), self.out_fd
+            [ordered[i] for i in phase1], self.budget.tests(phase1), self._prepare(applied), self.out_fd, self.snapshot
         )
         if status == "survived" and tail != phase1:
             status, by, more, why = _fork_tests(
-                [ordered[i] for i in tail], self.budget.tests(tail), self._prepare(applied), self.out_fd
+                [ordered[i] for i in tail], self.budget.tests(tail), self._prepare(applied), self.out_fd, self.snapshot
             )
             ran += more
         return result(mutant, status, started, by=by, ran=ran, why=why)
