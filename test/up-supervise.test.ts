@@ -131,6 +131,7 @@ describe('evalfleet up supervises the services it starts', () => {
       cleanups.push(() => Promise.resolve(redis.disconnect()));
       const counters = new RunCounters(redis);
       const up = startUp(env);
+      // The services killed mid-run (the mutator has no part in a solve run; it is left alone).
       const all = ['producer.1', 'generator.1', 'evaluator.1', 'aggregator.1'];
       await waitFor(
         'every instance running',
@@ -220,12 +221,14 @@ describe('evalfleet up supervises the services it starts', () => {
       // a terminal's Ctrl-C reaches up alone); `down` finds them by the state file and stops them.
       up.proc.kill('SIGKILL');
       await up.exit;
-      for (const name of all) expect(alive(instance(state, name).pid!)).toBe(true);
+      const every = state.instances.map((i) => i.name);
+      expect(every).toEqual(expect.arrayContaining(all));
+      for (const name of every) expect(alive(instance(state, name).pid!)).toBe(true);
       const down = await cli(env, 'down');
       expect(down.code, down.err).toBe(0);
       expect(down.err).toContain(`removing the stale`);
-      expect(down.err).toContain(`services left running by an evalfleet up that is gone: ${all.join(', ')}`);
-      for (const name of all) {
+      expect(down.err).toContain(`services left running by an evalfleet up that is gone: ${every.join(', ')}`);
+      for (const name of every) {
         expect(down.err).toContain(`  stopped ${name} (pid ${instance(state, name).pid})`);
         expect(alive(instance(state, name).pid!)).toBe(false);
       }

@@ -3,10 +3,13 @@ import { mapRedisError } from './errors.js';
 
 /** A plain Redis set of strings, without expiry (it outlives runs); `add` answers how many were new. */
 export class RedisStringSet {
-  constructor(
-    private readonly redis: Redis,
-    private readonly key: string,
-  ) {}
+  private readonly redis: Redis;
+  private readonly key: string;
+
+  constructor(redis: Redis, key: string) {
+    this.redis = redis;
+    this.key = key;
+  }
 
   async members(): Promise<Set<string>> {
     try {

@@ -216,7 +216,10 @@ export async function startOwnRabbit(
   return server;
 }
 
-/** An s3rver of our own, in its own process (so it can be stopped by pid) over a directory that outlives it. */
+/**
+ * An s3rver of our own, in its own process (so it can be stopped by pid) over a directory that outlives it;
+ * SIGTERM drains it (see s3rver-process.js), SIGKILL does not.
+ */
 export async function startOwnS3rver(): Promise<OwnServer & { endpoint: string }> {
   const port = await freePort();
   const dir = await mkdtemp(path.join(tmpdir(), 'evalfleet-faults-s3rver-'));
@@ -228,11 +231,9 @@ export async function startOwnS3rver(): Promise<OwnServer & { endpoint: string }
     endpoint: `http://127.0.0.1:${port}`,
     pid: () => (child && alive(child) ? child.pid : undefined),
     async start() {
-      child = spawn(
-        process.execPath,
-        [path.resolve('node_modules/s3rver/bin/s3rver.js'), '-d', dir, '-a', '127.0.0.1', '-p', String(port), '-s'],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      child = spawn(process.execPath, [path.resolve('test/faults/support/s3rver-process.js'), dir, String(port)], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stderr?.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
       await until(
         `s3rver on ${port}`,

@@ -59,13 +59,15 @@ describe('evalfleet down', () => {
     await writeFile(path.join(dir, 'fleet.json'), JSON.stringify(state));
     await writeFile(path.join(dir, 'up.pid'), `${up.pid}\n`);
 
+    // Listening before down runs: both may have exited (and said so) by the time it returns.
+    const exited = Promise.all([once(up, 'exit'), once(service, 'exit')]);
     const down = await cli({ EVALFLEET_STATE_DIR: dir }, 'down', '--grace-ms', '300');
     expect(down.code).toBe(1);
     expect(down.err).toContain(`sent SIGTERM to evalfleet up (pid ${up.pid})`);
     expect(down.err).toContain(`evalfleet up (pid ${up.pid}) still running after 0.3s: SIGKILL to it and its services`);
     expect(down.err).toContain(`killed evalfleet up (pid ${up.pid})`);
     expect(down.err).toContain(`killed evaluator.1 (pid ${service.pid})`);
-    await Promise.all([once(up, 'exit'), once(service, 'exit')]);
+    await exited;
     expect([up.signalCode, service.signalCode]).toEqual(['SIGKILL', 'SIGKILL']);
     expect(await readdir(dir)).not.toContain('up.pid');
   });
