@@ -12,6 +12,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Two files at a time whatever the core count (vitest's default is cores - 1: one on a 2-core CI
+    // machine). Much of the suite waits on Docker builds, outages and paced providers, not the CPU;
+    // the tests that share the machine's broker and Docker engine keep to their own namespaces.
+    maxWorkers: 2,
     reporters: ['default'],
   },
 });
