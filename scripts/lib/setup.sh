@@ -145,6 +145,20 @@ ef_chromium() {
   fi
 }
 
+# Compose (Debian's docker-compose 1.29; no registry here for the v2 plugin): the compose test validates
+# docker-compose.yml with it. Installed from Debian in CI; elsewhere the command is said.
+ef_compose() {
+  if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null; then
+    return 0
+  fi
+  if { ef_is_ci || [ "${1:-}" = "--install" ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    ef_log "installing docker-compose (Debian; the compose test validates docker-compose.yml with it)"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose >&2
+  else
+    ef_log "WARNING: no docker compose; run: apt-get install -y --no-install-recommends docker-compose"
+  fi
+}
+
 # Docker engine and sandbox image. In CI (or with --install-docker) the engine is
 # installed and started when missing; elsewhere we only say how. Without an engine the
 # evaluator falls back to the (loudly) non-isolated process sandbox.
