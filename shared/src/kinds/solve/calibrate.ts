@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-
 import type { Problem } from '../../datasets/index.js';
 import { RetryableError } from '../../errors/index.js';
 import type { ArtifactStore } from '../../storage/index.js';
 import type { SandboxCapability, SandboxJob } from '../../workflow/index.js';
+import { perSandboxKey, StoredOnce } from './stored-once.js';
 
 /**
  * Per-task time limits, EvalPlus-style: the task's reference solution runs in the same sandbox (same image,
@@ -44,11 +43,7 @@ export function sandboxFingerprint(sandbox: SandboxCapability): string {
  * <task>.json` → `datasets/<dataset>/calibration/<sandbox hash>/<task>.json`), so per dataset and image.
  */
 export function calibrationKey(problemKey: string, fingerprint: string): string {
-  const hash = createHash('sha256').update(fingerprint).digest('hex').slice(0, 16);
-  const slash = problemKey.lastIndexOf('/problems/');
-  const base = slash >= 0 ? problemKey.slice(0, slash) : 'datasets/unknown';
-  const task = problemKey.slice(problemKey.lastIndexOf('/') + 1);
-  return `${base}/calibration/${hash}/${task}`;
+  return perSandboxKey(problemKey, 'calibration', fingerprint);
 }
 
 /**
@@ -57,41 +52,24 @@ export function calibrationKey(problemKey: string, fingerprint: string): string 
  * wins, so every evaluator of the fleet uses the same limit) and in memory.
  */
 export class TimeoutCalibrator {
-  private readonly known = new Map<string, Promise<Calibration>>();
+  private readonly known: StoredOnce<Calibration>;
+  /** The sandbox job that runs `code` the way the problem's harness would (solve's sandboxJobFor). */
+  private readonly jobFor: (problem: Problem, code: string, mode: 'full' | 'completion') => SandboxJob;
 
   constructor(
-    private readonly store: ArtifactStore,
-    /** The sandbox job that runs `code` the way the problem's harness would (solve's sandboxJobFor). */
-    private readonly jobFor: (problem: Problem, code: string, mode: 'full' | 'completion') => SandboxJob,
-  ) {}
+    store: ArtifactStore,
+    jobFor: (problem: Problem, code: string, mode: 'full' | 'completion') => SandboxJob,
+  ) {
+    this.known = new StoredOnce(store);
+    this.jobFor = jobFor;
+  }
 
   timeoutFor(problemKey: string, problem: Problem, sandbox: SandboxCapability): Promise<Calibration> {
     const fingerprint = sandboxFingerprint(sandbox);
-    const key = calibrationKey(problemKey, fingerprint);
-    let known = this.known.get(key);
-    if (!known) {
-      known = this.load(key, problem, sandbox, fingerprint);
-      this.known.set(key, known);
-      // A failure (the store, the sandbox's infrastructure) is retried by the next sample, not cached.
-      known.catch(() => this.known.delete(key));
-    }
-    return known;
-  }
-
-  private async load(
-    key: string,
-    problem: Problem,
-    sandbox: SandboxCapability,
-    fingerprint: string,
-  ): Promise<Calibration> {
-    const stored = await this.store.getOptional(key);
-    if (stored) return JSON.parse(stored.toString('utf8')) as Calibration;
-    const measured = await measure(problem, sandbox, fingerprint, this.jobFor);
-    const { created } = await this.store.putIfAbsent(key, JSON.stringify(measured), {
-      contentType: 'application/json',
-    });
-    if (created) return measured;
-    return JSON.parse((await this.store.get(key)).toString('utf8')) as Calibration;
+    // A failure (the store, the sandbox's infrastructure) is retried by the next sample, not cached.
+    return this.known.get(calibrationKey(problemKey, fingerprint), () =>
+      measure(problem, sandbox, fingerprint, this.jobFor),
+    );
   }
 }
 

@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-
 import { buildSolution, evalplusReferenceProgram, type CodeMode, type Problem } from '../../datasets/index.js';
 import { RetryableError } from '../../errors/index.js';
 import type { ArtifactStore } from '../../storage/index.js';
@@ -13,6 +11,7 @@ import type {
   SandboxResult,
 } from '../../workflow/index.js';
 import { sandboxFingerprint } from './calibrate.js';
+import { perSandboxKey, StoredOnce } from './stored-once.js';
 
 /**
  * EvalPlus's limits (evalplus/config.py and untrusted_check): an input may take max(floorMs, factor × the
@@ -49,10 +48,7 @@ export type EvalPlusOracle = {
 
 /** `datasets/<dataset>/evalplus/<sandbox hash>/<task>.json`, beside the task's calibration. */
 export function oracleKey(problemKey: string, fingerprint: string): string {
-  const hash = createHash('sha256').update(fingerprint).digest('hex').slice(0, 16);
-  const slash = problemKey.lastIndexOf('/problems/');
-  const base = slash >= 0 ? problemKey.slice(0, slash) : 'datasets/unknown';
-  return `${base}/evalplus/${hash}/${problemKey.slice(problemKey.lastIndexOf('/') + 1)}`;
+  return perSandboxKey(problemKey, 'evalplus', fingerprint);
 }
 
 /**
@@ -61,38 +57,15 @@ export function oracleKey(problemKey: string, fingerprint: string): string {
  * result goes to the store (first writer wins, like calibrations) and a few stay in memory.
  */
 export class EvalPlusOracles {
-  private readonly known = new Map<string, Promise<EvalPlusOracle>>();
+  private readonly known: StoredOnce<EvalPlusOracle>;
 
-  constructor(
-    private readonly store: ArtifactStore,
-    private readonly maxEntries = 32,
-  ) {}
+  constructor(store: ArtifactStore, maxEntries = 32) {
+    this.known = new StoredOnce(store, maxEntries);
+  }
 
   get(problemKey: string, problem: Problem, sandbox: SandboxCapability): Promise<EvalPlusOracle> {
     const fingerprint = sandboxFingerprint(sandbox);
-    const key = oracleKey(problemKey, fingerprint);
-    let known = this.known.get(key);
-    if (!known) {
-      if (this.known.size >= this.maxEntries) this.known.delete(this.known.keys().next().value!);
-      known = this.load(key, problem, sandbox, fingerprint);
-      this.known.set(key, known);
-      known.catch(() => this.known.delete(key));
-    }
-    return known;
-  }
-
-  private async load(
-    key: string,
-    problem: Problem,
-    sandbox: SandboxCapability,
-    fingerprint: string,
-  ): Promise<EvalPlusOracle> {
-    const stored = await this.store.getOptional(key);
-    if (stored) return JSON.parse(stored.toString('utf8')) as EvalPlusOracle;
-    const oracle = await computeOracle(problem, sandbox, fingerprint);
-    const { created } = await this.store.putIfAbsent(key, JSON.stringify(oracle), { contentType: 'application/json' });
-    if (created) return oracle;
-    return JSON.parse((await this.store.get(key)).toString('utf8')) as EvalPlusOracle;
+    return this.known.get(oracleKey(problemKey, fingerprint), () => computeOracle(problem, sandbox, fingerprint));
   }
 }
 
