@@ -1,18 +1,15 @@
 import { z } from 'zod';
 import { runKeys } from '../../runs/index.js';
-import { mutationOperatorIds, type KindCli } from '../../workflow/index.js';
+import { mutationOperatorIds, optList, optNumber, optString, type KindCli } from '../../workflow/index.js';
 import { mutantsCommand } from './command.js';
 import { mutationSpecSchema, type Project } from './messages.js';
 import { parseProjects, projectError } from './project.js';
 import { readProjectDir } from './project-dir.js';
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
-const list = (v: unknown): string[] | undefined =>
-  str(v)
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+const str = optString;
+const num = optNumber;
+/** An empty `--source ''` is no option at all (not an empty list). */
+const list = (v: unknown): string[] | undefined => optList(optString(v));
 
 const summaryView = z.object({
   runId: z.string(),
