@@ -11,9 +11,19 @@ import type { Arrival } from '@evalfleet/fake-provider';
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const registerHook = pathToFileURL(`${repoRoot}bench/lib/register-ts.ts`).href;
 
-/** Node arguments that run a TypeScript entry point of this repository from source. */
+/**
+ * Node arguments that run a TypeScript entry point of this repository from source (types transformed,
+ * not only stripped: shared's sources use parameter properties).
+ */
 export function tsEntry(relativePath: string): string[] {
-  return ['--conditions=evalfleet-source', '--import', registerHook, `${repoRoot}${relativePath}`];
+  return [
+    '--experimental-transform-types',
+    '--disable-warning=ExperimentalWarning',
+    '--conditions=evalfleet-source',
+    '--import',
+    registerHook,
+    `${repoRoot}${relativePath}`,
+  ];
 }
 
 function flags(args: Readonly<Record<string, string | number | undefined>>): string[] {
