@@ -133,6 +133,23 @@ function cpuMs(pid: number | undefined, which: 'all' | 'system' = 'all'): number
   }
 }
 
+/**
+ * The process listening on a loopback URL's port (the broker's Erlang VM, redis-server), from `ss`: their
+ * CPU per job is the platform's too, though not a service's. Undefined when remote or not found.
+ */
+function listenerPid(url: string | undefined, defaultPort: string): number | undefined {
+  if (!url) return undefined;
+  const u = new URL(url);
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) return undefined;
+  try {
+    const out = execFileSync('ss', ['-ltnpH', `sport = :${u.port || defaultPort}`], { encoding: 'utf8' });
+    const pid = /pid=(\d+)/.exec(out)?.[1];
+    return pid === undefined ? undefined : Number(pid);
+  } catch {
+    return undefined;
+  }
+}
+
 async function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; err: string }> {
   const err: string[] = [];
   const code = await cliMain(['node', 'evalfleet', ...args], env, { out: () => undefined, err: (s) => err.push(s) });
@@ -150,6 +167,13 @@ async function fleetRun(
   const services = [fleet.producer, fleet.aggregator, ...fleet.evaluators];
   const before = services.map((s) => cpuMs(s.child.pid));
   const beforeSystem = services.map((s) => cpuMs(s.child.pid, 'system'));
+  // Beside the services: the broker, Redis and the CLI (in this process) that submits and waits.
+  const infra = {
+    broker: listenerPid(fleet.env['RABBITMQ_URL'], '5672'),
+    redis: listenerPid(fleet.env['REDIS_URL'], '6379'),
+  };
+  const infraBefore = Object.fromEntries(Object.entries(infra).map(([k, pid]) => [k, cpuMs(pid)]));
+  const cliBefore = process.cpuUsage();
   const started = performance.now();
   const runId = `bench-${randomBytes(4).toString('hex')}`;
   const { code, err } = await cli(
@@ -172,6 +196,11 @@ async function fleetRun(
     cpu[s.name] = (cpu[s.name] ?? 0) + cpuMs(s.child.pid) - before[i]!;
     cpu[`${s.name}_system`] = (cpu[`${s.name}_system`] ?? 0) + cpuMs(s.child.pid, 'system') - beforeSystem[i]!;
   });
+  for (const [name, pid] of Object.entries(infra)) {
+    if (pid !== undefined) cpu[`infra_${name}`] = cpuMs(pid) - infraBefore[name]!;
+  }
+  const cliUsed = process.cpuUsage(cliBefore);
+  cpu['infra_cli'] = (cliUsed.user + cliUsed.system) / 1000;
   const passed = readFileSync(`${samplesFile}_results.jsonl`, 'utf8')
     .trim()
     .split('\n')
@@ -397,10 +426,17 @@ async function main(): Promise<void> {
     const total = samples.length * rounds;
     const fleetPerS = total / tally.fleet;
     const poolPerS = total / tally.pool;
-    const cpuPerJob = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Number((v / total).toFixed(2))]));
+    const perJob = (entries: Array<[string, number]>) =>
+      Object.fromEntries(entries.map(([k, v]) => [k, Number((v / total).toFixed(2))]));
+    const cpuPerJob = perJob(Object.entries(cpu).filter(([k]) => !k.startsWith('infra_')));
+    const infraPerJob = perJob(
+      Object.entries(cpu)
+        .filter(([k]) => k.startsWith('infra_'))
+        .map(([k, v]) => [k.slice('infra_'.length), v]),
+    );
     const servicesMs =
       Object.entries(cpu)
-        .filter(([name]) => !name.endsWith('_system'))
+        .filter(([name]) => !name.endsWith('_system') && !name.startsWith('infra_'))
         .reduce((a, [, b]) => a + b, 0) / total;
     Object.assign(report, {
       rounds,
@@ -408,6 +444,7 @@ async function main(): Promise<void> {
       pool_per_s: Number(poolPerS.toFixed(2)),
       ratio: Number((fleetPerS / poolPerS).toFixed(3)),
       cpu_ms_per_job: { ...cpuPerJob, services: Number(servicesMs.toFixed(2)) },
+      infra_cpu_ms_per_job: infraPerJob,
       calibration_s: Number(calibration.seconds.toFixed(2)),
       expected_passes: expected.filter(Boolean).length,
       fleet_passes: fleetPassed.filter(Boolean).length,
@@ -467,6 +504,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(`CPU ms per job outside the sandbox: ${JSON.stringify(report['cpu_ms_per_job'])}`);
+  console.log(`CPU ms per job of the broker, Redis and the CLI: ${JSON.stringify(report['infra_cpu_ms_per_job'])}`);
   if (values.json) console.log(JSON.stringify(report));
 }
 
