@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CompletionEngine } from './completions.js';
 import { defaultBehaviour, parseBehaviour } from './behaviour.js';
 
 describe('parseBehaviour', () => {
@@ -27,6 +28,21 @@ describe('parseBehaviour', () => {
       slowMs: 20,
       flaky429: 0.2,
     });
+  });
+
+  it('reads an exact number of 429s per request, and the engine answers exactly those', () => {
+    expect(parseBehaviour('fake/always-right+429-first:2')).toEqual({ ...defaultBehaviour, first429: 2 });
+    expect(() => parseBehaviour('fake/429-first:0.5')).toThrow(/whole number/);
+    const engine = new CompletionEngine({ problems: [], seed: 'x' });
+    const status = (content: string) => {
+      const reply = engine.handle(
+        JSON.stringify({ model: 'fake/always-right+429-first:2', messages: [{ role: 'user', content }] }),
+      );
+      return reply.kind === 'answer' ? reply.status : reply.kind;
+    };
+    expect([status('a'), status('a'), status('b'), status('a'), status('b'), status('b')]).toEqual([
+      429, 429, 429, 200, 429, 200,
+    ]);
   });
 
   it('rejects unknown parts and bad arguments', () => {

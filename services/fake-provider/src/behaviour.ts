@@ -9,6 +9,8 @@ export interface Behaviour {
   slowMs: number;
   /** Fraction of requests answered 429 / 500 (drawn per request and per retry of it). */
   flaky429: number;
+  /** The first N tries of each request (by body) are answered 429, whatever the draw (exact 429 tests). */
+  first429: number;
   flaky500: number;
   /** Never answer; the client has to give up. */
   timeout: boolean;
@@ -38,6 +40,7 @@ export const defaultBehaviour: Behaviour = {
   form: 'code',
   slowMs: 0,
   flaky429: 0,
+  first429: 0,
   flaky500: 0,
   timeout: false,
   flakyTimeout: 0,
@@ -105,6 +108,9 @@ export function parseBehaviour(modelId: string): Behaviour {
         break;
       case 'flaky-429':
         behaviour.flaky429 = fraction(part, arg);
+        break;
+      case '429-first':
+        behaviour.first429 = count(part, arg);
         break;
       case 'flaky-500':
         behaviour.flaky500 = fraction(part, arg);

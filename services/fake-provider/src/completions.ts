@@ -215,7 +215,7 @@ export class CompletionEngine {
     const requestKey = createHash('sha256').update(bodyText).digest('hex');
     const repeat = (this.requestCounts.get(requestKey) ?? 0) + 1;
     this.requestCounts.set(requestKey, repeat);
-    if (draw(this.options.seed, 'flaky-429', requestKey, repeat) < behaviour.flaky429) {
+    if (repeat <= behaviour.first429 || draw(this.options.seed, 'flaky-429', requestKey, repeat) < behaviour.flaky429) {
       const waitMs = this.options.retryAfterMs ?? 1000;
       const headers = {
         ...limit.headers,
