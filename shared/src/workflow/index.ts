@@ -5,6 +5,7 @@ export * from './sandbox-evalplus.js';
 export * from './mutation.js';
 export * from './types.js';
 export * from './cli-values.js';
+export * from './usage.js';
 export * from './define.js';
 export * from './platform.js';
 export * from './registry.js';

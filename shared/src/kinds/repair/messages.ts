@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { objectRefSchema } from '../../messages/index.js';
-import type { MessageDef } from '../../workflow/index.js';
+import { modelUsageSchema as usageSchema, type MessageDef } from '../../workflow/index.js';
 
 /** `run.requested`'s spec for `repair`: bugs × models × samples, each up to `maxTurns` turns. */
 export const repairSpecSchema = z
@@ -29,13 +29,11 @@ export const repairSpecSchema = z
   });
 export type RepairSpec = z.infer<typeof repairSpecSchema>;
 
-export const usageSchema = z.object({
-  promptTokens: z.number().int().nonnegative(),
-  completionTokens: z.number().int().nonnegative(),
-  costUsd: z.number().nonnegative(),
-});
-export type Usage = z.infer<typeof usageSchema>;
-export const noUsage: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
+export {
+  modelUsageSchema as usageSchema,
+  noModelUsage as noUsage,
+  type ModelUsage as Usage,
+} from '../../workflow/index.js';
 
 /** What one turn came to (kept in the payload, so the result has every turn). */
 export const turnSummarySchema = usageSchema.extend({

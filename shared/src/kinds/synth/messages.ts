@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { objectRefSchema } from '../../messages/index.js';
-import type { MessageDef } from '../../workflow/index.js';
+import { modelUsageSchema as usageSchema, type MessageDef } from '../../workflow/index.js';
 
 /** How buggy versions are proposed: the model's own variants, AST operators, constant perturbations. */
 export const strategies = ['llm', 'ast', 'numeric'] as const;
@@ -83,13 +83,11 @@ export const rejectionSchema = z.object({
 });
 export type Rejection = z.infer<typeof rejectionSchema>;
 
-export const usageSchema = z.object({
-  promptTokens: z.number().int().nonnegative(),
-  completionTokens: z.number().int().nonnegative(),
-  costUsd: z.number().nonnegative(),
-});
-export type Usage = z.infer<typeof usageSchema>;
-export const noUsage: Usage = { promptTokens: 0, completionTokens: 0, costUsd: 0 };
+export {
+  modelUsageSchema as usageSchema,
+  noModelUsage as noUsage,
+  type ModelUsage as Usage,
+} from '../../workflow/index.js';
 
 /**
  * What every step of a generate job carries: who and what, the options, the generation it is on
