@@ -23,11 +23,11 @@ Reply tests:
 
 import hmac
 import json
-import os
 import secrets
 import time
 
 import efsbx_mutants_run as run
+import efsbx_project as project
 import efsbx_remote as remote_mod
 import efsbx_report as report
 from efsbx_runners import InvalidJob
@@ -103,21 +103,7 @@ def write_files(files):
     problem = files_problem(files)
     if problem:
         raise ValueError(problem)
-    made = set()
-    for path, content in files.items():
-        parts = path.split("/")
-        for i in range(1, len(parts)):
-            directory = "/".join(parts[:i])
-            if directory not in made:
-                os.mkdir(directory, 0o700)  # fails if it exists: nothing is created twice or followed
-                made.add(directory)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+    project.write_tree(files)
 
 
 def check(spec, files, remote, reporter, in_process):

@@ -139,6 +139,11 @@ def write_files(files):
     problem = files_problem(files)
     if problem:
         raise ValueError(problem)
+    write_tree(files)
+
+
+def write_tree(files):
+    """Writes an already validated tree into the (empty) current directory, creating nothing twice."""
     made = set()
     for path, content in files.items():
         parts = path.split("/")
