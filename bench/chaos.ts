@@ -4,7 +4,7 @@
  * the run completes. Then the ledger (test/faults/support/ledger.ts) compares it with a fault-free run of
  * the same inputs on the same fleet: lost jobs, jobs counted twice, verdicts that differ.
  *
- *   npm run chaos -- [--jobs 2000] [--every-ms 4000] [--outage-ms 8000] [--seed 1] [--json]
+ *   npm run chaos -- [--jobs 2000] [--every-ms 4000] [--outage-ms 8000] [--seed 1] [--stall-s 300] [--exclude TYPES] [--json]
  *
  * Every server a fault stops is this benchmark's own: a RabbitMQ node, a redis-server, an s3rver (behind a
  * proxy that can slow it) and a Docker engine (the sandbox image is copied into it), each on its own port
@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     /** Fault types to leave out, comma-separated (e.g. work_queue_deleted, whose resume would mask a loss). */
     exclude: { type: 'string', default: '' },
+    /** Give up on the chaos run after this long without a job done (a stalled run is a finding). */
+    'stall-s': { type: 'string', default: '300' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -230,8 +232,21 @@ try {
   await f.submitSamples('chaos', samples);
   const completed = () => f.store.exists(runKeys.completed('chaos')).catch(() => false);
   const deadline = Date.now() + 60 * 60_000;
+  const stallMs = Number(args['stall-s']) * 1000;
   let lastDone = -1;
-  while (!(await completed()) && Date.now() < deadline) {
+  let lastProgressAt = Date.now();
+  let stalled = false;
+  let interrupted = false;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    log('interrupted: no more faults; the ledger follows');
+  });
+  while (!(await completed()) && Date.now() < deadline && !interrupted) {
+    if (Date.now() - lastProgressAt > stallMs) {
+      stalled = true;
+      log(`no job done for ${args['stall-s']} s: the run has stalled; the ledger follows`);
+      break;
+    }
     await sleep(everyMs / 2 + random() * everyMs);
     if (await completed()) break;
     const type = pick(types);
@@ -249,6 +264,7 @@ try {
           .join(' | ')}`,
       );
     }
+    if (done !== lastDone) lastProgressAt = Date.now();
     lastDone = done;
     try {
       await faults[type]!();
@@ -259,7 +275,7 @@ try {
     }
   }
   const isDone = await completed();
-  if (!isDone) await f.waitCompleted('chaos', 30 * 60_000).catch(() => undefined);
+  if (!isDone && !stalled && !interrupted) await f.waitCompleted('chaos', 30 * 60_000).catch(() => undefined);
   const durationS = (performance.now() - started) / 1000;
   const report = await f.ledger('chaos', 'fault-free', {
     settleMs: 120_000,
@@ -274,6 +290,7 @@ try {
     mismatched_verdicts: report.mismatched.length,
     faults_injected: injected,
     completed: await completed(),
+    stalled,
     duration_s: Math.round(durationS * 10) / 10,
     fault_free_duration_s: Math.round(faultFreeS * 10) / 10,
     ledger_ok: report.ok,
@@ -281,7 +298,7 @@ try {
     load_average: { start: load.start, end: load1() },
     seed: Number(args.seed),
   };
-  if (!report.ok) exitCode = 1;
+  if (!report.ok || stalled) exitCode = 1;
   if (args.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
 } finally {

@@ -129,12 +129,17 @@ async function replacesDeadLetter(
   return true;
 }
 
+/**
+ * The run's counters from storage. The total is written last: a rebuild cut short (the process killed,
+ * Redis gone again) leaves the total missing, so the next result or finalize rebuilds again, instead of
+ * leaving a partial count that looks whole and a run that never completes.
+ */
 async function rebuildCounters(runId: string, deps: AggregatorDeps): Promise<void> {
   const record = await loadRunRecord(runId, deps.store);
   deps.logger.warn({ runId }, 'run counters missing in Redis; rebuilding from storage');
-  await deps.counters.setTotalWithAdded(runId, record.totalJobs, await addedJobs(runId, deps.store));
   for (const r of await loadResults(runId, deps.store)) {
     const group = deps.registry.has(r.kind) ? deps.registry.kind(r.kind).group(r.result) : undefined;
     await deps.counters.recordResult(runId, r.jobId, r.outcome, group);
   }
+  await deps.counters.setTotalWithAdded(runId, record.totalJobs, await addedJobs(runId, deps.store));
 }

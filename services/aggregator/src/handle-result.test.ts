@@ -1,0 +1,110 @@
+// The aggregator's counters after Redis lost them: rebuilt from the store, and a rebuild cut short
+// (the process killed part-way) must not leave counters that look whole. Real Redis, filesystem store.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { builtinKinds } from '../../../shared/src/kinds/registry.js';
+import { makeEnvelope, type Envelope } from '../../../shared/src/messages/index.js';
+import { createRedis } from '../../../shared/src/redis/index.js';
+import { RunCounters, runKeys } from '../../../shared/src/runs/index.js';
+import type { Bus } from '../../../shared/src/service/bus.js';
+import { createArtifactStore, putJson } from '../../../shared/src/storage/index.js';
+import { KindRegistry, PlatformTypes } from '../../../shared/src/workflow/index.js';
+import { testLogger } from '../../../test/support/rabbit.js';
+import { handleResult, type AggregatorDeps } from './handle-result.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const runId = 'rebuild-run';
+const total = 6;
+
+function result(i: number): Envelope {
+  return makeEnvelope({
+    type: PlatformTypes.jobResult,
+    runId,
+    jobId: `echo/${i}`,
+    kind: 'echo',
+    stage: 'aggregate',
+    payload: { kind: 'echo', outcome: 'ok', result: { index: i, text: `t${i}` }, artifacts: {} },
+  });
+}
+
+async function setUp() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'evalfleet-rebuild-'));
+  const redis = createRedis({
+    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    keyPrefix: `ef-test:${randomUUID()}:`,
+  });
+  cleanups.push(async () => {
+    const keys = await redis.keys(`${redis.options.keyPrefix ?? ''}*`);
+    const prefix = redis.options.keyPrefix ?? '';
+    if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(prefix.length)));
+    redis.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const store = createArtifactStore({ kind: 'fs', root: dir });
+  const completed: string[] = [];
+  const bus: Bus = {
+    publish: () => Promise.reject(new Error('nothing to publish here')),
+    publishEvent: (_name, env) => {
+      completed.push(env.runId);
+      return Promise.resolve();
+    },
+  };
+  const counters = new RunCounters(redis);
+  const deps: AggregatorDeps = {
+    registry: new KindRegistry(builtinKinds),
+    store,
+    bus,
+    counters,
+    logger: testLogger(),
+  };
+  const now = new Date().toISOString();
+  await putJson(store, runKeys.record(runId), {
+    runId,
+    kind: 'echo',
+    createdAt: now,
+    updatedAt: now,
+    totalJobs: total,
+    skippedJobs: 0,
+    spec: { count: total, text: 't' },
+    meta: {},
+  });
+  await counters.setTotal(runId, total);
+  return { deps, counters, store, redis, completed };
+}
+
+describe('aggregator counters rebuilt from the store', () => {
+  it('a rebuild cut short leaves the total missing, so the next delivery rebuilds and the run completes', async () => {
+    const { deps, counters, store, redis, completed } = await setUp();
+    // Every job but the last counted and stored; then Redis forgets the run (restarted empty).
+    for (let i = 0; i < total - 1; i++) await handleResult(result(i), deps);
+    expect((await counters.progress(runId)).done).toBe(total - 1);
+    const prefix = redis.options.keyPrefix ?? '';
+    const runKeysInRedis = (await redis.keys(`${prefix}*`)).map((k) => k.slice(prefix.length));
+    await redis.del(...runKeysInRedis);
+
+    // The last result's first delivery: its handler rebuilds, and dies after counting two stored results.
+    let calls = 0;
+    const dying = Object.create(counters) as RunCounters;
+    dying.recordResult = async (...args: Parameters<RunCounters['recordResult']>) => {
+      if (++calls > 3) throw new Error('killed mid-rebuild');
+      return counters.recordResult(...args);
+    };
+    await expect(handleResult(result(total - 1), { ...deps, counters: dying })).rejects.toThrow('killed mid-rebuild');
+    // Not a count that looks whole: no total, so the run is known to need a rebuild.
+    expect((await counters.progress(runId)).total).toBeUndefined();
+    expect(completed).toEqual([]);
+
+    // The redelivery (a healthy aggregator) rebuilds from the store and completes the run.
+    await handleResult(result(total - 1), deps);
+    expect(await counters.progress(runId)).toMatchObject({ total, done: total });
+    expect(await store.exists(runKeys.completed(runId))).toBe(true);
+    expect(completed).toEqual([runId]);
+  });
+});
