@@ -135,6 +135,18 @@ async function replacesDeadLetter(
  * leaving a partial count that looks whole and a run that never completes.
  */
 async function rebuildCounters(runId: string, deps: AggregatorDeps): Promise<void> {
+  // One rebuild per run at a time in this process: the handlers that find the counters missing meanwhile
+  // wait for it instead of each reading every stored result again (a storm after Redis restarts empty).
+  const running = rebuilding.get(runId);
+  if (running) return running;
+  const rebuild = rebuildFromStore(runId, deps).finally(() => rebuilding.delete(runId));
+  rebuilding.set(runId, rebuild);
+  return rebuild;
+}
+
+const rebuilding = new Map<string, Promise<void>>();
+
+async function rebuildFromStore(runId: string, deps: AggregatorDeps): Promise<void> {
   const record = await loadRunRecord(runId, deps.store);
   deps.logger.warn({ runId }, 'run counters missing in Redis; rebuilding from storage');
   for (const r of await loadResults(runId, deps.store)) {
