@@ -1,12 +1,21 @@
 import type { Redis } from 'ioredis';
 
+/** The outcome a dead-lettered job's result carries. */
+export const DEAD_LETTERED = 'dead_lettered';
+
 // Records a job's terminal outcome once: SADD decides whether this delivery is the first;
-// only then are the outcome counters bumped. Returns {added, done, total}.
+// only then are the outcome counters bumped. A job counted as dead-lettered is also kept in the run's
+// `dead` set (ARGV[5] = '1'), so that taking it back or replacing it happens once, whoever comes first.
+// Returns {added, done, total}.
 const recordResultScript = `
 local added = redis.call('SADD', KEYS[1], ARGV[1])
 if added == 1 then
   redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
   if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], 1) end
+  if ARGV[5] == '1' then
+    redis.call('SADD', KEYS[4], ARGV[1])
+    redis.call('EXPIRE', KEYS[4], ARGV[4])
+  end
 end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
@@ -14,14 +23,28 @@ local total = redis.call('GET', KEYS[3])
 return {added, redis.call('SCARD', KEYS[1]), total or -1}
 `;
 
-// Takes a job's result back (a requeued dead letter): only if it was counted, and with its outcome.
+// Takes a dead-lettered job's result back (its dead letter is requeued): only while it is still counted
+// as dead-lettered; a real result that replaced it meanwhile stays counted.
 const reopenScript = `
-local removed = redis.call('SREM', KEYS[1], ARGV[1])
-if removed == 1 then
+if redis.call('SREM', KEYS[3], ARGV[1]) == 0 then return 0 end
+if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then
   redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
   if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], -1) end
 end
-return removed
+return 1
+`;
+
+// A real result replaces a job's dead letter: the outcome moves only while the job is counted as
+// dead-lettered (a requeue that took it back meanwhile leaves the counting to the result itself).
+const replaceDeadLetterScript = `
+if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], ARGV[2], -1)
+redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
+if ARGV[4] ~= '' then
+  redis.call('HINCRBY', KEYS[1], ARGV[4], -1)
+  redis.call('HINCRBY', KEYS[1], ARGV[5], 1)
+end
+return 1
 `;
 
 // A job adds jobs to its run once: only the call that puts it in the run's `added` set grows the total
@@ -109,39 +132,57 @@ export class RunCounters {
   async recordResult(runId: string, jobId: string, outcome: string, group?: string): Promise<RecordResult> {
     const reply = (await this.redis.eval(
       recordResultScript,
-      3,
+      4,
       this.k(runId, 'done'),
       this.k(runId, 'outcomes'),
       this.k(runId, 'total'),
+      this.k(runId, 'dead'),
       jobId,
       `outcome:${outcome}`,
       group ? `group:${group}:${outcome}` : '',
       String(this.ttlSeconds),
+      outcome === DEAD_LETTERED ? '1' : '0',
     )) as [number, number, number | string];
     const total = Number(reply[2]);
     return { firstTime: reply[0] === 1, done: Number(reply[1]), total: total < 0 ? undefined : total };
   }
 
-  /** A counted job's result is taken back (its dead letter was requeued): it is not done any more. */
-  async reopen(runId: string, jobId: string, outcome: string, group?: string): Promise<boolean> {
+  /**
+   * A dead-lettered job's result is taken back (its dead letter is requeued): it is not done any more.
+   * False (and nothing changes) unless the job is counted as dead-lettered right now.
+   */
+  async reopenDeadLetter(runId: string, jobId: string, group?: string): Promise<boolean> {
     const removed = await this.redis.eval(
       reopenScript,
-      2,
+      3,
       this.k(runId, 'done'),
       this.k(runId, 'outcomes'),
+      this.k(runId, 'dead'),
       jobId,
-      `outcome:${outcome}`,
-      group ? `group:${group}:${outcome}` : '',
+      `outcome:${DEAD_LETTERED}`,
+      group ? `group:${group}:${DEAD_LETTERED}` : '',
     );
     return removed === 1;
   }
 
-  /** A counted job's outcome changed (a real result replaced its dead letter); the done set is unchanged. */
-  async replaceOutcome(runId: string, before: string, after: string, group?: string): Promise<void> {
-    const key = this.k(runId, 'outcomes');
-    const m = this.redis.multi().hincrby(key, `outcome:${before}`, -1).hincrby(key, `outcome:${after}`, 1);
-    if (group) m.hincrby(key, `group:${group}:${before}`, -1).hincrby(key, `group:${group}:${after}`, 1);
-    await m.expire(key, this.ttlSeconds).exec();
+  /**
+   * A real result replaced a counted job's dead letter: its outcome moves (the done set is unchanged).
+   * False (and nothing changes) unless the job is counted as dead-lettered right now: a requeue took it
+   * back first, and recording the result counts it.
+   */
+  async replaceDeadLetter(runId: string, jobId: string, after: string, group?: string): Promise<boolean> {
+    const moved = await this.redis.eval(
+      replaceDeadLetterScript,
+      2,
+      this.k(runId, 'outcomes'),
+      this.k(runId, 'dead'),
+      jobId,
+      `outcome:${DEAD_LETTERED}`,
+      `outcome:${after}`,
+      group ? `group:${group}:${DEAD_LETTERED}` : '',
+      group ? `group:${group}:${after}` : '',
+    );
+    return moved === 1;
   }
 
   /** Adds several `stage:outcome` counts of a run in one round trip (see StageProgress). */
@@ -182,7 +223,7 @@ export class RunCounters {
 
   /** Forget a run's counters (used when a run is rebuilt from storage). */
   async reset(runId: string): Promise<void> {
-    await this.redis.del(...['total', 'done', 'outcomes', 'stages', 'completed', 'added'].map((w) => this.k(runId, w)));
+    await this.redis.del(...['total', 'done', 'dead', 'outcomes', 'stages', 'completed', 'added'].map((w) => this.k(runId, w)));
   }
 }
 

@@ -6,7 +6,7 @@ import { getJson, putJson, type ArtifactStore } from '../storage/index.js';
 import type { KindRegistry } from '../workflow/registry.js';
 import { PlatformTypes } from '../workflow/platform.js';
 import { addedJobs, totalWith } from './added.js';
-import type { RunCounters } from './counters.js';
+import { DEAD_LETTERED, type RunCounters } from './counters.js';
 import { runKeys } from './keys.js';
 import {
   runCompletedRecordSchema,
@@ -16,9 +16,6 @@ import {
   type RunRecord,
   type StoredResult,
 } from './record.js';
-
-/** The outcome a dead-lettered job's result carries. */
-export const DEAD_LETTERED = 'dead_lettered';
 
 export type FinalizeDeps = {
   registry: KindRegistry;
@@ -148,8 +145,12 @@ export async function reopenJob(
   const stored = storedResultSchema.parse(JSON.parse(body.toString('utf8')));
   if (stored.outcome !== DEAD_LETTERED) return false;
   const group = deps.registry.has(stored.kind) ? deps.registry.kind(stored.kind).group(stored.result) : undefined;
+  // Counters first, and only while the job is counted as dead-lettered: a real result that replaced the
+  // dead letter since it was read (a late delivery racing the requeue) stays counted, and its file stays.
+  // Counters that Redis lost are rebuilt from the store, where the file is gone by then.
+  const reopened = await deps.counters.reopenDeadLetter(runId, jobId, group);
+  if (!reopened && (await deps.counters.getTotal(runId)) !== undefined) return false;
   await deps.store.delete(key);
-  await deps.counters.reopen(runId, jobId, stored.outcome, group);
   await deps.store.delete(runKeys.completed(runId));
   return true;
 }

@@ -1,0 +1,123 @@
+// A dead-lettered job can be taken back (its dead letter requeued) and replaced by a real result at the
+// same time, from two processes: whichever comes first, the job ends counted once with its real outcome.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createArtifactStore, putJson, type ArtifactStore } from '../storage/index.js';
+import { KindRegistry } from '../workflow/registry.js';
+import { DEAD_LETTERED, RunCounters } from './counters.js';
+import { reopenJob } from './finalize.js';
+import { runKeys } from './keys.js';
+
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+describe('run counters: dead letters taken back or replaced', () => {
+  let redis: Redis;
+  let dir: string;
+  let store: ArtifactStore;
+  let counters: RunCounters;
+  const prefix = `counters-test-${randomBytes(4).toString('hex')}:`;
+
+  beforeAll(async () => {
+    redis = new Redis(redisUrl, { keyPrefix: prefix });
+    dir = await mkdtemp(path.join(tmpdir(), 'evalfleet-counters-'));
+    store = createArtifactStore({ kind: 'fs', root: dir });
+    counters = new RunCounters(redis);
+  });
+
+  afterAll(async () => {
+    const plain = new Redis(redisUrl);
+    const keys = await plain.keys(`${prefix}*`);
+    if (keys.length > 0) await plain.del(...keys);
+    plain.disconnect();
+    redis.disconnect();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function deadLettered(runId: string, jobIds: string[]): Promise<void> {
+    await counters.setTotal(runId, jobIds.length);
+    for (const j of jobIds) await counters.recordResult(runId, j, DEAD_LETTERED, 'g');
+  }
+
+  it('a real result first: the requeue finds nothing to take back, and the job counts once', async () => {
+    await deadLettered('a', ['j1', 'j2']);
+    expect(await counters.replaceDeadLetter('a', 'j1', 'passed', 'g')).toBe(true);
+    expect(await counters.reopenDeadLetter('a', 'j1', 'g')).toBe(false);
+    expect((await counters.recordResult('a', 'j1', 'passed', 'g')).firstTime).toBe(false);
+    const p = await counters.progress('a');
+    expect(p.done).toBe(2);
+    expect(p.outcomes).toMatchObject({ 'outcome:passed': 1, 'outcome:dead_lettered': 1, 'group:g:passed': 1 });
+  });
+
+  it('the requeue first: the replacement moves nothing, recording the result counts it', async () => {
+    await deadLettered('b', ['j1']);
+    expect(await counters.reopenDeadLetter('b', 'j1', 'g')).toBe(true);
+    expect(await counters.replaceDeadLetter('b', 'j1', 'passed', 'g')).toBe(false);
+    expect((await counters.recordResult('b', 'j1', 'passed', 'g')).firstTime).toBe(true);
+    const p = await counters.progress('b');
+    expect(p.done).toBe(1);
+    expect(p.outcomes).toMatchObject({ 'outcome:passed': 1, 'outcome:dead_lettered': 0, 'group:g:dead_lettered': 0 });
+  });
+
+  it('takes a job back once, and never one whose outcome is not dead_lettered', async () => {
+    await counters.setTotal('c', 2);
+    await counters.recordResult('c', 'ok', 'passed');
+    await counters.recordResult('c', 'dl', DEAD_LETTERED);
+    expect(await counters.reopenDeadLetter('c', 'ok')).toBe(false);
+    expect(await counters.reopenDeadLetter('c', 'dl')).toBe(true);
+    expect(await counters.reopenDeadLetter('c', 'dl')).toBe(false);
+    const p = await counters.progress('c');
+    expect(p.done).toBe(1);
+    expect(p.outcomes).toEqual({ 'outcome:passed': 1, 'outcome:dead_lettered': 0 });
+  });
+
+  it('reopenJob keeps a real result that replaced the dead letter after reopenJob read it', async () => {
+    const registry = new KindRegistry([]);
+    const key = runKeys.result('d', 'j1');
+    const result = (outcome: string) => ({
+      runId: 'd',
+      jobId: 'j1',
+      kind: 'samples',
+      outcome,
+      result: {},
+      artifacts: {},
+      attempt: 1,
+      recordedAt: new Date().toISOString(),
+    });
+    await deadLettered('d', ['j1']);
+    await putJson(store, key, result(DEAD_LETTERED));
+    // The aggregator's replacement lands between reopenJob's read and its next step.
+    const racing: ArtifactStore = Object.create(store);
+    racing.getOptional = async (k: string) => {
+      const body = await store.getOptional(k);
+      await putJson(store, key, result('passed'));
+      await counters.replaceDeadLetter('d', 'j1', 'passed');
+      return body;
+    };
+    expect(await reopenJob('d', 'j1', { store: racing, counters, registry })).toBe(false);
+    expect(JSON.parse((await store.get(key)).toString('utf8'))).toMatchObject({ outcome: 'passed' });
+    const p = await counters.progress('d');
+    expect(p.done).toBe(1);
+    expect(p.outcomes).toMatchObject({ 'outcome:passed': 1, 'outcome:dead_lettered': 0 });
+  });
+
+  it('reopenJob takes back a dead letter whose counters Redis lost (a rebuild then finds it gone)', async () => {
+    const registry = new KindRegistry([]);
+    const key = runKeys.result('e', 'j1');
+    await putJson(store, key, {
+      runId: 'e',
+      jobId: 'j1',
+      kind: 'samples',
+      outcome: DEAD_LETTERED,
+      result: {},
+      artifacts: {},
+      attempt: 1,
+      recordedAt: new Date().toISOString(),
+    });
+    expect(await reopenJob('e', 'j1', { store, counters, registry })).toBe(true);
+    expect(await store.exists(key)).toBe(false);
+  });
+});
