@@ -13,7 +13,7 @@ import type { Bus } from '../../../shared/src/service/bus.js';
 import { createArtifactStore, putJson } from '../../../shared/src/storage/index.js';
 import { KindRegistry, PlatformTypes } from '../../../shared/src/workflow/index.js';
 import { testLogger } from '../../../test/support/rabbit.js';
-import { handleResult, type AggregatorDeps } from './handle-result.js';
+import { handleFinalize, handleResult, type AggregatorDeps } from './handle-result.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -105,6 +105,49 @@ describe('aggregator counters rebuilt from the store', () => {
     await handleResult(result(total - 1), deps);
     expect(await counters.progress(runId)).toMatchObject({ total, done: total });
     expect(await store.exists(runKeys.completed(runId))).toBe(true);
+    expect(completed).toEqual([runId]);
+  });
+});
+
+describe('aggregator finalize', () => {
+  it('handlers that reach a run end at the same time read its results once and announce it once', async () => {
+    const { deps, counters, store, completed } = await setUp();
+    // Every result stored and counted (as a handler does), the run not yet finalized.
+    for (let i = 0; i < total; i++) {
+      const env = result(i);
+      await putJson(store, runKeys.result(runId, env.jobId), {
+        runId,
+        jobId: env.jobId,
+        kind: 'echo',
+        outcome: 'ok',
+        result: { index: i, text: `t${i}` },
+        artifacts: {},
+        attempt: 1,
+        recordedAt: new Date().toISOString(),
+      });
+      await counters.recordResult(runId, env.jobId, 'ok');
+    }
+    let listings = 0;
+    const counting = Object.create(store) as typeof store;
+    counting.list = (prefix: string) => {
+      if (prefix === runKeys.resultsPrefix(runId)) listings++;
+      return store.list(prefix);
+    };
+    const finalize = makeEnvelope({
+      type: PlatformTypes.runFinalize,
+      runId,
+      jobId: `${runId}:finalize`,
+      kind: 'echo',
+      stage: 'aggregate',
+      payload: {},
+    });
+    // The last result redelivered three times and two run.finalize messages, all at once.
+    await Promise.all([
+      ...[0, 1, 2].map(() => handleResult(result(total - 1), { ...deps, store: counting })),
+      ...[0, 1].map(() => handleFinalize(finalize, { ...deps, store: counting })),
+    ]);
+    expect(await store.exists(runKeys.completed(runId))).toBe(true);
+    expect(listings).toBe(1);
     expect(completed).toEqual([runId]);
   });
 });

@@ -1,5 +1,5 @@
 import type { Logger } from '@evalfleet/shared/logger';
-import { PermanentError } from '@evalfleet/shared/errors';
+import { RetryableError } from '@evalfleet/shared/errors';
 import type { Envelope } from '@evalfleet/shared/messages';
 import {
   addedJobs,
@@ -71,7 +71,7 @@ export async function handleFinalize(env: Envelope, deps: AggregatorDeps): Promi
   const progress = await deps.counters.progress(env.runId);
   if (progress.total === undefined) await rebuildCounters(env.runId, deps);
   const again = await deps.counters.progress(env.runId);
-  if (again.total !== undefined && again.done >= again.total) await finalizeRun(env.runId, deps);
+  if (again.total !== undefined && again.done >= again.total) await finalizeOnce(env.runId, deps);
 }
 
 async function recordResult(
@@ -94,11 +94,14 @@ async function recordResult(
   const group = kind.group(r.result);
   // Storage first: if we die after this, the redelivery finds the file and still counts the job.
   const { created } = await deps.store.putIfAbsent(key, JSON.stringify(stored), { contentType: 'application/json' });
-  if (!created && r.outcome !== DEAD_LETTERED && (await replacesDeadLetter(env, stored, key, deps))) {
-    await deps.counters.replaceOutcome(env.runId, DEAD_LETTERED, r.outcome, group);
+  const replaced = !created && r.outcome !== DEAD_LETTERED && (await replacesDeadLetter(env, stored, key, deps));
+  if (replaced) {
+    // Moves the count only while the job is counted as dead-lettered; a requeue that took it back meanwhile
+    // leaves the counting to recordResult below.
+    await deps.counters.replaceDeadLetter(env.runId, env.jobId, r.outcome, group);
     // The run completed with this job dead-lettered (a requeue outside `evalfleet dlq`): rebuild it.
     if (await deps.store.exists(runKeys.completed(env.runId))) {
-      await finalizeRun(env.runId, deps, { force: true });
+      await finalizeOnce(env.runId, deps, { changed: true });
       return;
     }
   }
@@ -110,8 +113,34 @@ async function recordResult(
     counted = { ...counted, ...(await deps.counters.progress(env.runId)) };
   }
   if (counted.total !== undefined) deps.onProgress?.(env.runId, env.kind, counted.done, counted.total);
-  if (counted.total !== undefined && counted.done >= counted.total) await finalizeRun(env.runId, deps);
+  if (counted.total !== undefined && counted.done >= counted.total)
+    await finalizeOnce(env.runId, deps, { changed: replaced });
 }
+
+/**
+ * One finalize per run at a time in this process. The handlers that reach a run's end meanwhile (the
+ * last results in one prefetch window, redeliveries after a fault, `run.finalize` messages) wait for it
+ * instead of each reading every stored result again. `changed`: this handler rewrote a stored result (a
+ * real verdict replaced a dead letter), which a finalize already running may have read before the change,
+ * so a completed run is rebuilt once more after it.
+ */
+async function finalizeOnce(runId: string, deps: AggregatorDeps, opts: { changed?: boolean } = {}): Promise<void> {
+  const running = finalizing.get(runId);
+  if (running && !opts.changed) return running;
+  const next = (running ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(async () => {
+      const force = opts.changed === true && (await deps.store.exists(runKeys.completed(runId)));
+      await finalizeRun(runId, deps, { force });
+    })
+    .finally(() => {
+      if (finalizing.get(runId) === next) finalizing.delete(runId);
+    });
+  finalizing.set(runId, next);
+  return next;
+}
+
+const finalizing = new Map<string, Promise<void>>();
 
 /** A real result for a job whose stored result is its dead letter replaces it. */
 async function replacesDeadLetter(
@@ -120,8 +149,14 @@ async function replacesDeadLetter(
   key: string,
   deps: AggregatorDeps,
 ): Promise<boolean> {
-  const body = await deps.store.getOptional(key);
-  if (!body) throw new PermanentError('result_vanished', `result of ${env.jobId} disappeared`);
+  let body = await deps.store.getOptional(key);
+  for (let attempt = 0; !body && attempt < 3; attempt++) {
+    // A requeue took the dead letter back between our write and this read: the result is simply new.
+    if ((await deps.store.putIfAbsent(key, JSON.stringify(stored), { contentType: 'application/json' })).created)
+      return false;
+    body = await deps.store.getOptional(key);
+  }
+  if (!body) throw new RetryableError('result_vanished', `result of ${env.jobId} keeps disappearing`);
   const existing = storedResultSchema.parse(JSON.parse(body.toString('utf8')));
   if (existing.outcome !== DEAD_LETTERED) return false;
   await deps.store.put(key, JSON.stringify(stored), { contentType: 'application/json' });

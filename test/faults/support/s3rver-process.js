@@ -6,6 +6,8 @@
 // front here that runs the requests on one path (one object, or one bucket's listing) one at a time, as
 // an atomic store would look from outside; and SIGTERM stops it as a real store stops (MinIO drains its
 // requests): no new connection, the requests in flight finish, then it exits. SIGKILL stays abrupt.
+// s3rver also ignores a conditional write (`If-None-Match: *`, which S3 honours since 2024): the front
+// answers it, 412 when the object exists, which the one-at-a-time order makes atomic.
 import { createServer, request } from 'node:http';
 import { setTimeout } from 'node:timers';
 import { URL } from 'node:url';
@@ -36,8 +38,17 @@ const front = createServer((req, res) => {
     release();
   };
   res.on('close', done);
-  void previous.then(() => {
+  void previous.then(async () => {
     if (res.destroyed) return done();
+    if (req.method === 'PUT' && req.headers['if-none-match'] === '*' && (await exists(req.url ?? '/'))) {
+      req.resume();
+      res.writeHead(412, { 'content-type': 'application/xml' });
+      res.end(
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code>' +
+          '<Message>At least one of the pre-conditions you specified did not hold</Message></Error>',
+      );
+      return;
+    }
     const upstream = request(
       { host: '127.0.0.1', port: innerPort, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
@@ -50,6 +61,18 @@ const front = createServer((req, res) => {
     req.pipe(upstream);
   });
 });
+/** Whether s3rver holds the object at `url` (a HEAD through to it). */
+function exists(url) {
+  return new Promise((resolve) => {
+    const head = request({ host: '127.0.0.1', port: innerPort, method: 'HEAD', path: url }, (answer) => {
+      answer.resume();
+      resolve(answer.statusCode === 200);
+    });
+    head.on('error', () => resolve(false));
+    head.end();
+  });
+}
+
 front.listen(Number(port), '127.0.0.1');
 
 process.once('SIGTERM', () => {
