@@ -6,7 +6,7 @@ import { startProducer } from '../services/producer/src/main.js';
 import { makeEnvelope } from '../shared/src/messages/index.js';
 import { runKeys } from '../shared/src/runs/index.js';
 import { connectTest, waitFor } from './support/rabbit.js';
-import { testFleetEnv, type TestFleetEnv } from './support/fleet.js';
+import { deleteRedisPrefix, testFleetEnv, type TestFleetEnv } from './support/fleet.js';
 
 let fleetEnv: TestFleetEnv | undefined;
 const stops: (() => Promise<void>)[] = [];
@@ -77,5 +77,48 @@ describe('echo smoke pipeline', () => {
     );
     await aggregator.shutdown();
     await expect(fetch(`${aggregator.opsUrl}/readyz`)).rejects.toThrow();
+  });
+
+  it('a run resubmitted after Redis lost its counters skips the jobs the store has results for', async () => {
+    fleetEnv = await testFleetEnv('echo-resume');
+    const { env, store, ns } = fleetEnv;
+    const producer = await startProducer({ env, installSignals: false, cwd: fleetEnv.artifactDir });
+    stops.push(() => producer.shutdown());
+    const aggregator = await startAggregator({ env, installSignals: false, cwd: fleetEnv.artifactDir });
+    stops.push(() => aggregator.shutdown());
+    const client = await connectTest(ns, { delayTiersMs: undefined, deliveryLimit: undefined });
+    stops.push(() => client.close());
+    const runId = 'echo-resume';
+    const request = () =>
+      makeEnvelope({
+        type: 'run.requested',
+        runId,
+        jobId: `${runId}:request`,
+        kind: 'echo',
+        stage: 'produce',
+        payload: { kind: 'echo', spec: { count: 30, text: 'hi' } },
+      });
+    await client.publisher.send(request());
+    await waitFor('run completed', () => store.getOptional(runKeys.completed(runId)), 30_000);
+    // Redis restarted empty: the run's counters are gone, its results are in the store.
+    await deleteRedisPrefix(`${ns}:`);
+    await client.publisher.send(request());
+    const record = await waitFor(
+      'run resumed and completed again',
+      async () => {
+        const body = await store.getOptional(runKeys.completed(runId));
+        if (!body) return undefined;
+        const r = JSON.parse((await store.get(runKeys.record(runId))).toString('utf8')) as {
+          skippedJobs: number;
+          updatedAt: string;
+          createdAt: string;
+        };
+        return r.updatedAt !== r.createdAt ? r : undefined;
+      },
+      30_000,
+    );
+    expect(record.skippedJobs).toBe(30);
+    const producerMetrics = await (await fetch(`${producer.opsUrl}/metrics`)).text();
+    expect(producerMetrics).toMatch(/evalfleet_jobs_published_total\{[^}]*kind="echo"[^}]*\} 30\n/);
   });
 });

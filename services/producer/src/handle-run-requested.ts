@@ -2,7 +2,14 @@ import { BrokerErrorCodes } from '@evalfleet/shared/broker';
 import type { Logger } from '@evalfleet/shared/logger';
 import { PermanentError } from '@evalfleet/shared/errors';
 import { makeEnvelope, platformStages, type Envelope } from '@evalfleet/shared/messages';
-import { addedJobs, runKeys, runRecordSchema, type RunCounters, type RunRecord } from '@evalfleet/shared/runs';
+import {
+  addedJobs,
+  decodeJobId,
+  runKeys,
+  runRecordSchema,
+  type RunCounters,
+  type RunRecord,
+} from '@evalfleet/shared/runs';
 import type { Bus } from '@evalfleet/shared/service';
 import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
 import {
@@ -71,6 +78,12 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
     meta: expansion.meta,
   };
 
+  // Redis knows which jobs are done while it holds the run's counters; when it lost them (restarted empty),
+  // the store's results say it instead (otherwise a resume after a wipe re-ran every job).
+  const stored =
+    previous && (await deps.counters.getTotal(env.runId)) === undefined
+      ? await storedResultJobs(env.runId, deps.store)
+      : undefined;
   let skipped = 0;
   const pending: PlannedJob[] = [];
   for (let i = 0; i < expansion.jobs.length; i += resumeBatch) {
@@ -80,7 +93,7 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
       batch.map((j) => j.jobId),
     );
     for (const job of batch) {
-      if (done.has(job.jobId)) skipped += 1;
+      if (done.has(job.jobId) || stored?.has(job.jobId)) skipped += 1;
       else pending.push(job);
     }
   }
@@ -94,8 +107,11 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
     kind: record.kind,
     createdAt: record.createdAt,
   });
-  // A resumed run keeps the jobs its kind added after the first expansion (fan-out).
-  await deps.counters.setTotalWithAdded(env.runId, record.totalJobs, await addedJobs(env.runId, deps.store));
+  // A resumed run keeps the jobs its kind added after the first expansion (fan-out). Counters that Redis
+  // lost stay missing: the aggregator rebuilds them from the store (results and total) on the run's next
+  // message, at the latest the run.finalize below; a total set here would wait for skipped jobs forever.
+  if (!stored)
+    await deps.counters.setTotalWithAdded(env.runId, record.totalJobs, await addedJobs(env.runId, deps.store));
   log.info({ total: record.totalJobs, skipped, publishing: pending.length }, 'run expanded');
 
   // Validate every job's first message before publishing any, so a bad expansion publishes nothing.
@@ -130,6 +146,16 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
       traceId: env.traceId,
     }),
   );
+}
+
+/** The jobs of a run with a stored result (their keys alone: one listing request per 1,000). */
+async function storedResultJobs(runId: string, store: ArtifactStore): Promise<Set<string>> {
+  const prefix = runKeys.resultsPrefix(runId);
+  const jobs = new Set<string>();
+  for await (const key of store.list(prefix)) {
+    if (key.endsWith('.json')) jobs.add(decodeJobId(key.slice(prefix.length, -'.json'.length)));
+  }
+  return jobs;
 }
 
 /** Fields of a payload too large to carry a dead letter's identity are dropped (strings, code, blobs). */

@@ -1,6 +1,7 @@
 import { RetryableError } from '../errors/index.js';
 import type { Logger } from '../logger/index.js';
 import { makeEnvelope, platformStages } from '../messages/index.js';
+import { mapLimit } from '../report/clip.js';
 import type { Bus } from '../service/bus.js';
 import { getJson, putJson, type ArtifactStore } from '../storage/index.js';
 import type { KindRegistry } from '../workflow/registry.js';
@@ -31,14 +32,14 @@ export async function loadRunRecord(runId: string, store: ArtifactStore): Promis
   return runRecordSchema.parse(JSON.parse(body.toString('utf8')));
 }
 
-/** Every stored terminal result of a run (the source of truth every report is built from). */
+/**
+ * Every stored terminal result of a run (the source of truth every report is built from), in key order.
+ * Read 16 at a time: one at a time, a run of 6,000 results took minutes to finalize from a slow store.
+ */
 export async function loadResults(runId: string, store: ArtifactStore): Promise<StoredResult[]> {
-  const out: StoredResult[] = [];
-  for await (const key of store.list(runKeys.resultsPrefix(runId))) {
-    if (!key.endsWith('.json')) continue;
-    out.push(await getJson(store, key, storedResultSchema));
-  }
-  return out;
+  const keys: string[] = [];
+  for await (const key of store.list(runKeys.resultsPrefix(runId))) if (key.endsWith('.json')) keys.push(key);
+  return mapLimit(keys, 16, (key) => getJson(store, key, storedResultSchema));
 }
 
 async function announce(deps: FinalizeDeps, record: RunCompletedRecord, kind: string): Promise<void> {
