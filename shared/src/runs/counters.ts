@@ -223,7 +223,9 @@ export class RunCounters {
 
   /** Forget a run's counters (used when a run is rebuilt from storage). */
   async reset(runId: string): Promise<void> {
-    await this.redis.del(...['total', 'done', 'dead', 'outcomes', 'stages', 'completed', 'added'].map((w) => this.k(runId, w)));
+    await this.redis.del(
+      ...['total', 'done', 'dead', 'outcomes', 'stages', 'completed', 'added'].map((w) => this.k(runId, w)),
+    );
   }
 }
 
