@@ -10,6 +10,7 @@ import {
   type RunCounters,
   type RunRecord,
 } from '@evalfleet/shared/runs';
+import { mapLimit } from '@evalfleet/shared/report';
 import type { Bus } from '@evalfleet/shared/service';
 import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
 import {
@@ -37,6 +38,7 @@ export type ProducerDeps = {
 };
 
 const resumeBatch = 500;
+const publishWindow = 64;
 
 /**
  * Expands a `run.requested` into jobs with its kind's expansion. Writes `run.json` (with the job
@@ -119,8 +121,10 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
   const envelopes = pending.map((job) =>
     deps.router.envelopeFor({ ...origin, jobId: job.jobId }, job.outcome, job.payload),
   );
+  // Up to `publishWindow` confirms outstanding at once: one at a time, a 6,000-job expansion took about a
+  // minute, and a producer killed in that minute re-published, on redelivery, every job not yet done.
   let published = 0;
-  for (const next of envelopes) {
+  await mapLimit(envelopes, publishWindow, async (next) => {
     try {
       await deps.bus.publish(next);
     } catch (err) {
@@ -133,7 +137,7 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
     published += 1;
     deps.onPublished?.(request.kind);
     if (published % 1000 === 0) log.info({ published, of: pending.length }, 'publishing jobs');
-  }
+  });
   if (published > 0) await deps.counters.stageDone(env.runId, platformStages.produce, 'published', published);
   await deps.bus.publish(
     makeEnvelope({
