@@ -147,7 +147,8 @@ export function imageInfo(
 
 /**
  * Remove sandbox containers: those of one pool, or (without a pool) those whose owning process on this
- * host is gone, i.e. left behind by an evaluator that crashed. Returns how many were removed.
+ * host is gone, i.e. left behind by an evaluator that crashed. Returns how many are gone (removed here, or
+ * by another evaluator on this host cleaning up at the same time).
  */
 export async function removeSandboxContainers(docker: Docker, scope: { poolId?: string } = {}): Promise<number> {
   const label = scope.poolId ? [`${POOL_LABEL}=${scope.poolId}`] : [`${SANDBOX_LABEL}=true`];
@@ -158,8 +159,11 @@ export async function removeSandboxContainers(docker: Docker, scope: { poolId?: 
     try {
       await docker.getContainer(info.Id).remove({ force: true });
       removed++;
-    } catch {
-      // Already gone (AutoRemove) or being removed.
+    } catch (err) {
+      // Gone already (AutoRemove, or another evaluator on this host cleaning up at its start: 404) or being
+      // removed (409): it is gone all the same, and counts. Anything else is left for the next clean-up.
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 404 || status === 409) removed++;
     }
   }
   return removed;
