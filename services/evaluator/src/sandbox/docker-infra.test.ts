@@ -65,9 +65,12 @@ describe.skipIf(!dockerUp)('docker sandbox infrastructure failures', () => {
   });
 
   it('removes containers left behind by an evaluator that died, and only those', async () => {
+    // Without the fleet-wide sandbox label: an evaluator starting in another test file at the same time
+    // cleans up every orphan on the host, and took this one first (twice in CI). The pool scope with
+    // `onlyOrphans` runs the same owner check on this test's containers alone.
+    const pool = `orphan-test-${counter}`;
     const labels = (owner: string): Record<string, string> => ({
-      'org.evalfleet.sandbox': 'true',
-      'org.evalfleet.sandbox.pool': `orphan-test-${counter}`,
+      'org.evalfleet.sandbox.pool': pool,
       'org.evalfleet.sandbox.owner': owner,
     });
     const create = (owner: string) =>
@@ -83,10 +86,10 @@ describe.skipIf(!dockerUp)('docker sandbox infrastructure failures', () => {
     try {
       await orphan.start();
       await ours.start();
-      expect(await removeSandboxContainers(docker)).toBeGreaterThanOrEqual(1);
+      expect(await removeSandboxContainers(docker, { poolId: pool, onlyOrphans: true })).toBe(1);
       const left = await docker.listContainers({
         all: true,
-        filters: { label: [`org.evalfleet.sandbox.pool=orphan-test-${counter}`] },
+        filters: { label: [`org.evalfleet.sandbox.pool=${pool}`] },
       });
       expect(left.map((c) => c.Id)).toEqual([ours.id]);
     } finally {

@@ -146,16 +146,20 @@ export function imageInfo(
 }
 
 /**
- * Remove sandbox containers: those of one pool, or (without a pool) those whose owning process on this
- * host is gone, i.e. left behind by an evaluator that crashed. Returns how many are gone (removed here, or
- * by another evaluator on this host cleaning up at the same time).
+ * Remove sandbox containers: those of one pool, or (without a pool, or with `onlyOrphans`) those whose
+ * owning process on this host is gone, i.e. left behind by an evaluator that crashed. Returns how many are
+ * gone (removed here, or by another evaluator on this host cleaning up at the same time).
  */
-export async function removeSandboxContainers(docker: Docker, scope: { poolId?: string } = {}): Promise<number> {
+export async function removeSandboxContainers(
+  docker: Docker,
+  scope: { poolId?: string; onlyOrphans?: boolean } = {},
+): Promise<number> {
   const label = scope.poolId ? [`${POOL_LABEL}=${scope.poolId}`] : [`${SANDBOX_LABEL}=true`];
+  const orphansOnly = !scope.poolId || scope.onlyOrphans === true;
   const containers = await docker.listContainers({ all: true, filters: { label } });
   let removed = 0;
   for (const info of containers) {
-    if (!scope.poolId && !isOrphan(info.Labels[OWNER_LABEL])) continue;
+    if (orphansOnly && !isOrphan(info.Labels[OWNER_LABEL])) continue;
     try {
       await docker.getContainer(info.Id).remove({ force: true });
       removed++;
