@@ -35,10 +35,11 @@ export type ProducerDeps = {
   sharedSet?: (kind: string, name: string) => SharedSet;
   /** Called after each published job (progress metrics). */
   onPublished?: (kind: string) => void;
+  /** Publish confirms an expansion keeps outstanding at once (default 64). */
+  publishWindow?: number;
 };
 
 const resumeBatch = 500;
-const publishWindow = 64;
 
 /**
  * Expands a `run.requested` into jobs with its kind's expansion. Writes `run.json` (with the job
@@ -121,10 +122,10 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
   const envelopes = pending.map((job) =>
     deps.router.envelopeFor({ ...origin, jobId: job.jobId }, job.outcome, job.payload),
   );
-  // Up to `publishWindow` confirms outstanding at once: one at a time, a 6,000-job expansion took about a
+  // Up to `publishWindow` (64) confirms outstanding at once: one at a time, a 6,000-job expansion took about a
   // minute, and a producer killed in that minute re-published, on redelivery, every job not yet done.
   let published = 0;
-  await mapLimit(envelopes, publishWindow, async (next) => {
+  await mapLimit(envelopes, deps.publishWindow ?? 64, async (next) => {
     try {
       await deps.bus.publish(next);
     } catch (err) {

@@ -12,7 +12,11 @@ export function startProducer(opts: Parameters<typeof runService>[1] = {}) {
   return runService(
     {
       name: 'producer',
-      configShape: { PRODUCER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2) },
+      configShape: {
+        PRODUCER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+        /** Publish confirms a run's expansion keeps outstanding at once. */
+        PRODUCER_PUBLISH_WINDOW: z.coerce.number().int().min(1).max(1024).default(64),
+      },
       setup: ({ config, store, redis, bus, logger, metrics, registry, router }) => {
         const knownModels = () =>
           new Set(
@@ -31,6 +35,7 @@ export function startProducer(opts: Parameters<typeof runService>[1] = {}) {
           // Kinds' sets live under their own prefix; without expiry, they outlive runs.
           sharedSet: (kind, name) => new RedisStringSet(redis, `kind:${kind}:set:${name}`),
           onPublished: (kind) => metrics.jobsPublished.inc({ kind }),
+          publishWindow: config.PRODUCER_PUBLISH_WINDOW,
         };
         return Promise.resolve({
           consumers: [
