@@ -17,26 +17,34 @@ afterEach(async () => {
   fleetEnv = undefined;
 });
 
+/** A producer and an aggregator in this process on a fresh namespace, and a client to publish with. */
+async function startSpine(label: string) {
+  fleetEnv = await testFleetEnv(label);
+  const { env, artifactDir } = fleetEnv;
+  const producer = await startProducer({ env, installSignals: false, cwd: artifactDir });
+  stops.push(() => producer.shutdown());
+  const aggregator = await startAggregator({ env, installSignals: false, cwd: artifactDir });
+  stops.push(() => aggregator.shutdown());
+  const client = await connectTest(fleetEnv.ns, { delayTiersMs: undefined, deliveryLimit: undefined });
+  stops.push(() => client.close());
+  return { ...fleetEnv, producer, aggregator, client };
+}
+
+const echoRun = (runId: string, count: number) =>
+  makeEnvelope({
+    type: 'run.requested',
+    runId,
+    jobId: `${runId}:request`,
+    kind: 'echo',
+    stage: 'produce',
+    payload: { kind: 'echo', spec: { count, text: 'hi' } },
+  });
+
 describe('echo smoke pipeline', () => {
   it('completes a run with each job counted once, even when a job is delivered twice', async () => {
-    fleetEnv = await testFleetEnv('echo');
-    const { env, store, ns } = fleetEnv;
-    const producer = await startProducer({ env, installSignals: false, cwd: fleetEnv.artifactDir });
-    stops.push(() => producer.shutdown());
-    const aggregator = await startAggregator({ env, installSignals: false, cwd: fleetEnv.artifactDir });
-    stops.push(() => aggregator.shutdown());
-
-    const client = await connectTest(ns, { delayTiersMs: undefined, deliveryLimit: undefined });
-    stops.push(() => client.close());
+    const { store, producer, aggregator, client } = await startSpine('echo');
     const runId = 'echo-run-1';
-    const request = makeEnvelope({
-      type: 'run.requested',
-      runId,
-      jobId: `${runId}:request`,
-      kind: 'echo',
-      stage: 'produce',
-      payload: { kind: 'echo', spec: { count: 40, text: 'hi' } },
-    });
+    const request = echoRun(runId, 40);
     // A duplicate of one job, as a redelivery would produce, must not be counted twice.
     await client.publisher.send(
       makeEnvelope({
@@ -80,29 +88,13 @@ describe('echo smoke pipeline', () => {
   });
 
   it('a run resubmitted after Redis lost its counters skips the jobs the store has results for', async () => {
-    fleetEnv = await testFleetEnv('echo-resume');
-    const { env, store, ns } = fleetEnv;
-    const producer = await startProducer({ env, installSignals: false, cwd: fleetEnv.artifactDir });
-    stops.push(() => producer.shutdown());
-    const aggregator = await startAggregator({ env, installSignals: false, cwd: fleetEnv.artifactDir });
-    stops.push(() => aggregator.shutdown());
-    const client = await connectTest(ns, { delayTiersMs: undefined, deliveryLimit: undefined });
-    stops.push(() => client.close());
+    const { store, ns, producer, client } = await startSpine('echo-resume');
     const runId = 'echo-resume';
-    const request = () =>
-      makeEnvelope({
-        type: 'run.requested',
-        runId,
-        jobId: `${runId}:request`,
-        kind: 'echo',
-        stage: 'produce',
-        payload: { kind: 'echo', spec: { count: 30, text: 'hi' } },
-      });
-    await client.publisher.send(request());
+    await client.publisher.send(echoRun(runId, 30));
     await waitFor('run completed', () => store.getOptional(runKeys.completed(runId)), 30_000);
     // Redis restarted empty: the run's counters are gone, its results are in the store.
     await deleteRedisPrefix(`${ns}:`);
-    await client.publisher.send(request());
+    await client.publisher.send(echoRun(runId, 30));
     const record = await waitFor(
       'run resumed and completed again',
       async () => {

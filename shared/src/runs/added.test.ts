@@ -1,40 +1,23 @@
 // Jobs added after a run's expansion (fan-out): counted once per adding job, in the store first, and kept
 // when the total is set again from the store (a resume, or Redis losing the counters).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createArtifactStore, type ArtifactStore } from '../storage/index.js';
+import { scratchRedisAndStore, type Scratch } from '../../../test/support/scratch.js';
+import type { ArtifactStore } from '../storage/index.js';
 import { addedJobs, addJobs, totalWith } from './added.js';
 import { RunCounters } from './counters.js';
 
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
 describe('added jobs', () => {
-  let redis: Redis;
-  let dir: string;
+  let scratch: Scratch;
   let store: ArtifactStore;
   let counters: RunCounters;
-  const prefix = `added-test-${randomBytes(4).toString('hex')}:`;
 
   beforeAll(async () => {
-    redis = new Redis(redisUrl, { keyPrefix: prefix });
-    dir = await mkdtemp(path.join(tmpdir(), 'evalfleet-added-'));
-    store = createArtifactStore({ kind: 'fs', root: dir });
-    counters = new RunCounters(redis);
+    scratch = await scratchRedisAndStore('added');
+    store = scratch.store;
+    counters = new RunCounters(scratch.redis);
   });
 
-  afterAll(async () => {
-    // KEYS is not prefixed by the client: clean up with a plain one.
-    const plain = new Redis(redisUrl);
-    const keys = await plain.keys(`${prefix}*`);
-    if (keys.length > 0) await plain.del(...keys);
-    plain.disconnect();
-    redis.disconnect();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => scratch.cleanup());
 
   it('grows the total once per adding job, however often it is delivered', async () => {
     await counters.setTotal('r1', 2);

@@ -1,41 +1,38 @@
 // A dead-lettered job can be taken back (its dead letter requeued) and replaced by a real result at the
 // same time, from two processes: whichever comes first, the job ends counted once with its real outcome.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createArtifactStore, putJson, type ArtifactStore } from '../storage/index.js';
+import { scratchRedisAndStore, type Scratch } from '../../../test/support/scratch.js';
+import { putJson, type ArtifactStore } from '../storage/index.js';
 import { KindRegistry } from '../workflow/registry.js';
 import { DEAD_LETTERED, RunCounters } from './counters.js';
 import { reopenJob } from './finalize.js';
 import { runKeys } from './keys.js';
+import type { StoredResult } from './record.js';
 
-const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** A stored result of job `j1` of `runId` (kind unknown to the registry: no group). */
+const storedResult = (runId: string, outcome: string): StoredResult => ({
+  runId,
+  jobId: 'j1',
+  kind: 'samples',
+  outcome,
+  result: {},
+  artifacts: {},
+  attempt: 1,
+  recordedAt: new Date().toISOString(),
+});
 
 describe('run counters: dead letters taken back or replaced', () => {
-  let redis: Redis;
-  let dir: string;
+  let scratch: Scratch;
   let store: ArtifactStore;
   let counters: RunCounters;
-  const prefix = `counters-test-${randomBytes(4).toString('hex')}:`;
 
   beforeAll(async () => {
-    redis = new Redis(redisUrl, { keyPrefix: prefix });
-    dir = await mkdtemp(path.join(tmpdir(), 'evalfleet-counters-'));
-    store = createArtifactStore({ kind: 'fs', root: dir });
-    counters = new RunCounters(redis);
+    scratch = await scratchRedisAndStore('counters');
+    store = scratch.store;
+    counters = new RunCounters(scratch.redis);
   });
 
-  afterAll(async () => {
-    const plain = new Redis(redisUrl);
-    const keys = await plain.keys(`${prefix}*`);
-    if (keys.length > 0) await plain.del(...keys);
-    plain.disconnect();
-    redis.disconnect();
-    await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => scratch.cleanup());
 
   async function deadLettered(runId: string, jobIds: string[]): Promise<void> {
     await counters.setTotal(runId, jobIds.length);
@@ -77,23 +74,13 @@ describe('run counters: dead letters taken back or replaced', () => {
   it('reopenJob keeps a real result that replaced the dead letter after reopenJob read it', async () => {
     const registry = new KindRegistry([]);
     const key = runKeys.result('d', 'j1');
-    const result = (outcome: string) => ({
-      runId: 'd',
-      jobId: 'j1',
-      kind: 'samples',
-      outcome,
-      result: {},
-      artifacts: {},
-      attempt: 1,
-      recordedAt: new Date().toISOString(),
-    });
     await deadLettered('d', ['j1']);
-    await putJson(store, key, result(DEAD_LETTERED));
+    await putJson(store, key, storedResult('d', DEAD_LETTERED));
     // The aggregator's replacement lands between reopenJob's read and its next step.
     const racing: ArtifactStore = Object.create(store);
     racing.getOptional = async (k: string) => {
       const body = await store.getOptional(k);
-      await putJson(store, key, result('passed'));
+      await putJson(store, key, storedResult('d', 'passed'));
       await counters.replaceDeadLetter('d', 'j1', 'passed');
       return body;
     };
@@ -107,16 +94,7 @@ describe('run counters: dead letters taken back or replaced', () => {
   it('reopenJob takes back a dead letter whose counters Redis lost (a rebuild then finds it gone)', async () => {
     const registry = new KindRegistry([]);
     const key = runKeys.result('e', 'j1');
-    await putJson(store, key, {
-      runId: 'e',
-      jobId: 'j1',
-      kind: 'samples',
-      outcome: DEAD_LETTERED,
-      result: {},
-      artifacts: {},
-      attempt: 1,
-      recordedAt: new Date().toISOString(),
-    });
+    await putJson(store, key, storedResult('e', DEAD_LETTERED));
     expect(await reopenJob('e', 'j1', { store, counters, registry })).toBe(true);
     expect(await store.exists(key)).toBe(false);
   });
