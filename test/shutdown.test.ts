@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeEnvelope } from '../shared/src/messages/index.js';
 import { runKeys } from '../shared/src/runs/index.js';
-import { connectTest, queueDepth, waitFor } from './support/rabbit.js';
+import { connectTest, queueDepth, queuedJobs, waitFor } from './support/rabbit.js';
 import { testFleetEnv, type TestFleetEnv } from './support/fleet.js';
 
 let fleetEnv: TestFleetEnv | undefined;
@@ -46,8 +46,8 @@ describe('service shutdown', () => {
       const [code] = await exited;
       expect(code).toBe(143);
       expect(Date.now() - sentAt).toBeLessThan(60_000);
-      // Every job and the finalize message reached the aggregate queue; the request was acked.
-      expect(await queueDepth(`${ns}.aggregate`)).toBe(count + 1);
+      // Every job (in batch messages) and the finalize message reached the aggregate queue; the request was acked.
+      expect(await queuedJobs(`${ns}.aggregate`)).toBe(count + 1);
       expect(await queueDepth(`${ns}.produce`)).toBe(0);
       expect(await queueDepth(`${ns}.produce.dlq`)).toBe(0);
     } finally {

@@ -14,7 +14,7 @@ import { startFakeProvider, type FakeProvider } from '../services/fake-provider/
 import { isAlive, readFleetState, type FleetState } from '../services/cli/src/fleet-state.js';
 import { cli } from './support/cli.js';
 import { testFleetEnv, type TestFleetEnv } from './support/fleet.js';
-import { queueDepth, waitFor } from './support/rabbit.js';
+import { queueDepth, queuedMessages, waitFor } from './support/rabbit.js';
 import { sandboxImage, testRegistryYaml } from './support/solve-fleet.js';
 
 const cliBin = path.resolve('services/cli/bin/evalfleet.js');
@@ -271,15 +271,18 @@ describe('evalfleet up supervises the services it starts', () => {
 
       // An echo run's results (3, and the run's finalize message) wait in the aggregate queue with nobody to count them.
       expect((await cli(env, 'submit', 'echo', '--count', '3', '--run-id', 'starved')).code).toBe(0);
-      const queued = await waitFor(
+      // (The results travel as a batch message: fewer messages than jobs.)
+      const aggregateQueue = `${fleetEnv.ns}.aggregate`;
+      const { messages: queued } = await waitFor(
         'results queued',
         async () => {
-          const n = await queueDepth(`${fleetEnv.ns}.aggregate`);
-          return n >= 4 ? n : undefined;
+          const q = await queuedMessages(aggregateQueue);
+          return q.jobs >= 4 ? q : undefined;
         },
         60_000,
         50,
       );
+      await waitFor('the messages handed back', async () => (await queueDepth(aggregateQueue)) === queued);
       const status = await cli(env, 'status', 'starved');
       expect(status.code).toBe(0);
       expect(status.out).toMatch(/ {2}queues\n/);

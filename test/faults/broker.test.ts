@@ -196,8 +196,9 @@ describe('broker faults', () => {
     const names = topologyNames(f.ns);
     await f.stopAll('evaluator');
     await f.submitSamples('requeue', samples);
-    // Dead-letter three queued jobs exactly as a consumer does (to the DLX, with the reason headers):
-    // their runs record them as dead_lettered at once.
+    // Dead-letter three queued jobs exactly as a consumer does (each job alone to the DLX, with the reason
+    // headers; the other jobs of a batch message go on as messages of their own): their runs record them
+    // as dead_lettered at once.
     const conn = await connect(rabbit!.url);
     try {
       const ch = await conn.createConfirmChannel();
@@ -207,20 +208,29 @@ describe('broker faults', () => {
         async () => {
           const msg = await ch.get(names.queue('evaluate'), { noAck: false });
           if (!msg) return false;
-          ch.publish(names.exchanges.dlx, 'stage.evaluate', msg.content, {
-            persistent: true,
-            contentType: 'application/json',
-            headers: {
-              [FailureHeaders.errorCode]: 'fault_injected',
-              [FailureHeaders.errorMessage]: 'dead-lettered by the fault test',
-              [FailureHeaders.stage]: 'evaluate',
-              [FailureHeaders.attempts]: 1,
-              [FailureHeaders.originalRoutingKey]: 'stage.evaluate',
-            },
-          });
+          const body: unknown = JSON.parse(msg.content.toString('utf8'));
+          for (const job of Array.isArray(body) ? body : [body]) {
+            const content = Buffer.from(JSON.stringify(job));
+            if (moved >= 3) {
+              ch.publish(names.exchanges.work, 'stage.evaluate', content, { persistent: true });
+              continue;
+            }
+            ch.publish(names.exchanges.dlx, 'stage.evaluate', content, {
+              persistent: true,
+              contentType: 'application/json',
+              headers: {
+                [FailureHeaders.errorCode]: 'fault_injected',
+                [FailureHeaders.errorMessage]: 'dead-lettered by the fault test',
+                [FailureHeaders.stage]: 'evaluate',
+                [FailureHeaders.attempts]: 1,
+                [FailureHeaders.originalRoutingKey]: 'stage.evaluate',
+              },
+            });
+            moved += 1;
+          }
           await ch.waitForConfirms();
           ch.ack(msg);
-          return ++moved >= 3;
+          return moved >= 3;
         },
         30_000,
         50,

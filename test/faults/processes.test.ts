@@ -40,15 +40,16 @@ async function expectWhole(runId: string) {
 }
 
 /**
- * A producer whose broker connection crawls (each chunk 40 ms late) and that waits for each confirm before
- * the next publish, the only producer running: its expansion lasts long enough to be caught in the middle.
+ * A producer whose broker connection crawls (each chunk 40 ms late) and that publishes one job per message
+ * and waits for each confirm before the next publish, the only producer running: its expansion lasts long
+ * enough to be caught in the middle.
  */
 async function slowProducer() {
   const f = fleet!;
   await f.stopAll('producer');
   const u = new URL(f.env.RABBITMQ_URL!);
   u.port = String(proxy!.port);
-  return f.startService('producer', { RABBITMQ_URL: u.toString(), PRODUCER_PUBLISH_WINDOW: '1' });
+  return f.startService('producer', { RABBITMQ_URL: u.toString(), PRODUCER_PUBLISH_WINDOW: '1', PRODUCER_BATCH: '1' });
 }
 
 /** Poll until the expansion of `runId` has published some of its jobs but not all. */

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import {
   connectBroker,
   deleteTopology,
+  isBatchBody,
   type BrokerConnection,
   type BrokerOptions,
 } from '../../shared/src/broker/index.js';
@@ -74,6 +75,29 @@ export async function deleteNamespace(ns: string, delayTiersMs: readonly number[
 /** Ready messages in a queue. */
 export function queueDepth(queue: string): Promise<number> {
   return withRawChannel(async (ch) => (await ch.checkQueue(queue)).messageCount);
+}
+
+/**
+ * Jobs in a queue's ready messages (a batch message holds several): takes every message, counts, and
+ * hands them all back (so they come back redelivered).
+ */
+export async function queuedJobs(queue: string): Promise<number> {
+  return (await queuedMessages(queue)).jobs;
+}
+
+/** `queuedJobs`, with the number of messages they came in. */
+export function queuedMessages(queue: string): Promise<{ jobs: number; messages: number }> {
+  return withRawChannel(async (ch) => {
+    let jobs = 0;
+    let messages = 0;
+    for (let m = await ch.get(queue, { noAck: false }); m; m = await ch.get(queue, { noAck: false })) {
+      const body: unknown = isBatchBody(m.content) ? JSON.parse(m.content.toString('utf8')) : undefined;
+      jobs += Array.isArray(body) ? body.length : 1;
+      messages += 1;
+    }
+    ch.nackAll(true);
+    return { jobs, messages };
+  });
 }
 
 /**

@@ -151,3 +151,23 @@ describe('aggregator finalize', () => {
     expect(completed).toEqual([runId]);
   });
 });
+
+describe('aggregator with a torn stored result', () => {
+  it('writes a record the store kept torn again from the redelivered result, and the run completes', async () => {
+    const { deps, counters, store, completed } = await setUp();
+    for (let i = 0; i < total - 1; i++) await handleResult(result(i), deps);
+    // The last job's first attempt died mid-upload and left half a record (an S3-compatible server killed
+    // during the PUT keeps what it had received); that attempt was never counted.
+    const last = result(total - 1);
+    await store.put(runKeys.result(runId, last.jobId), '{"runId":"rebuild-run","jobId":"ec');
+    await handleResult(last, deps);
+    const record = JSON.parse((await store.get(runKeys.result(runId, last.jobId))).toString('utf8')) as {
+      outcome: string;
+      result: unknown;
+    };
+    expect(record).toMatchObject({ outcome: 'ok', result: { index: total - 1, text: `t${total - 1}` } });
+    expect(await counters.progress(runId)).toMatchObject({ total, done: total });
+    expect(await store.exists(runKeys.completed(runId))).toBe(true);
+    expect(completed).toEqual([runId]);
+  });
+});

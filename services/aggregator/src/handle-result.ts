@@ -94,7 +94,7 @@ async function recordResult(
   const group = kind.group(r.result);
   // Storage first: if we die after this, the redelivery finds the file and still counts the job.
   const { created } = await deps.store.putIfAbsent(key, JSON.stringify(stored), { contentType: 'application/json' });
-  const replaced = !created && r.outcome !== DEAD_LETTERED && (await replacesDeadLetter(env, stored, key, deps));
+  const replaced = !created && (await replacesDeadLetter(env, stored, key, deps));
   if (replaced) {
     // Moves the count only while the job is counted as dead-lettered; a requeue that took it back meanwhile
     // leaves the counting to recordResult below.
@@ -142,7 +142,10 @@ async function finalizeOnce(runId: string, deps: AggregatorDeps, opts: { changed
 
 const finalizing = new Map<string, Promise<void>>();
 
-/** A real result for a job whose stored result is its dead letter replaces it. */
+/**
+ * The job already has a stored result: a real result replaces a dead letter (true), and a torn record is
+ * written again (false, like every other case: the stored result stands).
+ */
 async function replacesDeadLetter(
   env: Envelope,
   stored: StoredResult,
@@ -157,11 +160,27 @@ async function replacesDeadLetter(
     body = await deps.store.getOptional(key);
   }
   if (!body) throw new RetryableError('result_vanished', `result of ${env.jobId} keeps disappearing`);
-  const existing = storedResultSchema.parse(JSON.parse(body.toString('utf8')));
-  if (existing.outcome !== DEAD_LETTERED) return false;
+  const existing = readStoredResult(body);
+  if (!existing) {
+    // A store that is not atomic (an S3-compatible server killed mid-upload) can keep a torn object: it is
+    // this job's record all the same, and the result in hand is whole. Replaced, the run can still end
+    // (its finalize reads every record) instead of failing on it for good.
+    await deps.store.put(key, JSON.stringify(stored), { contentType: 'application/json' });
+    deps.logger.warn({ runId: env.runId, jobId: env.jobId }, 'a stored result was unreadable; wrote it again');
+    return false;
+  }
+  if (existing.outcome !== DEAD_LETTERED || stored.outcome === DEAD_LETTERED) return false;
   await deps.store.put(key, JSON.stringify(stored), { contentType: 'application/json' });
   deps.logger.info({ runId: env.runId, jobId: env.jobId, outcome: stored.outcome }, 'a result replaced a dead letter');
   return true;
+}
+
+function readStoredResult(body: Buffer): StoredResult | undefined {
+  try {
+    return storedResultSchema.safeParse(JSON.parse(body.toString('utf8'))).data;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

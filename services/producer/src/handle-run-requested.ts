@@ -11,7 +11,7 @@ import {
   type RunRecord,
 } from '@evalfleet/shared/runs';
 import { mapLimit } from '@evalfleet/shared/report';
-import type { Bus } from '@evalfleet/shared/service';
+import { publishAll, type Bus } from '@evalfleet/shared/service';
 import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
 import {
   PlatformTypes,
@@ -37,6 +37,8 @@ export type ProducerDeps = {
   onPublished?: (kind: string) => void;
   /** Publish confirms an expansion keeps outstanding at once (default 64). */
   publishWindow?: number;
+  /** Jobs per published message (batch messages; default 8, 1 publishes every job as its own message). */
+  batchSize?: number;
 };
 
 const resumeBatch = 500;
@@ -122,22 +124,26 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
   const envelopes = pending.map((job) =>
     deps.router.envelopeFor({ ...origin, jobId: job.jobId }, job.outcome, job.payload),
   );
-  // Up to `publishWindow` (64) confirms outstanding at once: one at a time, a 6,000-job expansion took about a
-  // minute, and a producer killed in that minute re-published, on redelivery, every job not yet done.
+  // Jobs travel `batchSize` (8) to a message (batch messages, one broker message and ack per batch), and up
+  // to `publishWindow` (64) confirms are outstanding at once: one at a time, a 6,000-job expansion took about
+  // a minute, and a producer killed in that minute re-published, on redelivery, every job not yet done.
+  const batchSize = Math.max(1, deps.batchSize ?? 8);
+  const batches: Envelope[][] = [];
+  for (let i = 0; i < envelopes.length; i += batchSize) batches.push(envelopes.slice(i, i + batchSize));
   let published = 0;
-  await mapLimit(envelopes, deps.publishWindow ?? 64, async (next) => {
+  await mapLimit(batches, deps.publishWindow ?? 64, async (batch) => {
     try {
-      await deps.bus.publish(next);
+      await publishAll(deps.bus, batch, batchSize);
     } catch (err) {
-      if (!(err instanceof PermanentError && err.code === BrokerErrorCodes.messageTooLarge)) throw err;
-      // This job's first message can never travel. Failing the request would sink the whole run for
-      // one job; the job alone ends dead-lettered instead (as a dead letter of that message would).
-      log.warn({ jobId: next.jobId, err }, 'a job’s first message is over the broker’s limit; dead-lettering the job');
-      await deps.bus.publish(tooLargeDeadLetter(next, err));
+      if (!isTooLarge(err)) throw err;
+      // Some job's first message can never travel (a batch is cut to fit, so it is that one alone): publish
+      // the batch's jobs one by one to find it (its mates may arrive twice; the aggregator dedupes).
+      for (const next of batch) await publishOne(next, deps, log);
     }
-    published += 1;
-    deps.onPublished?.(request.kind);
-    if (published % 1000 === 0) log.info({ published, of: pending.length }, 'publishing jobs');
+    published += batch.length;
+    for (let i = 0; i < batch.length; i++) deps.onPublished?.(request.kind);
+    if (Math.floor(published / 1000) > Math.floor((published - batch.length) / 1000))
+      log.info({ published, of: pending.length }, 'publishing jobs');
   });
   if (published > 0) await deps.counters.stageDone(env.runId, platformStages.produce, 'published', published);
   await deps.bus.publish(
@@ -151,6 +157,22 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
       traceId: env.traceId,
     }),
   );
+}
+
+function isTooLarge(err: unknown): err is PermanentError {
+  return err instanceof PermanentError && err.code === BrokerErrorCodes.messageTooLarge;
+}
+
+async function publishOne(next: Envelope, deps: ProducerDeps, log: Logger): Promise<void> {
+  try {
+    await deps.bus.publish(next);
+  } catch (err) {
+    if (!isTooLarge(err)) throw err;
+    // This job's first message can never travel. Failing the request would sink the whole run for
+    // one job; the job alone ends dead-lettered instead (as a dead letter of that message would).
+    log.warn({ jobId: next.jobId, err }, 'a job’s first message is over the broker’s limit; dead-lettering the job');
+    await deps.bus.publish(tooLargeDeadLetter(next, err));
+  }
 }
 
 /** The jobs of a run with a stored result (their keys alone: one listing request per 1,000). */

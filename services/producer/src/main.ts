@@ -16,6 +16,11 @@ export function startProducer(opts: Parameters<typeof runService>[1] = {}) {
         PRODUCER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
         /** Publish confirms a run's expansion keeps outstanding at once. */
         PRODUCER_PUBLISH_WINDOW: z.coerce.number().int().min(1).max(1024).default(64),
+        /**
+         * Jobs per message: a run's jobs travel as batch messages of this many (the evaluator answers a batch
+         * with one batch of results), which saves the broker, acks and confirms per job; 1 turns it off.
+         */
+        PRODUCER_BATCH: z.coerce.number().int().min(1).max(256).default(8),
       },
       setup: ({ config, store, redis, bus, logger, metrics, registry, router }) => {
         const knownModels = () =>
@@ -36,6 +41,7 @@ export function startProducer(opts: Parameters<typeof runService>[1] = {}) {
           sharedSet: (kind, name) => new RedisStringSet(redis, `kind:${kind}:set:${name}`),
           onPublished: (kind) => metrics.jobsPublished.inc({ kind }),
           publishWindow: config.PRODUCER_PUBLISH_WINDOW,
+          batchSize: config.PRODUCER_BATCH,
         };
         return Promise.resolve({
           consumers: [

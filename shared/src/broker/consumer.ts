@@ -1,13 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import type { ConsumeMessage } from 'amqplib';
+import type { ConsumeMessage, Options } from 'amqplib';
+import { BATCH_HEADER, batchItems, isBatchBody } from './batch.js';
 import { describeError, ErrorCodes } from '../errors/index.js';
 import type { Logger } from '../logger/index.js';
-import { decodeMessage, encodeMessage, type Envelope, type MessageCatalog, type Stage } from '../messages/index.js';
+import {
+  decodeEnvelope,
+  decodeMessage,
+  encodeMessage,
+  type Envelope,
+  type MessageCatalog,
+  type Stage,
+} from '../messages/index.js';
 import type { FleetMetrics } from '../metrics/index.js';
 import { fullJitterDelay, sleep } from './backoff.js';
 import { openChannel, type ChannelHandle, type Session } from './channel-handle.js';
 import { Gate } from './gate.js';
-import { deadLetterHeaders, FailureHeaders, headerNumber, retryHeaders, type HeaderTable } from './headers.js';
+import {
+  carriedHeaders,
+  deadLetterHeaders,
+  FailureHeaders,
+  headerNumber,
+  retryHeaders,
+  type HeaderTable,
+} from './headers.js';
 import { stageRoutingKey, type TopologyNames } from './names.js';
 import { asError, decideOutcome, runGuarded, type Outcome } from './outcome.js';
 import { envelopeProperties, type ConfirmPublisher } from './publisher.js';
@@ -20,6 +35,11 @@ export type HandlerContext = {
   /** Aborts on the handler's timeout, and when the delivery's channel closes (its ack could no longer be sent). */
   signal: AbortSignal;
   logger: Logger;
+  /**
+   * Set for an item of a batch message: hand next-stage envelopes here instead of publishing them. The
+   * consumer publishes what the batch's items emitted as batch messages of their own before it acks.
+   */
+  collect?: (env: Envelope) => void;
 };
 
 /** A stage handler: publish next-stage messages through the publisher, then return; throw to fail. */
@@ -40,7 +60,10 @@ export type ConsumeOptions = {
    * already sit in a DLQ, a second dead letter would only be a copy.
    */
   onPermanent?: 'dead_letter' | 'drop';
-  /** Messages handled at once; also the prefetch. Default: the connection's prefetch. */
+  /**
+   * Handlers running at once (the items of batch messages included); also the prefetch, in messages.
+   * Default: the connection's prefetch.
+   */
   concurrency?: number;
   handler: MessageHandler;
   logger?: Logger;
@@ -61,6 +84,41 @@ export interface ConsumerHost {
 
 type Labels = { kind: string; type: string };
 
+/** The properties of a message a dead letter copies. */
+type SourceProperties = { contentType?: unknown; messageId?: unknown; type?: unknown; timestamp?: unknown };
+
+/** What handling one envelope (a message, or an item of a batch) came to, before it is settled. */
+type Handled = {
+  outcome: Outcome;
+  env: Envelope | undefined;
+  attempts: number;
+  labels: Labels;
+  started: number;
+  log: Logger;
+};
+
+/** At most `limit` callers at once; the rest wait in order. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    this.free = limit;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free--;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free++;
+    }
+  }
+}
+
 /** One stage's subscription; survives reconnects (the connection re-attaches it to each new session). */
 export class StageConsumer {
   readonly stage: Stage;
@@ -79,6 +137,9 @@ export class StageConsumer {
   private readonly idle = new Gate(true);
   // Deliveries already acked or nacked: settling one twice would close the channel (unknown tag).
   private readonly settled = new WeakSet<ConsumeMessage>();
+  // Handler slots per channel, as its prefetch is: the handlers of a channel that closed (aborted, maybe
+  // still winding down) do not hold up the deliveries of the next one.
+  private readonly slots = new WeakMap<ChannelHandle, Slots>();
 
   constructor(
     private readonly host: ConsumerHost,
@@ -234,43 +295,50 @@ export class StageConsumer {
   }
 
   private async process(handle: ChannelHandle, msg: ConsumeMessage): Promise<void> {
-    const started = performance.now();
+    if (isBatchBody(msg.content)) return this.processBatch(handle, msg);
     const headers: HeaderTable = msg.properties.headers ?? {};
+    const h = await this.handleOne(
+      () =>
+        this.decode ? this.decode(msg.content, headers) : decodeMessage(msg.content, this.host.catalog, this.stage),
+      handle,
+      headers,
+      { deliveryCount: headerNumber(headers, 'x-delivery-count') ?? 0, redelivered: msg.fields.redelivered },
+    );
+    await this.settle(handle, msg, h.outcome, h.env, h.attempts, h.labels, h.started, h.log);
+  }
+
+  /** Decode one envelope, run its handler (in one of the consumer's slots) and decide its outcome. */
+  private async handleOne(
+    decode: () => Envelope | undefined,
+    handle: ChannelHandle,
+    headers: HeaderTable,
+    delivery: { deliveryCount: number; redelivered: boolean },
+    collect?: (env: Envelope) => void,
+  ): Promise<Handled> {
+    const started = performance.now();
     let env: Envelope | undefined;
     try {
-      env = this.decode ? this.decode(msg.content, headers) : decodeMessage(msg.content, this.host.catalog, this.stage);
+      env = decode();
     } catch (err) {
       const failure = describeError(err);
       this.logger.warn({ code: failure.code, err: asError(err) }, 'undecodable message; dead-lettering it');
-      const attempts = headerNumber(headers, FailureHeaders.attempt) ?? 1;
       const outcome: Outcome =
         this.onPermanent === 'drop'
           ? { action: 'ack' }
           : { action: 'dead_letter', failure: { code: failure.code, message: failure.message } };
-      await this.settle(
-        handle,
-        msg,
+      const attempts = headerNumber(headers, FailureHeaders.attempt) ?? 1;
+      return {
         outcome,
-        undefined,
+        env: undefined,
         attempts,
-        { kind: 'unknown', type: 'invalid' },
+        labels: { kind: 'unknown', type: 'invalid' },
         started,
-        this.logger,
-      );
-      return;
+        log: this.logger,
+      };
     }
     if (env === undefined) {
-      await this.settle(
-        handle,
-        msg,
-        { action: 'ack' },
-        undefined,
-        1,
-        { kind: 'none', type: 'skipped' },
-        started,
-        this.logger,
-      );
-      return;
+      const labels = { kind: 'none', type: 'skipped' };
+      return { outcome: { action: 'ack' }, env, attempts: 1, labels, started, log: this.logger };
     }
     const current = env;
     // Quorum queues tell no head age over AMQP: the message just taken waited about as long as any.
@@ -288,20 +356,23 @@ export class StageConsumer {
         action: 'dead_letter',
         failure: { code: ErrorCodes.schemaViolation, message: `unknown type ${env.type}` },
       };
-      await this.settle(handle, msg, outcome, env, env.attempt, labels, started, log);
-      return;
+      return { outcome, env, attempts: env.attempt, labels, started, log };
     }
-    const error = await runGuarded(
-      (signal) =>
-        this.handler(current, {
-          headers,
-          deliveryCount: headerNumber(headers, 'x-delivery-count') ?? 0,
-          redelivered: msg.fields.redelivered,
-          signal,
-          logger: log,
-        }),
-      entry.timeoutMs,
-      handle.closedSignal,
+    let slots = this.slots.get(handle);
+    if (!slots) this.slots.set(handle, (slots = new Slots(this.concurrency)));
+    const error = await slots.run(() =>
+      runGuarded(
+        (signal) =>
+          this.handler(current, {
+            headers,
+            ...delivery,
+            signal,
+            logger: log,
+            ...(collect ? { collect } : {}),
+          }),
+        entry.timeoutMs,
+        handle.closedSignal,
+      ),
     );
     let outcome = decideOutcome(error, env.attempt, entry, this.host.delayTiersMs);
     if (outcome.action === 'dead_letter' && this.onPermanent === 'drop') {
@@ -310,7 +381,135 @@ export class StageConsumer {
     }
     if (outcome.action !== 'ack')
       log.warn({ err: asError(error), action: outcome.action, code: outcome.failure.code }, 'handler failed');
-    await this.settle(handle, msg, outcome, env, env.attempt, labels, started, log);
+    return { outcome, env, attempts: env.attempt, labels, started, log };
+  }
+
+  /**
+   * A batch message (batch.ts): on its first delivery every item is handled as a message of its own (its
+   * retry or dead letter published alone), what the items emitted is published as batches, THEN the batch
+   * is acked; if any of that could not be published the batch goes back whole. A batch delivered again
+   * (its consumer died, or it went back) is split into single messages instead, so an item that kills its
+   * consumer is retried and dead-lettered alone, and items already done are handled again only as
+   * redeliveries of their own, which every stage already takes (results are recorded once).
+   */
+  private async processBatch(handle: ChannelHandle, msg: ConsumeMessage): Promise<void> {
+    const started = performance.now();
+    // What the items are decoded and handled with (the broker's own headers too: a dead-letter feed reads
+    // x-death); the batch's count is not theirs.
+    const headers: HeaderTable = { ...msg.properties.headers };
+    delete headers[BATCH_HEADER];
+    let items: unknown[];
+    try {
+      items = batchItems(msg.content);
+    } catch (err) {
+      const h = await this.handleOne(
+        () => {
+          throw err;
+        },
+        handle,
+        headers,
+        { deliveryCount: 0, redelivered: false },
+      );
+      await this.settle(handle, msg, h.outcome, undefined, h.attempts, h.labels, started, this.logger);
+      return;
+    }
+    const deliveryCount = headerNumber(msg.properties.headers, 'x-delivery-count') ?? 0;
+    if ((msg.fields.redelivered || deliveryCount > 0) && this.queue === this.host.names.queue(this.stage)) {
+      await this.splitBatch(handle, msg, items, headers, started);
+      return;
+    }
+    const emitted: Envelope[] = [];
+    const collect = (env: Envelope) => {
+      emitted.push(env);
+    };
+    const outcomes = await Promise.all(
+      items.map(async (item) => {
+        const h = await this.handleOne(
+          () =>
+            this.decode ? this.decode(itemBytes(item), headers) : decodeEnvelope(item, this.host.catalog, this.stage),
+          handle,
+          headers,
+          { deliveryCount: 0, redelivered: false },
+          collect,
+        );
+        return { h, published: await this.publishItemOutcome(handle, h, item, headers) };
+      }),
+    );
+    let ok = outcomes.every((o) => o.published);
+    if (ok && emitted.length > 0) {
+      try {
+        await this.host.publisher.sendMany(emitted, maxEmittedBatch, { signal: handle.closedSignal });
+      } catch (err) {
+        this.logger.warn({ err: asError(err), emitted: emitted.length }, 'could not publish a batch’s next messages');
+        ok = false;
+      }
+    }
+    let result = 'ack';
+    if (!handle.open) result = 'stale';
+    else if (!ok) result = 'requeued';
+    this.settleDelivery(handle, msg, ok ? 'ack' : 'requeue', this.logger);
+    for (const { h } of outcomes) {
+      const itemResult = result === 'ack' ? h.outcome.action : result;
+      this.host.metrics?.jobs.inc({ stage: this.stage, kind: h.labels.kind, type: h.labels.type, outcome: itemResult });
+      this.host.metrics?.stageDuration.observe(
+        { stage: this.stage, kind: h.labels.kind, outcome: itemResult },
+        (performance.now() - h.started) / 1000,
+      );
+    }
+  }
+
+  /** An item's retry copy or dead letter, published alone; false when that could not be done. */
+  private async publishItemOutcome(
+    handle: ChannelHandle,
+    h: Handled,
+    item: unknown,
+    headers: HeaderTable,
+  ): Promise<boolean> {
+    if (h.outcome.action === 'ack' || !handle.open) return true;
+    try {
+      if (h.outcome.action === 'retry' && h.env) await this.publishRetry(handle, headers, h.env, h.outcome);
+      else if (h.outcome.action === 'dead_letter')
+        await this.publishDeadLetter(handle, headers, itemBytes(item), itemProperties(item), h.outcome, h.attempts);
+      return true;
+    } catch (err) {
+      h.log.warn({ err: asError(err), action: h.outcome.action }, 'could not publish an item’s outcome');
+      return false;
+    }
+  }
+
+  /** A batch delivered again: each item back on the stage's queue as a message of its own, THEN the ack. */
+  private async splitBatch(
+    handle: ChannelHandle,
+    msg: ConsumeMessage,
+    items: unknown[],
+    headers: HeaderTable,
+    started: number,
+  ): Promise<void> {
+    let result = 'split';
+    try {
+      await Promise.all(
+        items.map((item) =>
+          this.host.publisher.publishContent(
+            'work',
+            stageRoutingKey(this.stage),
+            itemBytes(item),
+            { ...itemProperties(item), headers: carriedHeaders(headers) },
+            { signal: handle.closedSignal },
+          ),
+        ),
+      );
+      this.settleDelivery(handle, msg, 'ack', this.logger);
+      this.logger.info({ items: items.length }, 'a batch came back; split it into single messages');
+    } catch (err) {
+      this.logger.warn({ err: asError(err) }, 'could not split a batch; handing it back to the queue');
+      this.settleDelivery(handle, msg, 'requeue', this.logger);
+      result = 'requeued';
+    }
+    this.host.metrics?.jobs.inc({ stage: this.stage, kind: 'batch', type: 'batch', outcome: result });
+    this.host.metrics?.stageDuration.observe(
+      { stage: this.stage, kind: 'batch', outcome: result },
+      (performance.now() - started) / 1000,
+    );
   }
 
   /** Carry out an outcome: publish the retry copy or the dead letter with a confirm, THEN ack. */
@@ -331,8 +530,10 @@ export class StageConsumer {
       result = 'stale';
     } else {
       try {
-        if (outcome.action === 'retry' && env) await this.publishRetry(handle, msg, env, outcome);
-        else if (outcome.action === 'dead_letter') await this.publishDeadLetter(handle, msg, outcome, attempts);
+        const headers = msg.properties.headers;
+        if (outcome.action === 'retry' && env) await this.publishRetry(handle, headers, env, outcome);
+        else if (outcome.action === 'dead_letter')
+          await this.publishDeadLetter(handle, headers, msg.content, msg.properties, outcome, attempts);
         this.settleDelivery(handle, msg, 'ack', log);
       } catch (err) {
         log.warn(
@@ -352,13 +553,13 @@ export class StageConsumer {
 
   private async publishRetry(
     handle: ChannelHandle,
-    msg: ConsumeMessage,
+    received: HeaderTable | undefined,
     env: Envelope,
     outcome: Extract<Outcome, { action: 'retry' }>,
   ): Promise<void> {
     const now = new Date();
     const next: Envelope = { ...env, attempt: env.attempt + 1, sentAt: now.toISOString() };
-    const headers = retryHeaders(msg.properties.headers, {
+    const headers = retryHeaders(received, {
       failure: outcome.failure,
       stage: this.stage,
       attempt: env.attempt,
@@ -376,11 +577,13 @@ export class StageConsumer {
 
   private async publishDeadLetter(
     handle: ChannelHandle,
-    msg: ConsumeMessage,
+    received: HeaderTable | undefined,
+    content: Buffer,
+    p: SourceProperties,
     outcome: Extract<Outcome, { action: 'dead_letter' }>,
     attempts: number,
   ): Promise<void> {
-    const headers = deadLetterHeaders(msg.properties.headers, {
+    const headers = deadLetterHeaders(received, {
       failure: outcome.failure,
       stage: this.stage,
       attempts,
@@ -388,12 +591,11 @@ export class StageConsumer {
       now: new Date(),
       ...(outcome.lastError ? { lastError: outcome.lastError } : {}),
     });
-    const p = msg.properties;
     // The original bytes, unchanged (also when they are not even JSON).
     await this.host.publisher.publishContent(
       'dlx',
       stageRoutingKey(this.stage),
-      msg.content,
+      content,
       {
         persistent: true,
         contentType: typeof p.contentType === 'string' ? p.contentType : 'application/octet-stream',
@@ -420,4 +622,24 @@ export class StageConsumer {
       log.warn({ err, how }, 'could not settle the delivery; the broker redelivers it');
     }
   }
+}
+
+/** Items of an emitted batch message at most (they are one input batch's outputs, usually as many). */
+const maxEmittedBatch = 64;
+
+function itemBytes(item: unknown): Buffer {
+  return Buffer.from(JSON.stringify(item) ?? 'null', 'utf8');
+}
+
+/** The properties an item would have had as a message of its own (as far as its fields say). */
+function itemProperties(item: unknown): Options.Publish {
+  const f = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
+  const id = [f.jobId, f.stage, f.attempt].every((v) => typeof v === 'string' || typeof v === 'number');
+  return {
+    persistent: true,
+    contentType: 'application/json',
+    ...(id ? { messageId: `${String(f.jobId)}:${String(f.stage)}:${String(f.attempt)}` } : {}),
+    ...(typeof f.type === 'string' ? { type: f.type } : {}),
+    timestamp: Math.floor(Date.now() / 1000),
+  };
 }

@@ -7,6 +7,7 @@ export {
 } from './connection.js';
 export type { Publisher, PublishOptions } from './publisher.js';
 export { envelopeProperties } from './publisher.js';
+export { BATCH_CONTENT_TYPE, BATCH_HEADER, isBatchBody } from './batch.js';
 export type { StageConsumer, ConsumeOptions, MessageHandler, HandlerContext } from './consumer.js';
 export {
   declareTopology,

@@ -4,6 +4,7 @@ import type { Logger } from '../logger/index.js';
 import { encodeMessage, type Envelope } from '../messages/index.js';
 import type { FleetMetrics } from '../metrics/index.js';
 import { fullJitterDelay, sleep } from './backoff.js';
+import { batchProperties, chunkBatches, encodeBatch } from './batch.js';
 import { openConfirmChannel, type ChannelHandle, type Session } from './channel-handle.js';
 import { BrokerErrorCodes } from './codes.js';
 import type { Gate } from './gate.js';
@@ -28,6 +29,11 @@ export interface Publisher {
   send(env: Envelope, opts?: Omit<PublishOptions, 'exchange'>): Promise<void>;
   /** Publish a run-level event (`event.<name>` on the work exchange); it is fine if nobody listens. */
   publishEvent(name: string, env: Envelope, opts?: Omit<PublishOptions, 'exchange'>): Promise<void>;
+  /**
+   * Publish envelopes to their stages' queues as batch messages (see batch.ts) of at most `maxItems`,
+   * each under the broker's size limit; one envelope travels as an ordinary message.
+   */
+  sendMany(envs: readonly Envelope[], maxItems: number, opts?: Omit<PublishOptions, 'exchange'>): Promise<void>;
 }
 
 /** What a publisher needs from its connection. */
@@ -85,6 +91,35 @@ export class ConfirmPublisher implements Publisher {
 
   publishEvent(name: string, env: Envelope, opts: Omit<PublishOptions, 'exchange'> = {}): Promise<void> {
     return this.publish(eventRoutingKey(name), env, opts);
+  }
+
+  async sendMany(
+    envs: readonly Envelope[],
+    maxItems: number,
+    opts: Omit<PublishOptions, 'exchange'> = {},
+  ): Promise<void> {
+    const byStage = new Map<string, Envelope[]>();
+    for (const env of envs) {
+      const list = byStage.get(env.stage);
+      if (list) list.push(env);
+      else byStage.set(env.stage, [env]);
+    }
+    // Room for the array's brackets and commas is counted by chunkBatches; keep a margin for properties.
+    const maxBytes = Math.max(1, this.host.maxMessageBytes - 1024);
+    const chunks = [...byStage.values()].flatMap((list) => chunkBatches(list, Math.max(1, maxItems), maxBytes));
+    await Promise.all(
+      chunks.map((chunk) => {
+        const [only] = chunk;
+        if (chunk.length === 1 && only) return this.send(only, opts);
+        return this.publishContent(
+          'work',
+          stageRoutingKey(chunk[0]?.stage ?? ''),
+          encodeBatch(chunk),
+          batchProperties(chunk, opts.headers),
+          opts,
+        );
+      }),
+    );
   }
 
   /**

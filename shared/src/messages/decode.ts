@@ -35,6 +35,11 @@ export function decodeMessage(body: Buffer, catalog: MessageCatalog, expectedSta
   } catch (err) {
     throw new PermanentError(ErrorCodes.invalidJson, `message body is not valid JSON: ${(err as Error).message}`);
   }
+  return decodeEnvelope(raw, catalog, expectedStage);
+}
+
+/** `decodeMessage` after the JSON: an already parsed value (an item of a batch message) as an envelope. */
+export function decodeEnvelope(raw: unknown, catalog: MessageCatalog, expectedStage?: string): Envelope {
   const env = envelopeSchema.safeParse(raw);
   if (!env.success)
     throw new PermanentError(ErrorCodes.schemaViolation, `invalid envelope: ${describeIssues(env.error)}`);

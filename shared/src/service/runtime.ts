@@ -131,6 +131,7 @@ export async function runService<S extends z.ZodRawShape>(
   const bus: Bus = {
     publish: (e) => connected.publisher.send(e),
     publishEvent: (name, e) => connected.publisher.publishEvent(name, e),
+    publishMany: (envs, maxItems) => connected.publisher.sendMany(envs, maxItems),
   };
   const router = new Router(registry, bus);
   const progress = new StageProgress(new RunCounters(redis), (err) =>

@@ -35,6 +35,10 @@ export class FsArtifactStore implements ArtifactStore {
   readonly root: string;
   private readonly tmpDir: string;
   private readonly name: string;
+  // Directories this store made or found (a write's parent is made once, not on every write: two system
+  // calls of the ~7 a write takes). Something else may remove one: a write that then fails with ENOENT
+  // makes it again and retries once.
+  private readonly madeDirs = new Set<string>();
 
   constructor(options: FsArtifactStoreOptions) {
     this.root = path.resolve(options.root);
@@ -63,8 +67,7 @@ export class FsArtifactStore implements ArtifactStore {
     const bytes = toBuffer(body);
     const tmp = await this.writeTemp(key, bytes);
     try {
-      await this.prepareParent(key, target);
-      await rename(tmp, target);
+      await this.intoParent(key, target, () => rename(tmp, target));
     } catch (err) {
       await removeQuietly(tmp);
       throw this.mapError(err, 'put', key, 'write');
@@ -81,14 +84,8 @@ export class FsArtifactStore implements ArtifactStore {
     const bytes = toBuffer(body);
     const tmp = await this.writeTemp(key, bytes);
     try {
-      await this.prepareParent(key, target);
-    } catch (err) {
-      await removeQuietly(tmp);
-      throw this.mapError(err, 'putIfAbsent', key, 'write');
-    }
-    try {
       // link() fails with EEXIST instead of replacing, which makes the check-and-write atomic.
-      await link(tmp, target);
+      await this.intoParent(key, target, () => link(tmp, target));
       return { created: true, ref: { key, size: bytes.length, sha256: sha256Hex(bytes) } };
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw this.mapError(err, 'putIfAbsent', key, 'write');
@@ -112,8 +109,7 @@ export class FsArtifactStore implements ArtifactStore {
       throw this.mapError(err, 'putStream', key, 'write');
     }
     try {
-      await this.prepareParent(key, target);
-      await rename(tmp, target);
+      await this.intoParent(key, target, () => rename(tmp, target));
     } catch (err) {
       await removeQuietly(tmp);
       throw this.mapError(err, 'putStream', key, 'write');
@@ -239,7 +235,7 @@ export class FsArtifactStore implements ArtifactStore {
 
   private async tempPath(key: string): Promise<string> {
     try {
-      await mkdir(this.tmpDir, { recursive: true });
+      await this.makeDir(this.tmpDir);
     } catch (err) {
       throw this.mapError(err, 'put', key, 'write');
     }
@@ -247,9 +243,16 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   private async writeTemp(key: string, bytes: Buffer): Promise<string> {
-    const tmp = await this.tempPath(key);
+    let tmp = await this.tempPath(key);
     try {
-      await writeFile(tmp, bytes, { flag: 'wx' });
+      try {
+        await writeFile(tmp, bytes, { flag: 'wx' });
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw err;
+        this.madeDirs.delete(this.tmpDir);
+        tmp = await this.tempPath(key);
+        await writeFile(tmp, bytes, { flag: 'wx' });
+      }
     } catch (err) {
       await removeQuietly(tmp);
       throw this.mapError(err, 'put', key, 'write');
@@ -257,8 +260,27 @@ export class FsArtifactStore implements ArtifactStore {
     return tmp;
   }
 
-  private async prepareParent(key: string, target: string): Promise<void> {
-    if (key.includes('/')) await mkdir(path.dirname(target), { recursive: true });
+  /** `move` (a rename or link to `target`) after making the key's folder, once per folder and process. */
+  private async intoParent(key: string, target: string, move: () => Promise<void>): Promise<void> {
+    if (!key.includes('/')) return move();
+    const dir = path.dirname(target);
+    await this.makeDir(dir);
+    try {
+      await move();
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      // The folder went away since this store made it: make it again.
+      this.madeDirs.delete(dir);
+      await this.makeDir(dir);
+      await move();
+    }
+  }
+
+  private async makeDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    if (this.madeDirs.size >= maxRememberedDirs) this.madeDirs.clear();
+    this.madeDirs.add(dir);
   }
 
   private mapError(err: unknown, op: string, key: string | undefined, mode: 'read' | 'write'): Error {
@@ -283,6 +305,9 @@ export class FsArtifactStore implements ArtifactStore {
     return unavailable(this.name, op, key, err);
   }
 }
+
+/** Folders a store remembers having made (a run's are a few; a bound keeps a long-lived process small). */
+const maxRememberedDirs = 10_000;
 
 async function removeQuietly(file: string): Promise<void> {
   try {

@@ -68,7 +68,10 @@ export async function stageHandlers(opts: HostOptions): Promise<Map<Stage, Messa
         store: opts.store,
         caps: opts.caps,
         emit: async (outcome, payload, emitOpts) => {
-          await opts.router.emit({ ...env, step: env.type }, outcome, payload, emitOpts);
+          const origin = { ...env, step: env.type };
+          // An item of a batch message: its consumer publishes the batch's next messages together.
+          if (hctx.collect) hctx.collect(opts.router.envelopeFor(origin, outcome, payload, emitOpts));
+          else await opts.router.emit(origin, outcome, payload, emitOpts);
           outcomes.push({ outcome, ...(emitOpts?.progress ? { progress: emitOpts.progress } : {}) });
         },
         ...(add ? { addJobs: (count: number) => add(env.runId, env.jobId, count) } : {}),
