@@ -165,4 +165,38 @@ describe('batch messages', () => {
       expect(s.ctx.deliveryCount).toBe(0);
     }
   });
+
+  it('hands a dead-lettered batch to a dead-letter feed item by item, with the dead letter’s headers', async () => {
+    const { ns, conn } = await setup('batch-feed');
+    const seen: { env: Envelope; reason: unknown }[] = [];
+    await conn.consume({
+      stage: 'generate',
+      queue: `${ns}.deadletters`,
+      concurrency: 2,
+      onPermanent: 'drop',
+      // A feed's decode sees each item's bytes with the dead letter's headers (as the aggregator's does).
+      decode: (content, headers) => {
+        const env = JSON.parse(content.toString('utf8')) as Envelope;
+        seen.push({ env, reason: headers['x-evalfleet-error-code'] });
+        return env;
+      },
+      handler: () => Promise.resolve(),
+    });
+    const body = Buffer.from(JSON.stringify([job(1), job(2), job(3)]));
+    await withRawChannel(async (ch) => {
+      // The broker dead-letters a whole batch only past the delivery limit; publish one to the DLX as such.
+      ch.publish(`${ns}.dlx`, 'stage.generate', body, {
+        contentType: BATCH_CONTENT_TYPE,
+        persistent: true,
+        headers: { 'x-evalfleet-error-code': 'delivery_limit' },
+      });
+      await ch.close();
+    });
+    await waitFor('three items from the feed', () => seen.length >= 3);
+    await waitFor('feed settled', async () => conn.inFlight() === 0 && (await queueDepth(`${ns}.deadletters`)) === 0);
+    expect(seen.map((s) => s.env.jobId).sort()).toEqual(['job-1', 'job-2', 'job-3']);
+    expect(seen.every((s) => s.reason === 'delivery_limit')).toBe(true);
+    // Not split back onto the stage's queue: a feed consumes copies.
+    expect(await queueDepth(`${ns}.generate`)).toBe(0);
+  });
 });
