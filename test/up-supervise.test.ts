@@ -256,11 +256,14 @@ describe('evalfleet up supervises the services it starts', () => {
       // Why, from its own last words.
       expect(text).toMatch(/\| aggregator failed to start: invalid configuration/);
       expect(text).toMatch(/\| +AGGREGATOR_CONCURRENCY: Too small/);
+      // The state file is written after the message: wait for it to say so too (it said `starting` once).
       const state = await waitFor(
-        'the others running',
+        'the others running, the aggregator given up in the state file',
         async () => {
           const s = await readFleetState(stateFile);
-          return s?.instances.filter((i) => i.name !== 'aggregator.1').every((i) => i.state === 'running')
+          const others = s?.instances.filter((i) => i.name !== 'aggregator.1');
+          return others?.every((i) => i.state === 'running') &&
+            s?.instances.some((i) => i.name === 'aggregator.1' && i.state === 'given_up')
             ? s
             : undefined;
         },
