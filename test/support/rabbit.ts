@@ -14,7 +14,7 @@ import {
 } from '../../shared/src/broker/index.js';
 import { createLogger, type Logger } from '../../shared/src/logger/index.js';
 import { builtinKinds } from '../../shared/src/kinds/index.js';
-import { MessageCatalog, type CatalogEntry } from '../../shared/src/messages/index.js';
+import { makeEnvelope, MessageCatalog, type CatalogEntry, type Envelope } from '../../shared/src/messages/index.js';
 import { KindRegistry } from '../../shared/src/workflow/index.js';
 
 const run = promisify(execFile);
@@ -65,6 +65,38 @@ export async function withRawChannel<T>(fn: (ch: Channel) => Promise<T>): Promis
   } finally {
     await conn.close().catch(() => undefined);
   }
+}
+
+/**
+ * A test file's broker namespaces: `setup(label)` connects to a fresh one; `cleanup()` (in afterEach)
+ * closes the connections and deletes the namespaces, newest first.
+ */
+export class BrokerScope {
+  private readonly cleanups: (() => Promise<void>)[] = [];
+
+  async setup(label: string, overrides: Partial<BrokerOptions> = {}): Promise<{ ns: string; conn: BrokerConnection }> {
+    const ns = uniqueNamespace(label);
+    this.cleanups.push(() => deleteNamespace(ns));
+    const conn = await connectTest(ns, overrides);
+    this.cleanups.push(() => conn.close({ drainTimeoutMs: 1_000 }));
+    return { ns, conn };
+  }
+
+  async cleanup(): Promise<void> {
+    for (const c of this.cleanups.splice(0).reverse()) await c();
+  }
+}
+
+/** A broker test's job `n` on the generate stage (payload `{ n, mode }`). */
+export function testJob(n: number, mode = 'ok', type: string = testTypes.work.type): Envelope {
+  return makeEnvelope({
+    type,
+    runId: 'run-1',
+    jobId: `job-${n}`,
+    kind: 'echo',
+    stage: 'generate',
+    payload: { n, mode },
+  });
 }
 
 /** Delete every queue and exchange of a test namespace. */

@@ -1,42 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../errors/index.js';
-import { makeEnvelope, type Envelope } from '../messages/index.js';
+import type { Envelope } from '../messages/index.js';
 import { createMetrics } from '../metrics/index.js';
-import {
-  connectTest,
-  deleteNamespace,
-  queueDepth,
-  testTypes,
-  uniqueNamespace,
-  waitFor,
-  withRawChannel,
-} from '../../../test/support/rabbit.js';
+import { BrokerScope, queueDepth, testJob, waitFor, withRawChannel } from '../../../test/support/rabbit.js';
 import { BATCH_CONTENT_TYPE, chunkBatches, isBatchBody } from './batch.js';
-import { dlqInspect, type BrokerConnection, type HandlerContext } from './index.js';
+import { dlqInspect, type HandlerContext } from './index.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(label: string, overrides = {}): Promise<{ ns: string; conn: BrokerConnection }> {
-  const ns = uniqueNamespace(label);
-  cleanups.push(() => deleteNamespace(ns));
-  const conn = await connectTest(ns, overrides);
-  cleanups.push(() => conn.close({ drainTimeoutMs: 1_000 }));
-  return { ns, conn };
-}
-
-function job(n: number, mode = 'ok'): Envelope {
-  return makeEnvelope({
-    type: testTypes.work.type,
-    runId: 'run-1',
-    jobId: `job-${n}`,
-    kind: 'echo',
-    stage: 'generate',
-    payload: { n, mode },
-  });
-}
+const scope = new BrokerScope();
+afterEach(() => scope.cleanup());
+const setup = (label: string, overrides = {}) => scope.setup(label, overrides);
+const job = testJob;
 
 type Seen = { env: Envelope; ctx: HandlerContext };
 const modeOf = (env: Envelope) => (env.payload as { mode: string }).mode;

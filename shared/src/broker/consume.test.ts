@@ -1,43 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../errors/index.js';
-import { makeEnvelope, type Envelope } from '../messages/index.js';
+import type { Envelope } from '../messages/index.js';
 import { createMetrics } from '../metrics/index.js';
-import {
-  connectTest,
-  deleteNamespace,
-  queueDepth,
-  testTypes,
-  uniqueNamespace,
-  waitFor,
-  withRawChannel,
-} from '../../../test/support/rabbit.js';
-import { dlqInspect, FailureHeaders, type BrokerConnection, type HandlerContext } from './index.js';
+import { BrokerScope, queueDepth, testJob, testTypes, waitFor, withRawChannel } from '../../../test/support/rabbit.js';
+import { dlqInspect, FailureHeaders, type HandlerContext } from './index.js';
 
 type Seen = { env: Envelope; ctx: HandlerContext; at: number };
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function setup(label: string, overrides = {}): Promise<{ ns: string; conn: BrokerConnection }> {
-  const ns = uniqueNamespace(label);
-  cleanups.push(() => deleteNamespace(ns));
-  const conn = await connectTest(ns, overrides);
-  cleanups.push(() => conn.close({ drainTimeoutMs: 1_000 }));
-  return { ns, conn };
-}
-
-function job(n: number, mode = 'ok', type: string = testTypes.work.type): Envelope {
-  return makeEnvelope({
-    type,
-    runId: 'run-1',
-    jobId: `job-${n}`,
-    kind: 'echo',
-    stage: 'generate',
-    payload: { n, mode },
-  });
-}
+const scope = new BrokerScope();
+afterEach(() => scope.cleanup());
+const setup = (label: string, overrides = {}) => scope.setup(label, overrides);
+const job = testJob;
 
 describe('publish and consume', () => {
   it('delivers confirmed messages with their properties and acks them', async () => {
