@@ -4,6 +4,7 @@
  *
  *   npm run bench:fleet -- [--problems 100] [--per-task 3] [--hang-every 0] [--evaluators 1] [--pool 2]
  *                          [--rounds 1] [--batch 8] [--no-harness] [--scale] [--json]
+ *                          [--cpu-prof DIR] [--service-logs DIR] [--store-dir DIR]
  *
  * The fleet: producer, evaluator(s) and aggregator as child processes (services/<name>/dist/bin.js, as
  * `evalfleet up` runs them) on the real RabbitMQ, Redis and a filesystem store, a samples run submitted with
@@ -18,7 +19,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,7 +32,8 @@ import { createDockerSandbox, ensureSandboxImage } from '../services/evaluator/s
 import { main as cliMain } from '../services/cli/src/main.js';
 import { datasetId, parseProblemSet } from '../shared/src/datasets/index.js';
 import { sandboxJobFor, TimeoutCalibrator } from '../shared/src/kinds/solve/index.js';
-import { encodeJobId } from '../shared/src/runs/index.js';
+import { createRedis } from '../shared/src/redis/index.js';
+import { encodeJobId, RunCounters } from '../shared/src/runs/index.js';
 import { createArtifactStore } from '../shared/src/storage/index.js';
 import { deleteRedisPrefix } from '../test/support/fleet.js';
 import { deleteNamespace } from '../test/support/rabbit.js';
@@ -55,8 +57,13 @@ const { values } = parseArgs({
     json: { type: 'boolean', default: false },
     /** Write each service's V8 CPU profile (--cpu-prof) into this directory. */
     'cpu-prof': { type: 'string' },
+    /** Keep each service's log (info level, JSON lines) as <dir>/<service>.log. */
+    'service-logs': { type: 'string' },
+    /** Where the fleet's filesystem store lives (a fresh folder in it; default: the bench's temp folder). */
+    'store-dir': { type: 'string' },
   },
 });
+const logDir = values['service-logs'] ? resolve(values['service-logs']) : undefined;
 const evaluators = Number(values.evaluators);
 const pool = Number(values.pool);
 const rounds = Number(values.rounds);
@@ -103,11 +110,14 @@ async function startService(name: string, env: Record<string, string>): Promise<
   const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : [];
   const child = spawn(process.execPath, [...profile, join(root, 'services', name, 'dist', 'bin.js')], {
     env: { ...env, METRICS_PORT: String(port), EVALFLEET_INSTANCE: `${name}-bench` },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', logDir ? 'pipe' : 'ignore', 'pipe'],
   });
+  child.stdout?.on('data', (chunk: Buffer) => appendFileSync(join(logDir!, `${name}.log`), chunk));
   const service: Service = { name, child, stderr: [] };
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
+  const stderr = child.stderr!;
+  stderr.setEncoding('utf8');
+  stderr.on('data', (chunk: string) => {
+    if (logDir) appendFileSync(join(logDir, `${name}.log`), chunk);
     service.stderr.push(chunk);
     if (service.stderr.length > 20) service.stderr.shift();
   });
@@ -165,7 +175,7 @@ async function fleetRun(
   fleet: Fleet,
   problemsFile: string,
   samplesFile: string,
-): Promise<{ seconds: number; passed: boolean[]; cpu: Record<string, number>; load: number }> {
+): Promise<{ seconds: number; passed: boolean[]; cpu: Record<string, number>; load: number; phases: Phases }> {
   const services = [fleet.producer, fleet.aggregator, ...fleet.evaluators];
   const before = services.map((s) => cpuMs(s.child.pid));
   const beforeSystem = services.map((s) => cpuMs(s.child.pid, 'system'));
@@ -178,6 +188,7 @@ async function fleetRun(
   const cliBefore = process.cpuUsage();
   const started = performance.now();
   const runId = `bench-${randomBytes(4).toString('hex')}`;
+  const timeline = watchPhases(fleet.env, runId, started);
   const { code, err } = await cli(
     fleet.env,
     'submit',
@@ -192,6 +203,7 @@ async function fleetRun(
     '--json',
   );
   const seconds = (performance.now() - started) / 1000;
+  const phases = await timeline.stop();
   if (code !== 0) throw new Error(`the fleet run failed (${code}): ${err}`);
   const cpu: Record<string, number> = {};
   services.forEach((s, i) => {
@@ -207,7 +219,36 @@ async function fleetRun(
     .trim()
     .split('\n')
     .map((line) => (JSON.parse(line) as { passed: boolean }).passed);
-  return { seconds, passed, cpu, load: load() };
+  return { seconds, passed, cpu, load: load(), phases };
+}
+
+/** When a run's first and last job were counted done, in seconds from submit (Redis polled every 50 ms). */
+type Phases = { first_done_s: number; last_done_s: number };
+
+function watchPhases(env: Record<string, string>, runId: string, started: number): { stop: () => Promise<Phases> } {
+  const redis = createRedis({ url: env['REDIS_URL']!, keyPrefix: `${env['EVALFLEET_NAMESPACE']}:` });
+  const counters = new RunCounters(redis);
+  const phases: Phases = { first_done_s: NaN, last_done_s: NaN };
+  let stopped = false;
+  const poll = (async () => {
+    let seen = 0;
+    while (!stopped) {
+      const { total, done } = await counters.progress(runId);
+      const at = Number(((performance.now() - started) / 1000).toFixed(3));
+      if (done > 0 && seen === 0) phases.first_done_s = at;
+      if (done > seen && total !== undefined && done >= total) phases.last_done_s = at;
+      seen = done;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await poll;
+      redis.disconnect();
+      return phases;
+    },
+  };
 }
 
 async function poolRun(
@@ -358,7 +399,12 @@ async function main(): Promise<void> {
     'calibration.jsonl',
     records.map((r) => ({ task_id: r.task_id, completion: r.canonical_solution })),
   );
-  const storeRoot = join(work, 'store');
+  // The fleet's filesystem store; --store-dir puts it elsewhere (e.g. a tmpfs, to see what the disk costs).
+  const storeRoot = values['store-dir']
+    ? mkdtempSync(join(resolve(values['store-dir']), 'evalfleet-bench-store-'))
+    : join(work, 'store');
+  mkdirSync(storeRoot, { recursive: true });
+  if (logDir) mkdirSync(logDir, { recursive: true });
   const ns = `bench-fleet-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -367,7 +413,8 @@ async function main(): Promise<void> {
     EVALFLEET_NAMESPACE: ns,
     ARTIFACT_DIR: storeRoot,
     METRICS_HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
+    // Info logs cost the services CPU: only when they are kept.
+    LOG_LEVEL: logDir ? 'info' : 'warn',
     SANDBOX: 'docker',
     EVALFLEET_SANDBOX_IMAGE: image,
     EVALFLEET_MODELS: join(root, 'models.yaml'),
@@ -382,6 +429,8 @@ async function main(): Promise<void> {
     harness_workers: Number(values['harness-workers']),
     cpus: cpus().length,
     image,
+    // File creation costs differ by orders of magnitude between file systems (and VMs): say which one.
+    store_fs: execFileSync('stat', ['-f', '-c', '%T', storeRoot], { encoding: 'utf8' }).trim(),
   };
   let fleet: Fleet | undefined;
   try {
@@ -397,6 +446,7 @@ async function main(): Promise<void> {
     let fleetPassed: boolean[] = [];
     let poolPassed: boolean[] = [];
     let harnessPassed: boolean[] = [];
+    const phases: Phases[] = [];
     for (let round = 0; round < rounds; round++) {
       const steps: Array<() => Promise<void>> = [
         async () => {
@@ -405,7 +455,11 @@ async function main(): Promise<void> {
           fleetPassed = r.passed;
           for (const [name, ms] of Object.entries(r.cpu)) cpu[name] = (cpu[name] ?? 0) + ms;
           loads.push(r.load);
-          progress(`  fleet: ${samples.length} jobs in ${r.seconds.toFixed(2)} s (load ${r.load})`);
+          phases.push(r.phases);
+          progress(
+            `  fleet: ${samples.length} jobs in ${r.seconds.toFixed(2)} s (load ${r.load}; first job done at ` +
+              `${r.phases.first_done_s} s, last at ${r.phases.last_done_s} s)`,
+          );
         },
         async () => {
           const r = await poolRun(image, evaluators * pool, storeRoot, problemsText, samples);
@@ -466,6 +520,7 @@ async function main(): Promise<void> {
       });
     }
     report['load_avg'] = loads;
+    report['fleet_phases'] = phases;
 
     if (values.scale) {
       const scaling: Array<Record<string, number>> = [];
@@ -498,6 +553,7 @@ async function main(): Promise<void> {
     await deleteNamespace(ns, delayTiersMs).catch(() => undefined);
     await deleteRedisPrefix(`${ns}:`).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
+    rmSync(storeRoot, { recursive: true, force: true });
   }
 
   console.log(`fleet:        ${String(report['fleet_per_s'])} jobs/s`);

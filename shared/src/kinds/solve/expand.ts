@@ -8,6 +8,7 @@ import {
   type Problem,
 } from '../../datasets/index.js';
 import type { ObjectRefField } from '../../messages/index.js';
+import { mapLimit } from '../../report/clip.js';
 import { encodeJobId } from '../../runs/index.js';
 import type { ArtifactStore, ObjectRef } from '../../storage/index.js';
 import type { ExpandContext, Expansion, PlannedJob } from '../../workflow/index.js';
@@ -22,13 +23,12 @@ async function loadText(store: ArtifactStore, ref: ObjectRefField, what: string)
 
 /** Each problem is stored once, by dataset and task, and travels in messages as a claim check. */
 async function storeProblems(store: ArtifactStore, dsId: string, problems: Problem[]): Promise<Map<string, ObjectRef>> {
-  const refs = new Map<string, ObjectRef>();
-  for (const p of problems) {
+  const stored = await mapLimit(problems, 16, async (p) => {
     const key = `datasets/${dsId}/problems/${encodeJobId(p.taskId)}.json`;
     const { ref } = await store.putIfAbsent(key, JSON.stringify(p), { contentType: 'application/json' });
-    refs.set(p.taskId, ref);
-  }
-  return refs;
+    return [p.taskId, ref] as const;
+  });
+  return new Map(stored);
 }
 
 export function solveJobId(model: string, taskId: string, sampleIndex: number): string {
