@@ -3,7 +3,7 @@
  * harness (a faithful stand-in, bench/humaneval_harness.py), on the same HumanEval-format samples, in one run.
  *
  *   npm run bench:fleet -- [--problems 100] [--per-task 3] [--hang-every 0] [--evaluators 1] [--pool 2]
- *                          [--rounds 1] [--batch 8] [--no-harness] [--scale] [--json]
+ *                          [--rounds 1] [--warmup 0] [--batch 8] [--no-harness] [--scale] [--json]
  *                          [--cpu-prof DIR] [--service-logs DIR] [--store-dir DIR]
  *
  * The fleet: producer, evaluator(s) and aggregator as child processes (services/<name>/dist/bin.js, as
@@ -48,6 +48,8 @@ const { values } = parseArgs({
     evaluators: { type: 'string', default: '1' },
     pool: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '1' },
+    /** Unmeasured fleet and pool runs of the whole sample set before the measured rounds. */
+    warmup: { type: 'string', default: '0' },
     /** Jobs per message from the producer (PRODUCER_BATCH; 1: every job its own message). */
     batch: { type: 'string', default: '8' },
     'no-harness': { type: 'boolean', default: false },
@@ -67,6 +69,7 @@ const logDir = values['service-logs'] ? resolve(values['service-logs']) : undefi
 const evaluators = Number(values.evaluators);
 const pool = Number(values.pool);
 const rounds = Number(values.rounds);
+const warmups = Number(values.warmup);
 const root = resolve('.');
 const PYTHON = '/usr/bin/python3';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -439,6 +442,13 @@ async function main(): Promise<void> {
     progress(`fleet up: producer, aggregator, ${evaluators} evaluator(s) x ${pool} container(s); calibrating`);
     const calibration = await fleetRun(fleet, problemsFile, calibrationFile);
     progress(`calibration run: ${records.length} tasks in ${calibration.seconds.toFixed(1)} s`);
+    // Long-running services are measured warm (V8 has compiled their hot paths), as a fleet runs; the pool
+    // alone gets the same unmeasured run.
+    for (let i = 0; i < warmups; i++) {
+      const f = await fleetRun(fleet, problemsFile, samplesFile);
+      const p = await poolRun(image, evaluators * pool, storeRoot, problemsText, samples);
+      progress(`warm-up (not measured): fleet ${f.seconds.toFixed(2)} s, pool alone ${p.seconds.toFixed(2)} s`);
+    }
 
     const tally = { fleet: 0, pool: 0, harness: 0 };
     const loads: number[] = [load()];
@@ -498,6 +508,7 @@ async function main(): Promise<void> {
         .reduce((a, [, b]) => a + b, 0) / total;
     Object.assign(report, {
       rounds,
+      warmup_runs: warmups,
       fleet_per_s: Number(fleetPerS.toFixed(2)),
       pool_per_s: Number(poolPerS.toFixed(2)),
       ratio: Number((fleetPerS / poolPerS).toFixed(3)),
