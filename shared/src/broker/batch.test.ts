@@ -21,10 +21,16 @@ const publishedMessages = async (metrics: ReturnType<typeof createMetrics>) => {
 describe('batch messages', () => {
   it('cuts envelopes into batches by count and size, and tells a batch body from an envelope', () => {
     const envs = Array.from({ length: 7 }, (_, i) => job(i));
-    expect(chunkBatches(envs, 3, 1 << 20).map((c) => c.length)).toEqual([3, 3, 1]);
+    const byCount = chunkBatches(envs, 3, 1 << 20);
+    expect(byCount.map((c) => c.envs.length)).toEqual([3, 3, 1]);
+    // Each body is the JSON array of its envelopes, in order.
+    expect(byCount.flatMap((c) => JSON.parse(c.body.toString('utf8')) as unknown[])).toEqual(envs);
+    for (const c of byCount) expect(isBatchBody(c.body)).toBe(true);
     const one = Buffer.byteLength(JSON.stringify(envs[0]));
     // Room for two envelopes (and the array's brackets and commas), not three.
-    expect(chunkBatches(envs, 100, 2 * one + 10).map((c) => c.length)).toEqual([2, 2, 2, 1]);
+    const bySize = chunkBatches(envs, 100, 2 * one + 10);
+    expect(bySize.map((c) => c.envs.length)).toEqual([2, 2, 2, 1]);
+    for (const c of bySize) expect(c.body.length).toBeLessThanOrEqual(2 * one + 10);
     expect(isBatchBody(Buffer.from(' \n[{"a":1}]'))).toBe(true);
     expect(isBatchBody(Buffer.from('{"a":[1]}'))).toBe(false);
     expect(isBatchBody(Buffer.from(''))).toBe(false);

@@ -37,10 +37,6 @@ export function batchItems(content: Buffer): unknown[] {
   return raw;
 }
 
-export function encodeBatch(envs: readonly Envelope[]): Buffer {
-  return Buffer.from(JSON.stringify(envs), 'utf8');
-}
-
 /** AMQP properties of a batch message: the first job's identity with the item count. */
 export function batchProperties(envs: readonly Envelope[], headers: HeaderTable = {}): Options.Publish {
   const first = envs[0];
@@ -55,24 +51,33 @@ export function batchProperties(envs: readonly Envelope[], headers: HeaderTable 
   };
 }
 
+/** A batch's envelopes and its body, the JSON array of them. */
+export type EncodedBatch = { envs: Envelope[]; body: Buffer };
+
 /**
  * Envelopes in the order given, cut into batches of at most `maxItems` whose encoded size stays under
- * `maxBytes` (an envelope over it alone is a batch of one: its publish fails as too large, alone).
+ * `maxBytes` (an envelope over it alone is a batch of one: its publish fails as too large, alone). Each
+ * envelope is serialised once: its JSON both sizes the batch and goes into the body.
  */
-export function chunkBatches(envs: readonly Envelope[], maxItems: number, maxBytes: number): Envelope[][] {
-  const out: Envelope[][] = [];
+export function chunkBatches(envs: readonly Envelope[], maxItems: number, maxBytes: number): EncodedBatch[] {
+  const out: EncodedBatch[] = [];
   let current: Envelope[] = [];
+  let parts: string[] = [];
   let bytes = 2;
+  const cut = () => {
+    out.push({ envs: current, body: Buffer.from(`[${parts.join(',')}]`, 'utf8') });
+    current = [];
+    parts = [];
+    bytes = 2;
+  };
   for (const env of envs) {
-    const size = Buffer.byteLength(JSON.stringify(env), 'utf8') + 1;
-    if (current.length > 0 && (current.length >= maxItems || bytes + size > maxBytes)) {
-      out.push(current);
-      current = [];
-      bytes = 2;
-    }
+    const json = JSON.stringify(env);
+    const size = Buffer.byteLength(json, 'utf8') + 1;
+    if (current.length > 0 && (current.length >= maxItems || bytes + size > maxBytes)) cut();
     current.push(env);
+    parts.push(json);
     bytes += size;
   }
-  if (current.length > 0) out.push(current);
+  if (current.length > 0) cut();
   return out;
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../logger/index.js';
 import { encodeMessage, type Envelope } from '../messages/index.js';
 import type { FleetMetrics } from '../metrics/index.js';
 import { fullJitterDelay, sleep } from './backoff.js';
-import { batchProperties, chunkBatches, encodeBatch } from './batch.js';
+import { batchProperties, chunkBatches } from './batch.js';
 import { openConfirmChannel, type ChannelHandle, type Session } from './channel-handle.js';
 import { BrokerErrorCodes } from './codes.js';
 import type { Gate } from './gate.js';
@@ -108,13 +108,13 @@ export class ConfirmPublisher implements Publisher {
     const maxBytes = Math.max(1, this.host.maxMessageBytes - 1024);
     const chunks = [...byStage.values()].flatMap((list) => chunkBatches(list, Math.max(1, maxItems), maxBytes));
     await Promise.all(
-      chunks.map((chunk) => {
+      chunks.map(({ envs: chunk, body }) => {
         const [only] = chunk;
         if (chunk.length === 1 && only) return this.send(only, opts);
         return this.publishContent(
           'work',
           stageRoutingKey(chunk[0]?.stage ?? ''),
-          encodeBatch(chunk),
+          body,
           batchProperties(chunk, opts.headers),
           opts,
         );
