@@ -81,3 +81,24 @@ export function chunkBatches(envs: readonly Envelope[], maxItems: number, maxByt
   if (current.length > 0) cut();
   return out;
 }
+
+/** Items of an emitted batch message at most (they are one input batch's outputs, usually as many). */
+export const MAX_EMITTED_BATCH = 64;
+
+/** An item of a batch as the body of a message of its own. */
+export function itemBytes(item: unknown): Buffer {
+  return Buffer.from(JSON.stringify(item) ?? 'null', 'utf8');
+}
+
+/** The properties an item would have had as a message of its own (as far as its fields say). */
+export function itemProperties(item: unknown): Options.Publish {
+  const f = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
+  const id = [f.jobId, f.stage, f.attempt].every((v) => typeof v === 'string' || typeof v === 'number');
+  return {
+    persistent: true,
+    contentType: 'application/json',
+    ...(id ? { messageId: `${String(f.jobId)}:${String(f.stage)}:${String(f.attempt)}` } : {}),
+    ...(typeof f.type === 'string' ? { type: f.type } : {}),
+    timestamp: Math.floor(Date.now() / 1000),
+  };
+}

@@ -1,31 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import type { ConsumeMessage, Options } from 'amqplib';
-import { BATCH_HEADER, batchItems, isBatchBody } from './batch.js';
+import type { ConsumeMessage } from 'amqplib';
+import { BATCH_HEADER, batchItems, isBatchBody, itemBytes, itemProperties, MAX_EMITTED_BATCH } from './batch.js';
 import { describeError, ErrorCodes } from '../errors/index.js';
 import type { Logger } from '../logger/index.js';
-import {
-  decodeEnvelope,
-  decodeMessage,
-  encodeMessage,
-  type Envelope,
-  type MessageCatalog,
-  type Stage,
-} from '../messages/index.js';
+import { decodeEnvelope, decodeMessage, type Envelope, type MessageCatalog, type Stage } from '../messages/index.js';
 import type { FleetMetrics } from '../metrics/index.js';
 import { fullJitterDelay, sleep } from './backoff.js';
 import { openChannel, type ChannelHandle, type Session } from './channel-handle.js';
-import { Gate } from './gate.js';
-import {
-  carriedHeaders,
-  deadLetterHeaders,
-  FailureHeaders,
-  headerNumber,
-  retryHeaders,
-  type HeaderTable,
-} from './headers.js';
+import { Gate, Slots } from './gate.js';
+import { carriedHeaders, FailureHeaders, headerNumber, type HeaderTable } from './headers.js';
 import { stageRoutingKey, type TopologyNames } from './names.js';
 import { asError, decideOutcome, runGuarded, type Outcome } from './outcome.js';
-import { envelopeProperties, type ConfirmPublisher } from './publisher.js';
+import { OutcomePublisher } from './outcome-publish.js';
+import type { ConfirmPublisher } from './publisher.js';
 
 export type HandlerContext = {
   headers: HeaderTable;
@@ -84,9 +71,6 @@ export interface ConsumerHost {
 
 type Labels = { kind: string; type: string };
 
-/** The properties of a message a dead letter copies. */
-type SourceProperties = { contentType?: unknown; messageId?: unknown; type?: unknown; timestamp?: unknown };
-
 /** What handling one envelope (a message, or an item of a batch) came to, before it is settled. */
 type Handled = {
   outcome: Outcome;
@@ -97,28 +81,6 @@ type Handled = {
   log: Logger;
 };
 
-/** At most `limit` callers at once; the rest wait in order. */
-class Slots {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(limit: number) {
-    this.free = limit;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free++;
-    }
-  }
-}
-
 /** One stage's subscription; survives reconnects (the connection re-attaches it to each new session). */
 export class StageConsumer {
   readonly stage: Stage;
@@ -128,6 +90,7 @@ export class StageConsumer {
   private readonly onPermanent: 'dead_letter' | 'drop';
   private readonly handler: MessageHandler;
   private readonly logger: Logger;
+  private readonly outcomes: OutcomePublisher;
   private handle: ChannelHandle | undefined;
   private consumerTag: string | undefined;
   private stopped = false;
@@ -152,6 +115,7 @@ export class StageConsumer {
     this.concurrency = opts.concurrency;
     this.handler = opts.handler;
     this.logger = opts.logger.child({ stage: opts.stage });
+    this.outcomes = new OutcomePublisher(host.publisher, opts.stage);
   }
 
   /** Messages whose handler (or outcome publish) is still running. */
@@ -438,7 +402,7 @@ export class StageConsumer {
     let ok = outcomes.every((o) => o.published);
     if (ok && emitted.length > 0) {
       try {
-        await this.host.publisher.sendMany(emitted, maxEmittedBatch, { signal: handle.closedSignal });
+        await this.host.publisher.sendMany(emitted, MAX_EMITTED_BATCH, { signal: handle.closedSignal });
       } catch (err) {
         this.logger.warn({ err: asError(err), emitted: emitted.length }, 'could not publish a batch’s next messages');
         ok = false;
@@ -448,14 +412,7 @@ export class StageConsumer {
     if (!handle.open) result = 'stale';
     else if (!ok) result = 'requeued';
     this.settleDelivery(handle, msg, ok ? 'ack' : 'requeue', this.logger);
-    for (const { h } of outcomes) {
-      const itemResult = result === 'ack' ? h.outcome.action : result;
-      this.host.metrics?.jobs.inc({ stage: this.stage, kind: h.labels.kind, type: h.labels.type, outcome: itemResult });
-      this.host.metrics?.stageDuration.observe(
-        { stage: this.stage, kind: h.labels.kind, outcome: itemResult },
-        (performance.now() - h.started) / 1000,
-      );
-    }
+    for (const { h } of outcomes) this.observe(h.labels, result === 'ack' ? h.outcome.action : result, h.started);
   }
 
   /** An item's retry copy or dead letter, published alone; false when that could not be done. */
@@ -467,9 +424,17 @@ export class StageConsumer {
   ): Promise<boolean> {
     if (h.outcome.action === 'ack' || !handle.open) return true;
     try {
-      if (h.outcome.action === 'retry' && h.env) await this.publishRetry(handle, headers, h.env, h.outcome);
+      if (h.outcome.action === 'retry' && h.env)
+        await this.outcomes.retry(handle.closedSignal, headers, h.env, h.outcome);
       else if (h.outcome.action === 'dead_letter')
-        await this.publishDeadLetter(handle, headers, itemBytes(item), itemProperties(item), h.outcome, h.attempts);
+        await this.outcomes.deadLetter(
+          handle.closedSignal,
+          headers,
+          itemBytes(item),
+          itemProperties(item),
+          h.outcome,
+          h.attempts,
+        );
       return true;
     } catch (err) {
       h.log.warn({ err: asError(err), action: h.outcome.action }, 'could not publish an item’s outcome');
@@ -505,11 +470,7 @@ export class StageConsumer {
       this.settleDelivery(handle, msg, 'requeue', this.logger);
       result = 'requeued';
     }
-    this.host.metrics?.jobs.inc({ stage: this.stage, kind: 'batch', type: 'batch', outcome: result });
-    this.host.metrics?.stageDuration.observe(
-      { stage: this.stage, kind: 'batch', outcome: result },
-      (performance.now() - started) / 1000,
-    );
+    this.observe({ kind: 'batch', type: 'batch' }, result, started);
   }
 
   /** Carry out an outcome: publish the retry copy or the dead letter with a confirm, THEN ack. */
@@ -531,9 +492,9 @@ export class StageConsumer {
     } else {
       try {
         const headers = msg.properties.headers;
-        if (outcome.action === 'retry' && env) await this.publishRetry(handle, headers, env, outcome);
+        if (outcome.action === 'retry' && env) await this.outcomes.retry(handle.closedSignal, headers, env, outcome);
         else if (outcome.action === 'dead_letter')
-          await this.publishDeadLetter(handle, headers, msg.content, msg.properties, outcome, attempts);
+          await this.outcomes.deadLetter(handle.closedSignal, headers, msg.content, msg.properties, outcome, attempts);
         this.settleDelivery(handle, msg, 'ack', log);
       } catch (err) {
         log.warn(
@@ -544,67 +505,15 @@ export class StageConsumer {
         result = 'requeued';
       }
     }
+    this.observe(labels, result, started);
+  }
+
+  /** A settled message (or batch item) in the stage's job counter and duration histogram. */
+  private observe(labels: Labels, result: string, started: number): void {
     this.host.metrics?.jobs.inc({ stage: this.stage, kind: labels.kind, type: labels.type, outcome: result });
     this.host.metrics?.stageDuration.observe(
       { stage: this.stage, kind: labels.kind, outcome: result },
       (performance.now() - started) / 1000,
-    );
-  }
-
-  private async publishRetry(
-    handle: ChannelHandle,
-    received: HeaderTable | undefined,
-    env: Envelope,
-    outcome: Extract<Outcome, { action: 'retry' }>,
-  ): Promise<void> {
-    const now = new Date();
-    const next: Envelope = { ...env, attempt: env.attempt + 1, sentAt: now.toISOString() };
-    const headers = retryHeaders(received, {
-      failure: outcome.failure,
-      stage: this.stage,
-      attempt: env.attempt,
-      tierMs: outcome.tierMs,
-      now,
-    });
-    await this.host.publisher.publishContent(
-      'retry',
-      stageRoutingKey(this.stage),
-      encodeMessage(next),
-      envelopeProperties(next, headers),
-      { signal: handle.closedSignal },
-    );
-  }
-
-  private async publishDeadLetter(
-    handle: ChannelHandle,
-    received: HeaderTable | undefined,
-    content: Buffer,
-    p: SourceProperties,
-    outcome: Extract<Outcome, { action: 'dead_letter' }>,
-    attempts: number,
-  ): Promise<void> {
-    const headers = deadLetterHeaders(received, {
-      failure: outcome.failure,
-      stage: this.stage,
-      attempts,
-      routingKey: stageRoutingKey(this.stage),
-      now: new Date(),
-      ...(outcome.lastError ? { lastError: outcome.lastError } : {}),
-    });
-    // The original bytes, unchanged (also when they are not even JSON).
-    await this.host.publisher.publishContent(
-      'dlx',
-      stageRoutingKey(this.stage),
-      content,
-      {
-        persistent: true,
-        contentType: typeof p.contentType === 'string' ? p.contentType : 'application/octet-stream',
-        ...(typeof p.messageId === 'string' ? { messageId: p.messageId } : {}),
-        ...(typeof p.type === 'string' ? { type: p.type } : {}),
-        timestamp: typeof p.timestamp === 'number' ? p.timestamp : Math.floor(Date.now() / 1000),
-        headers,
-      },
-      { signal: handle.closedSignal },
     );
   }
 
@@ -622,24 +531,4 @@ export class StageConsumer {
       log.warn({ err, how }, 'could not settle the delivery; the broker redelivers it');
     }
   }
-}
-
-/** Items of an emitted batch message at most (they are one input batch's outputs, usually as many). */
-const maxEmittedBatch = 64;
-
-function itemBytes(item: unknown): Buffer {
-  return Buffer.from(JSON.stringify(item) ?? 'null', 'utf8');
-}
-
-/** The properties an item would have had as a message of its own (as far as its fields say). */
-function itemProperties(item: unknown): Options.Publish {
-  const f = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
-  const id = [f.jobId, f.stage, f.attempt].every((v) => typeof v === 'string' || typeof v === 'number');
-  return {
-    persistent: true,
-    contentType: 'application/json',
-    ...(id ? { messageId: `${String(f.jobId)}:${String(f.stage)}:${String(f.attempt)}` } : {}),
-    ...(typeof f.type === 'string' ? { type: f.type } : {}),
-    timestamp: Math.floor(Date.now() / 1000),
-  };
 }
