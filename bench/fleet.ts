@@ -19,7 +19,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -165,6 +165,20 @@ function listenerPid(url: string | undefined, defaultPort: string): number | und
   }
 }
 
+/** The Docker engine's process, whose CPU both the fleet's and the pool's sandbox round trips use. */
+function dockerdPid(): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'dockerd') return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+const DOCKERD = dockerdPid();
+
 async function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; err: string }> {
   const err: string[] = [];
   const code = await cliMain(['node', 'evalfleet', ...args], env, { out: () => undefined, err: (s) => err.push(s) });
@@ -186,6 +200,7 @@ async function fleetRun(
   const infra = {
     broker: listenerPid(fleet.env['RABBITMQ_URL'], '5672'),
     redis: listenerPid(fleet.env['REDIS_URL'], '6379'),
+    dockerd: DOCKERD,
   };
   const infraBefore = Object.fromEntries(Object.entries(infra).map(([k, pid]) => [k, cpuMs(pid)]));
   const cliBefore = process.cpuUsage();
@@ -260,7 +275,7 @@ async function poolRun(
   storeRoot: string,
   problemsText: string,
   samples: { task_id: string; completion: string }[],
-): Promise<{ seconds: number; passed: boolean[]; load: number }> {
+): Promise<{ seconds: number; passed: boolean[]; load: number; cpu: { node: number; dockerd: number } }> {
   const sandbox = await createDockerSandbox({ image, poolSize: size });
   try {
     const capability = {
@@ -290,6 +305,9 @@ async function poolRun(
     );
     const passed: boolean[] = new Array<boolean>(samples.length).fill(false);
     let next = 0;
+    // This process's CPU is the pool's Node side (the sandbox client), the evaluator's share in the fleet.
+    const nodeBefore = process.cpuUsage();
+    const dockerdBefore = cpuMs(DOCKERD);
     const started = performance.now();
     await Promise.all(
       Array.from({ length: size }, async () => {
@@ -311,7 +329,10 @@ async function poolRun(
         }
       }),
     );
-    return { seconds: (performance.now() - started) / 1000, passed, load: load() };
+    const seconds = (performance.now() - started) / 1000;
+    const node = process.cpuUsage(nodeBefore);
+    const cpu = { node: (node.user + node.system) / 1000, dockerd: cpuMs(DOCKERD) - dockerdBefore };
+    return { seconds, passed, load: load(), cpu };
   } finally {
     await sandbox.close();
   }
@@ -457,6 +478,7 @@ async function main(): Promise<void> {
     let poolPassed: boolean[] = [];
     let harnessPassed: boolean[] = [];
     const phases: Phases[] = [];
+    const poolCpu = { node: 0, dockerd: 0 };
     for (let round = 0; round < rounds; round++) {
       const steps: Array<() => Promise<void>> = [
         async () => {
@@ -474,6 +496,8 @@ async function main(): Promise<void> {
         async () => {
           const r = await poolRun(image, evaluators * pool, storeRoot, problemsText, samples);
           tally.pool += r.seconds;
+          poolCpu.node += r.cpu.node;
+          poolCpu.dockerd += r.cpu.dockerd;
           poolPassed = r.passed;
           loads.push(r.load);
           progress(`  pool alone: ${samples.length} jobs in ${r.seconds.toFixed(2)} s (load ${r.load})`);
@@ -514,6 +538,11 @@ async function main(): Promise<void> {
       ratio: Number((fleetPerS / poolPerS).toFixed(3)),
       cpu_ms_per_job: { ...cpuPerJob, services: Number(servicesMs.toFixed(2)) },
       infra_cpu_ms_per_job: infraPerJob,
+      // The pool alone's CPU outside its containers: the fleet's evaluator does this work too.
+      pool_cpu_ms_per_job: {
+        node: Number((poolCpu.node / total).toFixed(2)),
+        dockerd: Number((poolCpu.dockerd / total).toFixed(2)),
+      },
       calibration_s: Number(calibration.seconds.toFixed(2)),
       expected_passes: expected.filter(Boolean).length,
       fleet_passes: fleetPassed.filter(Boolean).length,
@@ -575,7 +604,12 @@ async function main(): Promise<void> {
     );
   }
   console.log(`CPU ms per job outside the sandbox: ${JSON.stringify(report['cpu_ms_per_job'])}`);
-  console.log(`CPU ms per job of the broker, Redis and the CLI: ${JSON.stringify(report['infra_cpu_ms_per_job'])}`);
+  console.log(
+    `CPU ms per job of the broker, Redis, the CLI and dockerd: ${JSON.stringify(report['infra_cpu_ms_per_job'])}`,
+  );
+  console.log(
+    `CPU ms per job of the pool alone outside its containers: ${JSON.stringify(report['pool_cpu_ms_per_job'])}`,
+  );
   if (values.json) console.log(JSON.stringify(report));
 }
 
