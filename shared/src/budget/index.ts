@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/script.js';
 
 // Reserve `amount` against a run's budget only if spent + reserved + amount stays within it.
 // Values are micro-dollars (integers) so concurrent INCRBYs never drift.
-const reserveScript = `
+const reserveScript = new LuaScript(`
 local spent = tonumber(redis.call('GET', KEYS[1]) or '0')
 local reserved = tonumber(redis.call('GET', KEYS[2]) or '0')
 local amount = tonumber(ARGV[1])
@@ -13,16 +14,16 @@ end
 redis.call('INCRBY', KEYS[2], amount)
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return {1, spent, reserved + amount}
-`;
+`);
 
 // Settle a reservation: release what was held, add what was really spent.
-const settleScript = `
+const settleScript = new LuaScript(`
 local reserved = redis.call('DECRBY', KEYS[2], ARGV[1])
 if reserved < 0 then redis.call('SET', KEYS[2], '0') end
 local spent = redis.call('INCRBY', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return spent
-`;
+`);
 
 const micro = (usd: number) => Math.max(0, Math.ceil(usd * 1_000_000));
 
@@ -54,14 +55,10 @@ export class RunBudget {
   async reserve(runId: string, budgetUsd: number, worstCaseUsd: number): Promise<BudgetReservation | undefined> {
     const [spentKey, heldKey] = this.keys(runId);
     const amount = micro(worstCaseUsd);
-    const reply = (await this.redis.eval(
-      reserveScript,
-      2,
-      spentKey,
-      heldKey,
-      amount,
-      micro(budgetUsd),
-      this.ttlSeconds,
+    const reply = (await reserveScript.run(
+      this.redis,
+      [spentKey, heldKey],
+      [amount, micro(budgetUsd), this.ttlSeconds],
     )) as number[];
     if (reply[0] !== 1) return undefined;
     let settled = false;
@@ -69,7 +66,7 @@ export class RunBudget {
       settle: async (actualUsd: number) => {
         if (settled) return;
         settled = true;
-        await this.redis.eval(settleScript, 2, spentKey, heldKey, amount, micro(actualUsd), this.ttlSeconds);
+        await settleScript.run(this.redis, [spentKey, heldKey], [amount, micro(actualUsd), this.ttlSeconds]);
       },
     };
   }

@@ -1,15 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { mapRedisError } from '../redis/errors.js';
+import { LuaScript } from '../redis/script.js';
 import { scriptSources, type ScriptName } from './scripts.js';
 
-const shas = Object.fromEntries(
-  Object.entries(scriptSources).map(([name, source]) => [name, createHash('sha1').update(source).digest('hex')]),
-) as Record<ScriptName, string>;
-
-function isNoScript(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith('NOSCRIPT');
-}
+const scripts = Object.fromEntries(
+  Object.entries(scriptSources).map(([name, source]) => [name, new LuaScript(source)]),
+) as Record<ScriptName, LuaScript>;
 
 /**
  * Runs one of the limiter's scripts by its SHA, loading it on NOSCRIPT (a restarted Redis has
@@ -24,12 +20,7 @@ export async function runScript(
 ): Promise<string[]> {
   let reply: unknown;
   try {
-    try {
-      reply = await redis.evalsha(shas[name], keys.length, ...keys, ...args);
-    } catch (err) {
-      if (!isNoScript(err)) throw err;
-      reply = await redis.eval(scriptSources[name], keys.length, ...keys, ...args);
-    }
+    reply = await scripts[name].run(redis, keys, args);
   } catch (err) {
     throw mapRedisError(err, `ratelimit.${name}`);
   }

@@ -1,14 +1,15 @@
 import type { Redis } from 'ioredis';
 import { mapRedisError } from './errors.js';
+import { LuaScript } from './script.js';
 
 // Deletes the claim only while it still holds this owner's token, so a late release cannot
 // remove a claim someone else took after ours expired.
-const releaseIfOwnerScript = `
+const releaseIfOwnerScript = new LuaScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-`;
+`);
 
 function assertTtl(ttlSeconds: number): void {
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
@@ -35,7 +36,7 @@ export async function claimOnce(redis: Redis, key: string, ttlSeconds: number, o
  */
 export async function releaseClaim(redis: Redis, key: string, owner?: string): Promise<boolean> {
   try {
-    const removed = owner === undefined ? await redis.del(key) : await redis.eval(releaseIfOwnerScript, 1, key, owner);
+    const removed = owner === undefined ? await redis.del(key) : await releaseIfOwnerScript.run(redis, [key], [owner]);
     return removed === 1;
   } catch (err) {
     throw mapRedisError(err, 'releaseClaim');

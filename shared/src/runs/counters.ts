@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../redis/script.js';
 
 /** The outcome a dead-lettered job's result carries. */
 export const DEAD_LETTERED = 'dead_lettered';
@@ -7,7 +8,7 @@ export const DEAD_LETTERED = 'dead_lettered';
 // only then are the outcome counters bumped. A job counted as dead-lettered is also kept in the run's
 // `dead` set (ARGV[5] = '1'), so that taking it back or replacing it happens once, whoever comes first.
 // Returns {added, done, total}.
-const recordResultScript = `
+const recordResultScript = new LuaScript(`
 local added = redis.call('SADD', KEYS[1], ARGV[1])
 if added == 1 then
   redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
@@ -21,22 +22,22 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 local total = redis.call('GET', KEYS[3])
 return {added, redis.call('SCARD', KEYS[1]), total or -1}
-`;
+`);
 
 // Takes a dead-lettered job's result back (its dead letter is requeued): only while it is still counted
 // as dead-lettered; a real result that replaced it meanwhile stays counted.
-const reopenScript = `
+const reopenScript = new LuaScript(`
 if redis.call('SREM', KEYS[3], ARGV[1]) == 0 then return 0 end
 if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then
   redis.call('HINCRBY', KEYS[2], ARGV[2], -1)
   if ARGV[3] ~= '' then redis.call('HINCRBY', KEYS[2], ARGV[3], -1) end
 end
 return 1
-`;
+`);
 
 // A real result replaces a job's dead letter: the outcome moves only while the job is counted as
 // dead-lettered (a requeue that took it back meanwhile leaves the counting to the result itself).
-const replaceDeadLetterScript = `
+const replaceDeadLetterScript = new LuaScript(`
 if redis.call('SREM', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('HINCRBY', KEYS[1], ARGV[2], -1)
 redis.call('HINCRBY', KEYS[1], ARGV[3], 1)
@@ -45,18 +46,18 @@ if ARGV[4] ~= '' then
   redis.call('HINCRBY', KEYS[1], ARGV[5], 1)
 end
 return 1
-`;
+`);
 
 // A job adds jobs to its run once: only the call that puts it in the run's `added` set grows the total
 // (and only while the total exists; a rebuild from the store counts the markers instead).
-const addJobsScript = `
+const addJobsScript = new LuaScript(`
 local added = redis.call('SADD', KEYS[1], ARGV[1])
 if added == 1 and redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('INCRBY', KEYS[2], ARGV[2])
 end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return added
-`;
+`);
 
 export type RecordResult = { firstTime: boolean; done: number; total: number | undefined };
 
@@ -101,14 +102,10 @@ export class RunCounters {
 
   /** `jobId` adds `count` jobs to the run's total, once (see runs/added.ts). */
   async addJobs(runId: string, jobId: string, count: number): Promise<boolean> {
-    const added = await this.redis.eval(
-      addJobsScript,
-      2,
-      this.k(runId, 'added'),
-      this.k(runId, 'total'),
-      jobId,
-      String(count),
-      String(this.ttlSeconds),
+    const added = await addJobsScript.run(
+      this.redis,
+      [this.k(runId, 'added'), this.k(runId, 'total')],
+      [jobId, String(count), String(this.ttlSeconds)],
     );
     return added === 1;
   }
@@ -130,18 +127,16 @@ export class RunCounters {
   }
 
   async recordResult(runId: string, jobId: string, outcome: string, group?: string): Promise<RecordResult> {
-    const reply = (await this.redis.eval(
-      recordResultScript,
-      4,
-      this.k(runId, 'done'),
-      this.k(runId, 'outcomes'),
-      this.k(runId, 'total'),
-      this.k(runId, 'dead'),
-      jobId,
-      `outcome:${outcome}`,
-      group ? `group:${group}:${outcome}` : '',
-      String(this.ttlSeconds),
-      outcome === DEAD_LETTERED ? '1' : '0',
+    const reply = (await recordResultScript.run(
+      this.redis,
+      [this.k(runId, 'done'), this.k(runId, 'outcomes'), this.k(runId, 'total'), this.k(runId, 'dead')],
+      [
+        jobId,
+        `outcome:${outcome}`,
+        group ? `group:${group}:${outcome}` : '',
+        String(this.ttlSeconds),
+        outcome === DEAD_LETTERED ? '1' : '0',
+      ],
     )) as [number, number, number | string];
     const total = Number(reply[2]);
     return { firstTime: reply[0] === 1, done: Number(reply[1]), total: total < 0 ? undefined : total };
@@ -152,15 +147,10 @@ export class RunCounters {
    * False (and nothing changes) unless the job is counted as dead-lettered right now.
    */
   async reopenDeadLetter(runId: string, jobId: string, group?: string): Promise<boolean> {
-    const removed = await this.redis.eval(
-      reopenScript,
-      3,
-      this.k(runId, 'done'),
-      this.k(runId, 'outcomes'),
-      this.k(runId, 'dead'),
-      jobId,
-      `outcome:${DEAD_LETTERED}`,
-      group ? `group:${group}:${DEAD_LETTERED}` : '',
+    const removed = await reopenScript.run(
+      this.redis,
+      [this.k(runId, 'done'), this.k(runId, 'outcomes'), this.k(runId, 'dead')],
+      [jobId, `outcome:${DEAD_LETTERED}`, group ? `group:${group}:${DEAD_LETTERED}` : ''],
     );
     return removed === 1;
   }
@@ -171,16 +161,16 @@ export class RunCounters {
    * back first, and recording the result counts it.
    */
   async replaceDeadLetter(runId: string, jobId: string, after: string, group?: string): Promise<boolean> {
-    const moved = await this.redis.eval(
-      replaceDeadLetterScript,
-      2,
-      this.k(runId, 'outcomes'),
-      this.k(runId, 'dead'),
-      jobId,
-      `outcome:${DEAD_LETTERED}`,
-      `outcome:${after}`,
-      group ? `group:${group}:${DEAD_LETTERED}` : '',
-      group ? `group:${group}:${after}` : '',
+    const moved = await replaceDeadLetterScript.run(
+      this.redis,
+      [this.k(runId, 'outcomes'), this.k(runId, 'dead')],
+      [
+        jobId,
+        `outcome:${DEAD_LETTERED}`,
+        `outcome:${after}`,
+        group ? `group:${group}:${DEAD_LETTERED}` : '',
+        group ? `group:${group}:${after}` : '',
+      ],
     );
     return moved === 1;
   }
