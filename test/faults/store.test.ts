@@ -4,13 +4,13 @@
 // tmpfs this file mounts and unmounts. The store unreachable for 30 s is in outages.test.ts.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, statfs, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runKeys } from '../../shared/src/runs/index.js';
-import { waitFor } from '../support/rabbit.js';
+import { queuedJobs, waitFor } from '../support/rabbit.js';
 import { FaultFleet, writeSamplesFile } from './support/fleet.js';
 import { startSlowProxy, type SlowProxy } from './support/proxy.js';
 import { startOwnS3rver, type OwnServer } from './support/servers.js';
@@ -123,17 +123,27 @@ describe('store faults', () => {
         store: { kind: 'fs', dir: path.join(mount, 'artifacts') },
         env: { LOG_LEVEL: 'warn' },
       });
-      await disk.ensure('producer', 'evaluator', 'aggregator');
+      // The run's results wait for an aggregator, so the disk fills while every one of them is still to be
+      // written, however fast this machine evaluates (a fill timed against running writes raced them).
+      await disk.ensure('producer', 'evaluator');
       await disk.submitSamples('disk-full', samples);
-      await waitFor('some results counted', async () => (await disk!.done('disk-full')) >= 3, 60_000, 10);
-      const filler = path.join(mount, 'filler');
-      await fillDisk(filler, mount);
-      // Full for 3 s (the fault's length, not a wait): writes in that window fail and are retried.
-      await new Promise((r) => setTimeout(r, 3_000));
-      await unlink(filler);
+      const results = `${disk.ns}.aggregate`; // the jobs' results and the producer's run.finalize
+      await waitFor(
+        'every result queued for the aggregator',
+        async () => (await queuedJobs(results)) >= jobs + 1,
+        90_000,
+      );
+      await fillDisk(path.join(mount, 'filler'), mount);
+      await disk.ensure('aggregator');
+      await waitFor(
+        'a write refused for want of space',
+        async () => (await disk!.logText()).includes('ENOSPC'),
+        60_000,
+      );
+      expect(await disk.done('disk-full')).toBeLessThan(jobs);
+      await rm(path.join(mount, 'filler'), { recursive: true });
       await disk.waitCompleted('disk-full', 150_000);
       await expectWhole(disk, 'disk-full');
-      expect(await disk.logText()).toContain('ENOSPC');
     } finally {
       await disk?.stop();
       if (mounted) await run('umount', [mount]).catch(() => run('umount', ['-l', mount]));
@@ -142,12 +152,15 @@ describe('store faults', () => {
   });
 });
 
-/** Write `file` until the filesystem at `mount` has no byte left. */
-async function fillDisk(file: string, mount: string): Promise<void> {
-  const { bavail, bsize } = await statfs(mount);
-  await writeFile(file, Buffer.alloc(bavail * bsize)).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOSPC') throw err;
-  });
-  const after = await statfs(mount);
-  expect(after.bavail).toBe(0);
+/** Fill the filesystem at `mount` (files under the folder `dir`) until it has no byte left. */
+async function fillDisk(dir: string, mount: string): Promise<void> {
+  await mkdir(dir);
+  for (let i = 0; ; i++) {
+    const { bavail, bsize } = await statfs(mount);
+    if (bavail === 0) return;
+    expect(i, 'the disk would not stay full').toBeLessThan(10);
+    await writeFile(path.join(dir, String(i)), Buffer.alloc(bavail * bsize)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOSPC') throw err;
+    });
+  }
 }
