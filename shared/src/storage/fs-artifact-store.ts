@@ -82,7 +82,8 @@ export class FsArtifactStore implements ArtifactStore {
   ): Promise<{ created: boolean; ref: ObjectRef }> {
     const target = this.pathFor(key);
     const bytes = toBuffer(body);
-    // Most calls find the object there (content-addressed keys, resubmitted runs): one read answers them.
+    // Many calls find the object there (content-addressed keys, a resubmitted run's problems): one read
+    // answers them, where a temp file, a failed link and an unlink did; a new key pays one failed open more.
     const present = await readFile(target).catch(() => undefined);
     if (present) return { created: false, ref: { key, size: present.length, sha256: sha256Hex(present) } };
     const tmp = await this.writeTemp(key, bytes);
