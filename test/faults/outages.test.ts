@@ -17,18 +17,25 @@ const outageMs = 30_000;
  * `server` stopped (SIGTERM) and started again outageMs after the stop began: a drain is part of the
  * outage, so the outage lasts what the retries are planned for, not more.
  */
-async function outage(server: OwnServer): Promise<void> {
+async function outage(server: OwnServer, whileDown?: () => void): Promise<void> {
   const stopping = Date.now();
   await server.stop('SIGTERM');
+  whileDown?.();
   await new Promise((r) => setTimeout(r, Math.max(0, outageMs - (Date.now() - stopping))));
   await server.start();
 }
 
-/** A fleet on `opts`, its fault-free run done; `fault` then runs beside a second run; the ledger after. */
+/**
+ * A fleet on `opts`, its fault-free run done; `fault` then runs beside a second run; the ledger after.
+ * The fault starts once two of the run's results are counted; with `holdResults`, once every job was
+ * evaluated while the aggregator was held (SIGSTOP), so that the fault meets every result still to be
+ * recorded however fast this machine runs the rest; `fault` lets the aggregator go on with `release`.
+ */
 async function scenario(
   opts: FaultFleetOptions,
-  fault: (f: FaultFleet) => Promise<void>,
+  fault: (f: FaultFleet, release: () => void) => Promise<void>,
   evidence?: (f: FaultFleet) => Promise<void>,
+  { holdResults = false } = {},
 ) {
   // Retries after 1 s, 5 s, 15 s and 20 s: a job's fifth and last attempt comes 41 s after its first
   // failure, so after a 30 s outage whenever it started (with room for a loaded machine's slow restart
@@ -44,9 +51,17 @@ async function scenario(
     await f.ensure('producer', 'evaluator', 'aggregator');
     await f.submitSamples('baseline', samples);
     await f.waitCompleted('baseline');
-    await f.submitSamples('faulty', samples);
-    await waitFor('some results counted', async () => (await f.done('faulty')) >= 2, 60_000, 10);
-    await fault(f);
+    const held = holdResults ? f.running('aggregator') : [];
+    for (const p of held) p.child.kill('SIGSTOP');
+    const release = () => held.forEach((p) => p.child.kill('SIGCONT'));
+    try {
+      await f.submitSamples('faulty', samples);
+      if (holdResults) await waitFor('every job evaluated', async () => (await evaluated(f, 'faulty')) >= jobs, 60_000);
+      else await waitFor('some results counted', async () => (await f.done('faulty')) >= 2, 60_000, 10);
+      await fault(f, release);
+    } finally {
+      release();
+    }
     await f.waitCompleted('faulty', 150_000);
     const report = await f.ledger('faulty', 'baseline');
     expect(report.ok, `${report.diff}\n${report.ok ? '' : await f.logTail()}`).toBe(true);
@@ -54,6 +69,14 @@ async function scenario(
   } finally {
     await f.stop();
   }
+}
+
+/** Jobs of `runId` the evaluate stage has finished (its progress counts, flushed every 250 ms). */
+async function evaluated(f: FaultFleet, runId: string): Promise<number> {
+  const stages = await f.redis.hgetall(`run:${runId}:stages`);
+  return Object.entries(stages)
+    .filter(([field]) => field.startsWith('evaluate:'))
+    .reduce((sum, [, n]) => sum + Number(n), 0);
 }
 
 describe.concurrent('outages', () => {
@@ -99,8 +122,9 @@ describe.concurrent('outages', () => {
           label: 's3-down',
           store: { kind: 's3', endpoint: s3.endpoint, bucket: `faults-${randomBytes(4).toString('hex')}` },
         },
-        () => outage(s3),
+        (_f, release) => outage(s3, release),
         async (f) => expect(await f.logText()).toContain('storage_unavailable'),
+        { holdResults: true },
       );
     } finally {
       await s3.dispose();
