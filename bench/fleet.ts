@@ -488,6 +488,11 @@ async function main(): Promise<void> {
           for (const [name, ms] of Object.entries(r.cpu)) cpu[name] = (cpu[name] ?? 0) + ms;
           loads.push(r.load);
           phases.push(r.phases);
+          const perJob = (name: string) => ((r.cpu[name] ?? 0) / samples.length).toFixed(2);
+          progress(
+            `    CPU ms/job: producer ${perJob('producer')}, evaluator ${perJob('evaluator')}, aggregator ` +
+              `${perJob('aggregator')} (system ${perJob('aggregator_system')}), broker ${perJob('infra_broker')}`,
+          );
           progress(
             `  fleet: ${samples.length} jobs in ${r.seconds.toFixed(2)} s (load ${r.load}; first job done at ` +
               `${r.phases.first_done_s} s, last at ${r.phases.last_done_s} s)`,
