@@ -199,10 +199,15 @@ export class RunCounters {
     await this.redis.del(this.k(runId, 'completed'));
   }
 
+  /** Jobs of the run with a counted result (one command; `progress` reads the outcomes and stages too). */
+  async doneCount(runId: string): Promise<number> {
+    return this.redis.scard(this.k(runId, 'done'));
+  }
+
   async progress(runId: string): Promise<RunProgress> {
     const [total, done, outcomes, stages] = await Promise.all([
       this.getTotal(runId),
-      this.redis.scard(this.k(runId, 'done')),
+      this.doneCount(runId),
       this.redis.hgetall(this.k(runId, 'outcomes')),
       this.redis.hgetall(this.k(runId, 'stages')),
     ]);
