@@ -5,7 +5,7 @@ import { scratchRedisAndStore, type Scratch } from '../../../test/support/scratc
 import { putJson, type ArtifactStore } from '../storage/index.js';
 import { KindRegistry } from '../workflow/registry.js';
 import { DEAD_LETTERED, RunCounters } from './counters.js';
-import { reopenJob } from './finalize.js';
+import { loadResults, reopenJob } from './finalize.js';
 import { runKeys } from './keys.js';
 import type { StoredResult } from './record.js';
 
@@ -89,6 +89,23 @@ describe('run counters: dead letters taken back or replaced', () => {
     const p = await counters.progress('d');
     expect(p.done).toBe(1);
     expect(p.outcomes).toMatchObject({ 'outcome:passed': 1, 'outcome:dead_lettered': 0 });
+  });
+
+  it('a result listed by a finalize and then taken back by a requeue is left out, not a failure', async () => {
+    const registry = new KindRegistry([]);
+    await deadLettered('f', ['j1', 'j2']);
+    await putJson(store, runKeys.result('f', 'j1'), storedResult('f', DEAD_LETTERED));
+    await putJson(store, runKeys.result('f', 'j2'), { ...storedResult('f', 'passed'), jobId: 'j2' });
+    // The requeue re-opens j1 between the finalize's listing and its reads.
+    const racing: ArtifactStore = Object.create(store);
+    racing.list = async function* (prefix: string) {
+      const keys: string[] = [];
+      for await (const key of store.list(prefix)) keys.push(key);
+      expect(await reopenJob('f', 'j1', { store, counters, registry })).toBe(true);
+      yield* keys;
+    };
+    const results = await loadResults('f', racing);
+    expect(results.map((r) => [r.jobId, r.outcome])).toEqual([['j2', 'passed']]);
   });
 
   it('reopenJob takes back a dead letter whose counters Redis lost (a rebuild then finds it gone)', async () => {

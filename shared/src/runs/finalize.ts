@@ -3,7 +3,7 @@ import type { Logger } from '../logger/index.js';
 import { makeEnvelope, platformStages } from '../messages/index.js';
 import { mapLimit } from '../report/clip.js';
 import type { Bus } from '../service/bus.js';
-import { getJson, putJson, type ArtifactStore } from '../storage/index.js';
+import { getOptionalJson, putJson, type ArtifactStore } from '../storage/index.js';
 import type { KindRegistry } from '../workflow/registry.js';
 import { PlatformTypes } from '../workflow/platform.js';
 import { addedJobs, totalWith } from './added.js';
@@ -34,12 +34,15 @@ export async function loadRunRecord(runId: string, store: ArtifactStore): Promis
 
 /**
  * Every stored terminal result of a run (the source of truth every report is built from), in key order.
- * Read 16 at a time: one at a time, a run of 6,000 results took minutes to finalize from a slow store.
+ * Read 16 at a time: one at a time, a run of 6,000 results took minutes to finalize from a slow store. A
+ * result deleted between the listing and its read was taken back (`reopenJob`: its dead letter is being
+ * requeued), so it is no result any more: left out, not an error (a finalize then finds the run short).
  */
 export async function loadResults(runId: string, store: ArtifactStore): Promise<StoredResult[]> {
   const keys: string[] = [];
   for await (const key of store.list(runKeys.resultsPrefix(runId))) if (key.endsWith('.json')) keys.push(key);
-  return mapLimit(keys, 16, (key) => getJson(store, key, storedResultSchema));
+  const results = await mapLimit(keys, 16, (key) => getOptionalJson(store, key, storedResultSchema));
+  return results.filter((r): r is StoredResult => r !== undefined);
 }
 
 async function announce(deps: FinalizeDeps, record: RunCompletedRecord, kind: string): Promise<void> {

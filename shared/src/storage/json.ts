@@ -55,6 +55,16 @@ export async function getJson(store: ArtifactStore, key: string, schema?: z.ZodT
   return schema === undefined ? value : validate(schema, value, key);
 }
 
+/** `getJson` for a key that may be gone: undefined when it is. */
+export async function getOptionalJson<S extends z.ZodType>(
+  store: ArtifactStore,
+  key: string,
+  schema: S,
+): Promise<z.output<S> | undefined> {
+  const body = await store.getOptional(key);
+  return body === undefined ? undefined : validate(schema, parseJson(body.toString('utf8'), key), key);
+}
+
 /** Writes one JSON document per line; an async iterable is streamed rather than collected. */
 export async function putJsonl(
   store: ArtifactStore,
