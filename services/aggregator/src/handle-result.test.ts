@@ -8,12 +8,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { builtinKinds } from '../../../shared/src/kinds/registry.js';
 import { makeEnvelope, type Envelope } from '../../../shared/src/messages/index.js';
 import { createRedis } from '../../../shared/src/redis/index.js';
-import { RunCounters, runKeys } from '../../../shared/src/runs/index.js';
+import { reopenJob, RunCounters, runKeys } from '../../../shared/src/runs/index.js';
 import type { Bus } from '../../../shared/src/service/bus.js';
 import { createArtifactStore, putJson } from '../../../shared/src/storage/index.js';
 import { KindRegistry, PlatformTypes } from '../../../shared/src/workflow/index.js';
 import { testLogger } from '../../../test/support/rabbit.js';
-import { handleFinalize, handleResult, type AggregatorDeps } from './handle-result.js';
+import { handleDeadLettered, handleFinalize, handleResult, type AggregatorDeps } from './handle-result.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -149,6 +149,51 @@ describe('aggregator finalize', () => {
     expect(await store.exists(runKeys.completed(runId))).toBe(true);
     expect(listings).toBe(1);
     expect(completed).toEqual([runId]);
+  });
+});
+
+describe('aggregator rebuilding a completed run', () => {
+  const deadLetter = (i: number): Envelope =>
+    makeEnvelope({
+      type: PlatformTypes.jobDeadLettered,
+      runId,
+      jobId: `echo/${i}`,
+      kind: 'echo',
+      stage: 'aggregate',
+      payload: { type: 'echo.run', stage: 'echo', code: 'fault_injected', message: 'by the test', payload: {} },
+    });
+
+  it('leaves the run open when a requeue re-opens a job during the rebuild; that job then completes it', async () => {
+    const { deps, counters, store, completed } = await setUp();
+    for (let i = 0; i < total - 2; i++) await handleResult(result(i), deps);
+    await handleDeadLettered(deadLetter(total - 2), deps);
+    await handleDeadLettered(deadLetter(total - 1), deps);
+    expect(await store.exists(runKeys.completed(runId))).toBe(true);
+
+    // The last job's real result replaces its dead letter, so the completed run is rebuilt; between that
+    // rebuild's listing and its reads, a requeue takes the other dead letter back.
+    const racing = Object.create(store) as typeof store;
+    racing.list = async function* (prefix: string) {
+      const keys: string[] = [];
+      for await (const key of store.list(prefix)) keys.push(key);
+      if (prefix === runKeys.resultsPrefix(runId))
+        expect(await reopenJob(runId, `echo/${total - 2}`, { ...deps, store })).toBe(true);
+      yield* keys;
+    };
+    await expect(handleResult(result(total - 1), { ...deps, store: racing })).rejects.toMatchObject({
+      code: 'results_incomplete',
+    });
+    // No report of a run that is not whole: it is open again, as the requeue left it.
+    expect(await store.exists(runKeys.completed(runId))).toBe(false);
+    expect(completed).toEqual([runId]);
+
+    // The redelivery finds its result recorded and the run short; the re-opened job's result completes it.
+    await handleResult(result(total - 1), deps);
+    expect(await store.exists(runKeys.completed(runId))).toBe(false);
+    await handleResult(result(total - 2), deps);
+    expect(await counters.progress(runId)).toMatchObject({ total, done: total, outcomes: { 'outcome:ok': total } });
+    expect(await store.exists(runKeys.completed(runId))).toBe(true);
+    expect(completed).toEqual([runId, runId]);
   });
 });
 

@@ -68,15 +68,22 @@ async function announce(deps: FinalizeDeps, record: RunCompletedRecord, kind: st
 /**
  * Writes the run's reports (its kind's reporter, from storage alone), `completed.json`, and announces
  * `run.completed`. Idempotent: two aggregators finishing the same run write the same files; clients
- * ignore a repeated event. `force` rebuilds an already completed (or incomplete) run.
+ * ignore a repeated event. `force` rebuilds an already completed run; `partial` also writes the reports
+ * of a run that is not whole (`evalfleet report --rebuild`), which is otherwise results_incomplete.
  */
-export async function finalizeRun(runId: string, deps: FinalizeDeps, opts: { force?: boolean } = {}): Promise<void> {
+export async function finalizeRun(
+  runId: string,
+  deps: FinalizeDeps,
+  opts: { force?: boolean; partial?: boolean } = {},
+): Promise<void> {
   if (!opts.force && (await deps.store.exists(runKeys.completed(runId)))) return;
   const stored = await loadRunRecord(runId, deps.store);
   // Jobs added after the expansion (a kind's fan-out) count like the expansion's own.
   const record = { ...stored, totalJobs: totalWith(stored.totalJobs, await addedJobs(runId, deps.store)) };
   const results = await loadResults(runId, deps.store);
-  if (results.length < record.totalJobs && !opts.force) {
+  // A forced rebuild that finds the run short (a requeue re-opened a job meanwhile) leaves the run open:
+  // the re-opened job's result finalizes it whole.
+  if (results.length < record.totalJobs && !opts.partial) {
     throw new RetryableError(
       'results_incomplete',
       `run ${runId}: ${results.length} of ${record.totalJobs} results stored`,

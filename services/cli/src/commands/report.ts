@@ -44,7 +44,11 @@ export async function reportCommand(ctx: CliContext, runId: string, opts: Report
   const store = ctx.store();
   const registry = await ctx.registry();
   if (opts.rebuild) {
-    await finalizeRun(runId, { registry, bus: await ctx.bus(), store, logger: ctx.logger }, { force: true });
+    await finalizeRun(
+      runId,
+      { registry, bus: await ctx.bus(), store, logger: ctx.logger },
+      { force: true, partial: true },
+    );
   }
   if (opts.html) await writeHtml(ctx, runId, opts);
   const completed = await readCompleted(ctx, runId);
