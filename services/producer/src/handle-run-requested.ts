@@ -12,7 +12,7 @@ import {
 } from '@evalfleet/shared/runs';
 import { mapLimit } from '@evalfleet/shared/report';
 import { publishAll, type Bus } from '@evalfleet/shared/service';
-import { putJson, type ArtifactStore } from '@evalfleet/shared/storage';
+import { getOptionalJson, putJson, type ArtifactStore } from '@evalfleet/shared/storage';
 import {
   PlatformTypes,
   PRODUCE,
@@ -66,8 +66,7 @@ export async function handleRunRequested(env: Envelope, deps: ProducerDeps): Pro
     ...(sets ? { sharedSet: (name: string) => sets(request.kind, name) } : {}),
   });
 
-  const previousBody = await deps.store.getOptional(runKeys.record(env.runId));
-  const previous = previousBody ? runRecordSchema.parse(JSON.parse(previousBody.toString('utf8'))) : undefined;
+  const previous = await getOptionalJson(deps.store, runKeys.record(env.runId), runRecordSchema);
   if (previous && previous.kind !== request.kind) {
     throw new PermanentError('run_conflict', `run ${env.runId} exists with kind ${previous.kind}`);
   }

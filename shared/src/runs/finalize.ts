@@ -27,9 +27,9 @@ export type FinalizeDeps = {
 };
 
 export async function loadRunRecord(runId: string, store: ArtifactStore): Promise<RunRecord> {
-  const body = await store.getOptional(runKeys.record(runId));
-  if (!body) throw new RetryableError('run_record_missing', `run ${runId} has no run.json yet`);
-  return runRecordSchema.parse(JSON.parse(body.toString('utf8')));
+  const record = await getOptionalJson(store, runKeys.record(runId), runRecordSchema);
+  if (!record) throw new RetryableError('run_record_missing', `run ${runId} has no run.json yet`);
+  return record;
 }
 
 /**
@@ -151,10 +151,8 @@ export async function reopenJob(
   deps: { store: ArtifactStore; counters: RunCounters; registry: KindRegistry },
 ): Promise<boolean> {
   const key = runKeys.result(runId, jobId);
-  const body = await deps.store.getOptional(key);
-  if (!body) return false;
-  const stored = storedResultSchema.parse(JSON.parse(body.toString('utf8')));
-  if (stored.outcome !== DEAD_LETTERED) return false;
+  const stored = await getOptionalJson(deps.store, key, storedResultSchema);
+  if (!stored || stored.outcome !== DEAD_LETTERED) return false;
   const group = deps.registry.has(stored.kind) ? deps.registry.kind(stored.kind).group(stored.result) : undefined;
   // Counters first, and only while the job is counted as dead-lettered: a real result that replaced the
   // dead letter since it was read (a late delivery racing the requeue) stays counted, and its file stays.
