@@ -16,11 +16,9 @@
  * runs. `--scale` then repeats the fleet run with 1 x 1, 1 x 2, 1 x 4, 2 x 1 and 2 x 2 evaluators x
  * containers. Progress goes to stderr; with --json the last stdout line is a JSON object.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -38,6 +36,7 @@ import { createArtifactStore } from '../shared/src/storage/index.js';
 import { deleteRedisPrefix } from '../test/support/fleet.js';
 import { deleteNamespace } from '../test/support/rabbit.js';
 import { delayTiersMs } from '../shared/src/messages/index.js';
+import { cpuMs, dockerdPid, listenerPid, startService, stopService, type Service } from './lib/services.js';
 import { humanEvalSet } from './lib/tasks.js';
 
 const { values } = parseArgs({
@@ -72,7 +71,6 @@ const rounds = Number(values.rounds);
 const warmups = Number(values.warmup);
 const root = resolve('.');
 const PYTHON = '/usr/bin/python3';
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 function progress(message: string): void {
   process.stderr.write(`${message}\n`);
@@ -81,104 +79,11 @@ function progress(message: string): void {
 const load = (): number => Number(loadavg()[0]!.toFixed(2));
 
 // -- the fleet's processes --------------------------------------------------------------------------------
-type Service = { name: string; child: ChildProcess; stderr: string[] };
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function waitReady(url: string, service: Service): Promise<void> {
-  const deadline = performance.now() + 120_000;
-  while (performance.now() < deadline) {
-    if (service.child.exitCode !== null) throw new Error(`${service.name} exited: ${service.stderr.join('\n')}`);
-    const ok = await fetch(url).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${service.name} not ready: ${service.stderr.join('\n')}`);
-}
-
-async function startService(name: string, env: Record<string, string>): Promise<Service> {
-  const port = await freePort();
-  const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : [];
-  const child = spawn(process.execPath, [...profile, join(root, 'services', name, 'dist', 'bin.js')], {
-    env: { ...env, METRICS_PORT: String(port), EVALFLEET_INSTANCE: `${name}-bench` },
-    stdio: ['ignore', logDir ? 'pipe' : 'ignore', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => appendFileSync(join(logDir!, `${name}.log`), chunk));
-  const service: Service = { name, child, stderr: [] };
-  const stderr = child.stderr!;
-  stderr.setEncoding('utf8');
-  stderr.on('data', (chunk: string) => {
-    if (logDir) appendFileSync(join(logDir, `${name}.log`), chunk);
-    service.stderr.push(chunk);
-    if (service.stderr.length > 20) service.stderr.shift();
-  });
-  await waitReady(`http://127.0.0.1:${port}/readyz`, service);
-  return service;
-}
-
-async function stopService(service: Service): Promise<void> {
-  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
-  const exited = once(service.child, 'exit');
-  service.child.kill('SIGTERM');
-  await exited;
-}
-
-/** utime + stime of a process, in ms (`which`: only user or only system time). */
-function cpuMs(pid: number | undefined, which: 'all' | 'system' = 'all'): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const system = Number(fields[12]);
-    return ((which === 'system' ? system : Number(fields[11]) + system) * 1000) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
-
-/**
- * The process listening on a loopback URL's port (the broker's Erlang VM, redis-server), from `ss`: their
- * CPU per job is the platform's too, though not a service's. Undefined when remote or not found.
- */
-function listenerPid(url: string | undefined, defaultPort: string): number | undefined {
-  if (!url) return undefined;
-  const u = new URL(url);
-  if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) return undefined;
-  try {
-    const out = execFileSync('ss', ['-ltnpH', `sport = :${u.port || defaultPort}`], { encoding: 'utf8' });
-    const pid = /pid=(\d+)/.exec(out)?.[1];
-    return pid === undefined ? undefined : Number(pid);
-  } catch {
-    return undefined;
-  }
-}
-
-/** The Docker engine's process, whose CPU both the fleet's and the pool's sandbox round trips use. */
-function dockerdPid(): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'dockerd') return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return undefined;
-}
+const serviceOptions = {
+  nodeArgs: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof'])}`] : [],
+  ...(logDir ? { logDir } : {}),
+};
 const DOCKERD = dockerdPid();
-
 async function cli(env: Record<string, string>, ...args: string[]): Promise<{ code: number; err: string }> {
   const err: string[] = [];
   const code = await cliMain(['node', 'evalfleet', ...args], env, { out: () => undefined, err: (s) => err.push(s) });
@@ -388,7 +293,9 @@ function harnessRun(
 // -- the benchmark -------------------------------------------------------------------------------------
 async function startEvaluators(env: Record<string, string>, count: number, size: number): Promise<Service[]> {
   return Promise.all(
-    Array.from({ length: count }, () => startService('evaluator', { ...env, EVALUATOR_CONCURRENCY: String(size) })),
+    Array.from({ length: count }, () =>
+      startService('evaluator', { ...env, EVALUATOR_CONCURRENCY: String(size) }, serviceOptions),
+    ),
   );
 }
 
@@ -465,7 +372,10 @@ async function main(): Promise<void> {
   };
   let fleet: Fleet | undefined;
   try {
-    const [producer, aggregator] = await Promise.all([startService('producer', env), startService('aggregator', env)]);
+    const [producer, aggregator] = await Promise.all([
+      startService('producer', env, serviceOptions),
+      startService('aggregator', env, serviceOptions),
+    ]);
     fleet = { env, producer, aggregator, evaluators: await startEvaluators(env, evaluators, pool) };
     progress(`fleet up: producer, aggregator, ${evaluators} evaluator(s) x ${pool} container(s); calibrating`);
     const calibration = await fleetRun(fleet, problemsFile, calibrationFile);

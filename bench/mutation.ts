@@ -14,11 +14,9 @@
  * `python3 -m pytest` at the same concurrency as the fleet's sandboxes; its rate is theirs. The statuses of
  * those mutants are compared with the fleet's. Progress on stderr; with --json the last stdout line is JSON.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, hostname, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -37,6 +35,7 @@ import { allowedStatuses, directPytest } from '../test/support/direct-pytest.js'
 import { deleteRedisPrefix } from '../test/support/fleet.js';
 import { deleteNamespace } from '../test/support/rabbit.js';
 import { writeMutationProject } from './lib/mutation-project.js';
+import { cpuMs, startService, stopService, type Service } from './lib/services.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,66 +53,7 @@ const pool = Number(values.pool);
 const load = (): number => Number((loadavg()[0] ?? 0).toFixed(2));
 const progress = (message: string): void => void process.stderr.write(`${message}\n`);
 
-type Service = { name: string; child: ChildProcess; stderr: string[] };
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-async function startService(name: string, env: Record<string, string>): Promise<Service> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [join(root, 'services', name, 'dist', 'bin.js')], {
-    env: { ...env, METRICS_PORT: String(port), EVALFLEET_INSTANCE: `${name}-bench` },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const service: Service = { name, child, stderr: [] };
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    service.stderr.push(chunk);
-    if (service.stderr.length > 20) service.stderr.shift();
-  });
-  const deadline = performance.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${name} exited: ${service.stderr.join('')}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return service;
-    if (performance.now() > deadline) throw new Error(`${name} not ready: ${service.stderr.join('')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function stopService(service: Service): Promise<void> {
-  if (service.child.exitCode !== null || service.child.signalCode !== null) return;
-  const exited = once(service.child, 'exit');
-  service.child.kill('SIGTERM');
-  await exited;
-}
-
 type Mutant = { id: string; file: string; lines: [number, number]; text: string };
-
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-
-/** CPU (user + system) a process used, in ms (/proc). */
-function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-  } catch {
-    return 0;
-  }
-}
 
 /** CPU the sandbox containers of these evaluator processes used so far, in ms (cgroup v1 cpuacct). */
 async function sandboxCpuMs(docker: Docker, pids: (number | undefined)[]): Promise<number> {
@@ -231,7 +171,7 @@ async function main(): Promise<void> {
     progress('fleet run');
     const docker = new Docker();
     const evaluatorPids = services.filter((x) => x.name === 'evaluator').map((x) => x.child.pid);
-    const servicesBefore = services.map((x) => processCpuMs(x.child.pid));
+    const servicesBefore = services.map((x) => cpuMs(x.child.pid));
     const sandboxBefore = await sandboxCpuMs(docker, evaluatorPids);
     const started = performance.now();
     const startedAt = Date.now();
@@ -247,7 +187,7 @@ async function main(): Promise<void> {
     );
     const serviceCpu: Record<string, number> = {};
     services.forEach((x, i) => {
-      serviceCpu[x.name] = (serviceCpu[x.name] ?? 0) + processCpuMs(x.child.pid) - (servicesBefore[i] ?? 0);
+      serviceCpu[x.name] = (serviceCpu[x.name] ?? 0) + cpuMs(x.child.pid) - (servicesBefore[i] ?? 0);
     });
     const sandboxCpu = (await sandboxCpuMs(docker, evaluatorPids)) - sandboxBefore;
     const fleetCpuMs = Object.values(serviceCpu).reduce((a, b) => a + b, sandboxCpu);
