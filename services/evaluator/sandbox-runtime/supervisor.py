@@ -24,6 +24,7 @@ import tempfile
 import time
 import traceback
 
+import efsbx_runners as runners
 import supervisor_cleanup as cleanup
 import supervisor_spawn as spawn
 import supervisor_verdict as verdicts
@@ -42,7 +43,6 @@ EXIT_WAIT_S = 2.0
 CHECKER_GRACE_S = 2.0  # the checker starts its clock when it gets its spec, a little after we do
 CANDIDATE_EXIT_GRACE_S = 0.05
 CHECKER_MEMORY = 512 * 1024 * 1024
-PYTEST_RUNNERS = ("pytest", "project", "mutants")  # jobs that may run pytest: it is imported into the zygote first
 
 
 def log(message):
@@ -85,8 +85,11 @@ class Supervisor:
         }
         python = shutil.which(args.python) if args.python else sys.executable
         self.zygote = spawn.Zygote(python or sys.executable, self.env)
+        if self.mode == "docker":
+            # The container's init, this process and the zygote (our child, never reaped before close()).
+            cleanup.skip_root_processes({1, os.getpid(), self.zygote.pid})
         self.next_job = None
-        self.pytest_loaded = False
+        self.preloaded = set()
 
     def prepare(self):
         """Start the next job's processes now, so forking overlaps the wait for the next request."""
@@ -110,10 +113,15 @@ class Supervisor:
             checker_dir = tempfile.mkdtemp(prefix="evalfleet-checker-", dir=self.work)
         return spawn.Job(self.zygote, job_dir, uid, checker_dir, self.checker_uid, self.env)
 
-    def _load_pytest(self):
-        """pytest into the zygote (once): the runner forked ahead of time lacks it, so it is replaced."""
-        self.zygote.preload("pytest")
-        self.pytest_loaded = True
+    def _preload(self, runner):
+        """What `runner` needs into the zygote (once each): the pair forked ahead of time lacks it, so it is
+        replaced."""
+        needed = [name for name in runners.preloads(runner) if name not in self.preloaded]
+        if not needed:
+            return
+        for name in needed:
+            self.zygote.preload(name)
+            self.preloaded.add(name)
         if self.next_job is not None:
             job, self.next_job = self.next_job, None
             anomaly = self._finish_unused(job)
@@ -166,8 +174,7 @@ class Supervisor:
 
     def run(self, request):
         job_spec = request.get("job") or {}
-        if not self.pytest_loaded and job_spec.get("runner") in PYTEST_RUNNERS:
-            self._load_pytest()  # once per container, before the job's clock (calibrations time jobs)
+        self._preload(job_spec.get("runner"))  # before the job's clock (calibrations time jobs)
         started = time.monotonic()
         try:
             candidate_files, checker_files, fields, expected = spawn.job_files(job_spec)

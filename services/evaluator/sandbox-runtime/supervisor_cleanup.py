@@ -25,21 +25,32 @@ IPC_TABLES = {"shm": (1, 7, 9), "sem": (1, 4, 6), "msg": (1, 7, 9)}
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def live_pids_of(uid, exclude=()):
+# Processes of root that no sweep needs to read (see skip_root_processes).
+_ROOT_PIDS = frozenset()
+
+
+def skip_root_processes(pids):
+    """Sweeps leave out these pids: root's own processes, whose pids no job can come to hold while the
+    caller runs (init, the caller itself, and its unreaped children, the zygote)."""
+    global _ROOT_PIDS
+    _ROOT_PIDS = frozenset(str(pid) for pid in pids)
+
+
+def live_pids_of(uid):
     """Pids (not zombies) whose real uid is `uid`, from /proc."""
-    return [pid for pid, _running in _processes_of(uid, exclude)]
+    return [pid for pid, _running in _processes_of(uid)]
 
 
-def _processes_of(uid, exclude=()):
+def _processes_of(uid):
     """(pid, running) of every live (not zombie) process whose real uid is `uid`."""
-    return processes_by_uid({uid}, exclude).get(uid, [])
+    return processes_by_uid({uid}).get(uid, [])
 
 
-def processes_by_uid(uids, exclude=()):
+def processes_by_uid(uids):
     """{uid: [(pid, running), ...]} for the live (not zombie) processes of the given uids, in one pass."""
     found = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) in exclude:
+        if not entry.isdigit() or entry in _ROOT_PIDS:
             continue
         state = _uid_and_state(entry)
         if state is not None and state[0] in uids:
@@ -54,15 +65,20 @@ def _uid_and_state(pid):
             status = handle.read()
     except OSError:
         return None
-    state = uid = None
-    for line in status.split(b"\n"):
-        if line.startswith(b"State:"):
-            state = line.split()[1:2]
-        elif line.startswith(b"Uid:"):
-            uid = int(line.split()[1])
-    if uid is None or state in ([b"Z"], [b"X"]):
+    # Only the two lines we need (a status file has ~55): `State:\tR (running)` and `Uid:\t<real> ...`.
+    state, uid = _status_field(status, b"\nState:"), _status_field(status, b"\nUid:")
+    if uid is None or state is None or state in (b"Z", b"X"):
         return None
-    return uid, state not in ([b"T"], [b"t"])
+    return int(uid), state not in (b"T", b"t")
+
+
+def _status_field(status, key):
+    """The first word after `key` (which starts with a newline) in a /proc status file, or None."""
+    start = status.find(key)
+    if start < 0:
+        return None
+    words = status[start + len(key) : status.find(b"\n", start + 1)].split(None, 1)
+    return words[0] if words else None
 
 
 def _signal(pid, uid, signum):

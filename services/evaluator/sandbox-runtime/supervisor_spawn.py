@@ -106,26 +106,31 @@ class Zygote:
     def fileno(self):
         return self.sock.fileno()
 
-    def spawn(self, role, uid, cwd, env, oom, fds):
-        request = {"role": role, "uid": uid, "cwd": cwd, "env": env, "oom": oom}
-        socket.send_fds(self.sock, [json.dumps(request).encode()], fds)
+    def spawn(self, processes):
+        """Fork processes, each given as (request fields, its fds); their pids, in order."""
+        requests = [dict(fields, fds=len(fds)) for fields, fds in processes]
+        socket.send_fds(self.sock, [json.dumps({"spawn": requests}).encode()], [fd for _, fds in processes for fd in fds])
         deadline = time.monotonic() + 10.0
         while True:
             message = self._receive(deadline)
             if message is None:
                 raise RuntimeError("the zygote did not answer")
-            if "pid" in message:
-                return message["pid"]
-            if "error" in message:
+            if "error" in message:  # the caller replaces the container, and with it any process forked before
                 raise RuntimeError("the zygote could not fork: " + str(message["error"]))
+            if "pids" in message:
+                return message["pids"]
 
     def preload(self, name):
-        """Have the zygote import a heavy module (pytest) for every later fork."""
+        """Have the zygote import a preload's modules (efsbx_runners.preload) for every later fork."""
         socket.send_fds(self.sock, [json.dumps({"preload": name}).encode()], [])
         deadline = time.monotonic() + 30.0
         while True:
             message = self._receive(deadline)
-            if message is None or "preloaded" in message:
+            if message is None:
+                raise RuntimeError("the zygote did not preload " + name)
+            if "error" in message:
+                raise RuntimeError("the zygote could not preload %s: %s" % (name, message["error"]))
+            if "preloaded" in message:
                 return
 
     def collect_exits(self):
@@ -179,22 +184,20 @@ class Job:
         for name in ("cspec", "kspec", "res", "out", "err", "req", "rep"):
             fds[name + "_r"], fds[name + "_w"] = os.pipe2(os.O_CLOEXEC)
         child_ends = ("cspec_r", "kspec_r", "res_w", "out_w", "err_w", "req_r", "req_w", "rep_r", "rep_w")
+        candidate = {"role": "candidate", "uid": uid, "cwd": job_dir, "env": _env(env, job_dir), "oom": CANDIDATE_OOM_SCORE}
+        checker = {
+            "role": "checker",
+            "uid": checker_uid,
+            "cwd": checker_dir,
+            "env": _env(env, checker_dir),
+            "oom": CHECKER_OOM_SCORE,
+        }
         try:
-            self.pid = zygote.spawn(
-                "candidate",
-                uid,
-                job_dir,
-                _env(env, job_dir),
-                CANDIDATE_OOM_SCORE,
-                [fds["out_w"], fds["err_w"], fds["cspec_r"], fds["req_r"], fds["rep_w"]],
-            )
-            self.checker_pid = zygote.spawn(
-                "checker",
-                checker_uid,
-                checker_dir,
-                _env(env, checker_dir),
-                CHECKER_OOM_SCORE,
-                [fds["out_w"], fds["err_w"], fds["kspec_r"], fds["res_w"], fds["req_w"], fds["rep_r"]],
+            self.pid, self.checker_pid = zygote.spawn(
+                [
+                    (candidate, [fds["out_w"], fds["err_w"], fds["cspec_r"], fds["req_r"], fds["rep_w"]]),
+                    (checker, [fds["out_w"], fds["err_w"], fds["kspec_r"], fds["res_w"], fds["req_w"], fds["rep_r"]]),
+                ]
             )
         finally:
             for name in child_ends:

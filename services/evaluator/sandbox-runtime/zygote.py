@@ -1,18 +1,27 @@
 """Fork server: a pre-imported Python that forks each job's candidate and checker processes.
 
 Started by the supervisor once per container (or process sandbox worker), before any job exists, so its
-memory holds no job's data: every child is a clean copy that has already imported the harness (and pytest),
-which saves Python's start-up (~15 ms of CPU) twice per job.
+memory holds no job's data: every child is a clean copy that has already imported the harness, which saves
+Python's start-up (~15 ms of CPU) twice per job.
+
+A fork's cost is mostly the pages the child writes (copy-on-write) and the Python it runs before the role's
+main; the zygote keeps both small. It imports the eager runners (HumanEval, MBPP, EvalPlus) and the modules
+candidates commonly import, and no module that registers an at-fork handler (threading, random: ~1 ms of CPU
+per fork between them). The other runners, and pytest, are imported when the supervisor first needs them.
 
 Control channel: a SOCK_SEQPACKET socket (argv[1]) to the supervisor, JSON messages.
-  <- {"role": "candidate"|"checker", "uid": int|null, "cwd": str, "env": {...}, "oom": int}  + fds (SCM_RIGHTS)
-  -> {"pid": int} or {"error": str}
-  <- {"preload": "pytest"}   -> {"preloaded": true}
+  <- {"spawn": [{"role": "candidate"|"checker", "uid": int|null, "cwd": str, "env": {...}, "oom": int,
+                 "fds": n}, ...]}  + the processes' fds, each one's n in order (SCM_RIGHTS)
+  -> {"pids": [int, ...]} or {"error": str}
+A job's two processes come from one request: forked back to back, with nothing between the forks that
+writes to the zygote's pages again (each fork makes them copy-on-write).
+  <- {"preload": "runners"|"pytest"}   -> {"preloaded": true} (efsbx_runners.preload)
   -> {"exit": pid, "status": int, "cpu": seconds, "maxrss": bytes}   when a child ends (wait4)
 The fds become the child's 1, 2, 3, ... in order (0 is /dev/null). EOF on the socket ends the zygote; its
 children die with it (PR_SET_PDEATHSIG).
 """
 
+import _signal
 import ctypes
 import fcntl
 import gc
@@ -23,24 +32,33 @@ import signal
 import socket
 import sys
 
-# Everything a job process may import is imported here once, so that no fork pays for it (the runtime is
-# read with -B: an import in a child would compile the source again).
-import ast  # noqa: F401
-import hmac  # noqa: F401
-import importlib.abc  # noqa: F401
-import importlib.util  # noqa: F401
+# What a job process of an eager runner may import is imported here once, so that no fork pays for it (the
+# runtime is read with -B: an import in a child would compile the source again).
 import linecache  # noqa: F401
 import resource  # noqa: F401
-import secrets  # noqa: F401
 import traceback  # noqa: F401
+
+# Modules candidates commonly import: HumanEval's prompts start with `from typing import List`, which costs a
+# fork ~7 ms of CPU when typing is not here yet. None of them registers an at-fork handler.
+import bisect  # noqa: F401
+import collections  # noqa: F401
+import datetime  # noqa: F401
+import fractions  # noqa: F401
+import functools  # noqa: F401
+import hashlib  # noqa: F401
+import heapq  # noqa: F401
+import itertools  # noqa: F401
+import math  # noqa: F401
+import re  # noqa: F401
+import string  # noqa: F401
+import typing  # noqa: F401
 
 import efsbx_candidate
 import efsbx_checker
 import efsbx_remote  # noqa: F401
 import efsbx_runners
-import efsbx_unittest  # noqa: F401
 
-efsbx_runners.preload()
+efsbx_runners.preload("eager")
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -52,8 +70,9 @@ ROLES = {"candidate": efsbx_candidate.main, "checker": efsbx_checker.main}
 def _child(request, fds):
     """Between fork and the role's main: become the job's uid, take the given fds as 1..n, enter cwd."""
     try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        # _signal's own functions: signal.signal() wraps its answer in an enum, Python a fork need not run.
+        _signal.set_wakeup_fd(-1)
+        _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
         os.setsid()
         _libc.prctl(PR_SET_NAME, request["role"].encode())  # what ps shows: candidate / checker
         if request["role"] == "candidate":
@@ -71,8 +90,11 @@ def _child(request, fds):
             # Not ptrace-able and /proc/<pid>/mem, fd/ closed to same-uid processes (the process sandbox).
             _libc.prctl(PR_SET_DUMPABLE, 0)
         try:
-            with open("/proc/self/oom_score_adj", "w") as handle:
-                handle.write(str(int(request.get("oom", 0))))
+            oom = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            try:
+                os.write(oom, b"%d" % int(request.get("oom", 0)))
+            finally:
+                os.close(oom)
         except OSError:
             pass
         os.umask(0o077)
@@ -83,8 +105,7 @@ def _child(request, fds):
         for target, fd in enumerate(moved, start=1):
             os.dup2(fd, target)
         os.closerange(len(moved) + 1, 65536)
-        os.environ.clear()
-        os.environ.update(request["env"])
+        _set_environ(request["env"])
         sys.argv = ["efsbx-" + request["role"]]
         ROLES[request["role"]]()
         code = 0
@@ -99,19 +120,23 @@ def _child(request, fds):
     os._exit(code)
 
 
+def _set_environ(env):
+    """os.environ becomes `env`, changing only what differs from the zygote's (HOME and TMPDIR, usually)."""
+    for key in [key for key in os.environ if key not in env]:
+        del os.environ[key]
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+
+
 def _preload(name):
-    """pytest costs ~1 ms per fork once imported: load it only when the first suite needs it."""
-    if name == "pytest":
-        try:
-            import efsbx_pytest  # noqa: F401
-        except ImportError:  # a process sandbox whose Python lacks pytest still runs the other formats
-            pass
+    efsbx_runners.preload(name)
     gc.freeze()
 
 
 def _spawn(sock):
     try:
-        message, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 16)
+        message, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 32)
     except ConnectionResetError:
         return False
     if not message:
@@ -124,13 +149,21 @@ def _spawn(sock):
             _preload(request["preload"])
             sock.send(b'{"preloaded": true}')
             return True
-        if request.get("role") not in ROLES:
-            raise ValueError("unknown role")
-        pid = os.fork()
-        if pid == 0:
-            sock.close()
-            _child(request, fds)
-        reply = {"pid": pid}
+        processes = request["spawn"]
+        if sum(process["fds"] for process in processes) != len(fds):
+            raise ValueError("the fds do not match the processes")
+        pids, start = [], 0
+        for process in processes:
+            if process.get("role") not in ROLES:
+                raise ValueError("unknown role")
+            own = fds[start : start + process["fds"]]
+            start += process["fds"]
+            pid = os.fork()
+            if pid == 0:
+                sock.close()
+                _child(process, own)
+            pids.append(pid)
+        reply = {"pids": pids}
     except Exception as exc:  # noqa: BLE001
         reply = {"error": "%s: %s" % (type(exc).__name__, exc)}
     finally:

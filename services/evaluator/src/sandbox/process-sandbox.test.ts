@@ -19,6 +19,8 @@ function job(fields: Omit<SandboxCodeJob, 'jobId' | 'timeoutMs'> & { timeoutMs?:
   return { jobId: `process-${++counter}`, timeoutMs: 10_000, ...fields };
 }
 const CHECK = 'def check(candidate):\n    assert candidate(2) == 4\n';
+const UNITTEST_SUITE =
+  'import unittest\nfrom solution import double\n\nclass T(unittest.TestCase):\n    def test_two(self):\n        self.assertEqual(double(2), 4)\n';
 
 describe.skipIf(!existsSync(PYTHON))('process sandbox', () => {
   let sandbox: Sandbox;
@@ -134,12 +136,41 @@ describe.skipIf(!existsSync(PYTHON))('process sandbox', () => {
   });
 
   it('runs unittest suites', async () => {
-    const tests =
-      'import unittest\nfrom solution import double\n\nclass T(unittest.TestCase):\n    def test_two(self):\n        self.assertEqual(double(2), 4)\n';
-    const result = await sandbox.run(job({ runner: 'unittest', code: 'def double(x):\n    return 2 * x\n', tests }));
+    const result = await sandbox.run(
+      job({ runner: 'unittest', code: 'def double(x):\n    return 2 * x\n', tests: UNITTEST_SUITE }),
+    );
     expect(result).toMatchObject({
       verdict: 'passed',
       tests: [expect.objectContaining({ name: 'test_solution.T.test_two', outcome: 'passed' })],
     });
+  });
+
+  // A candidate is forked from the zygote, so its sys.modules shows what the zygote had imported. Modules that
+  // register at-fork handlers (random, threading) make every fork dearer: they come in with the first suite.
+  it('forks HumanEval jobs from a zygote without at-fork handlers, and loads the suites on demand', async () => {
+    const single = createProcessSandbox({ python: PYTHON, concurrency: 1, logger });
+    const watched = ['typing', 'random', 'threading', 'efsbx_suites', 'pytest'];
+    const probe = async (): Promise<string[]> => {
+      const code = `import sys\nprint("loaded=" + ",".join(m for m in ${JSON.stringify(watched)} if m in sys.modules))\ndef double(x):\n    return 2 * x\n`;
+      const result = await single.run(job({ runner: 'humaneval', code, tests: CHECK, entryPoint: 'double' }));
+      expect(result.verdict).toBe('passed');
+      return /loaded=(\S*)/.exec(result.stdout)?.[1]?.split(',') ?? [];
+    };
+    const suite = 'from solution import double\n\ndef test_two():\n    assert double(2) == 4\n';
+    try {
+      expect(await probe()).toEqual(['typing']);
+      const unittest = await single.run(
+        job({ runner: 'unittest', code: 'def double(x):\n    return 2 * x\n', tests: UNITTEST_SUITE }),
+      );
+      expect(unittest.verdict).toBe('passed');
+      expect(await probe()).toEqual(['typing', 'random', 'threading', 'efsbx_suites']);
+      const pytest = await single.run(
+        job({ runner: 'pytest', code: 'def double(x):\n    return 2 * x\n', tests: suite }),
+      );
+      expect(pytest.verdict).toBe('passed');
+      expect(await probe()).toEqual(watched);
+    } finally {
+      await single.close();
+    }
   });
 });
