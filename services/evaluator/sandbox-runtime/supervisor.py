@@ -111,7 +111,7 @@ class Supervisor:
             uid = None
             job_dir = tempfile.mkdtemp(prefix="evalfleet-job-", dir=self.work)
             checker_dir = tempfile.mkdtemp(prefix="evalfleet-checker-", dir=self.work)
-        return spawn.Job(self.zygote, job_dir, uid, checker_dir, self.checker_uid, self.env)
+        return spawn.Job(self.zygote, job_dir, uid, checker_dir, self.checker_uid)
 
     def _preload(self, runner):
         """What `runner` needs into the zygote (once each): the pair forked ahead of time lacks it, so it is

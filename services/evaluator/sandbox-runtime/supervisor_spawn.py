@@ -174,7 +174,7 @@ class Zygote:
 class Job:
     """A candidate and a checker started ahead of their job, each waiting on its spec pipe."""
 
-    def __init__(self, zygote, job_dir, uid, checker_dir, checker_uid, env):
+    def __init__(self, zygote, job_dir, uid, checker_dir, checker_uid):
         self.job_dir = job_dir
         self.uid = uid
         self.checker_dir = checker_dir
@@ -184,12 +184,12 @@ class Job:
         for name in ("cspec", "kspec", "res", "out", "err", "req", "rep"):
             fds[name + "_r"], fds[name + "_w"] = os.pipe2(os.O_CLOEXEC)
         child_ends = ("cspec_r", "kspec_r", "res_w", "out_w", "err_w", "req_r", "req_w", "rep_r", "rep_w")
-        candidate = {"role": "candidate", "uid": uid, "cwd": job_dir, "env": _env(env, job_dir), "oom": CANDIDATE_OOM_SCORE}
+        candidate = {"role": "candidate", "uid": uid, "cwd": job_dir, "setenv": _home(job_dir), "oom": CANDIDATE_OOM_SCORE}
         checker = {
             "role": "checker",
             "uid": checker_uid,
             "cwd": checker_dir,
-            "env": _env(env, checker_dir),
+            "setenv": _home(checker_dir),
             "oom": CHECKER_OOM_SCORE,
         }
         try:
@@ -279,10 +279,9 @@ class Job:
         self.fds = {}
 
 
-def _env(base, home):
-    env = dict(base)
-    env.update(HOME=home, TMPDIR=home)
-    return env
+def _home(directory):
+    """What a process's environment adds to the zygote's (the supervisor's base environment)."""
+    return {"HOME": directory, "TMPDIR": directory}
 
 
 class ResultCapture(Capture):

@@ -10,8 +10,9 @@ candidates commonly import, and no module that registers an at-fork handler (thr
 per fork between them). The other runners, and pytest, are imported when the supervisor first needs them.
 
 Control channel: a SOCK_SEQPACKET socket (argv[1]) to the supervisor, JSON messages.
-  <- {"spawn": [{"role": "candidate"|"checker", "uid": int|null, "cwd": str, "env": {...}, "oom": int,
+  <- {"spawn": [{"role": "candidate"|"checker", "uid": int|null, "cwd": str, "setenv": {...}, "oom": int,
                  "fds": n}, ...]}  + the processes' fds, each one's n in order (SCM_RIGHTS)
+     setenv: what the child's environment adds to the zygote's own, which the supervisor chose (HOME, TMPDIR)
   -> {"pids": [int, ...]} or {"error": str}
 A job's two processes come from one request: forked back to back, with nothing between the forks that
 writes to the zygote's pages again (each fork makes them copy-on-write).
@@ -62,7 +63,6 @@ efsbx_runners.preload("eager")
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
-PR_SET_NAME = 15
 _libc = ctypes.CDLL(None, use_errno=True)
 ROLES = {"candidate": efsbx_candidate.main, "checker": efsbx_checker.main}
 
@@ -74,7 +74,10 @@ def _child(request, fds):
         _signal.set_wakeup_fd(-1)
         _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
         os.setsid()
-        _libc.prctl(PR_SET_NAME, request["role"].encode())  # what ps shows: candidate / checker
+        # Written while still root: a job's uid may not lower its OOM score, and the checker, once not
+        # dumpable, may not write its own /proc files at all.
+        _write_own("oom_score_adj", b"%d" % int(request.get("oom", 0)))
+        _write_own("comm", request["role"].encode())  # what ps shows: candidate / checker
         if request["role"] == "candidate":
             # The candidate yields the CPU to the supervisor and the checker: a fork bomb cannot starve the
             # clean-up that kills it. Alone, it still gets the whole CPU.
@@ -89,14 +92,6 @@ def _child(request, fds):
         if request["role"] == "checker":
             # Not ptrace-able and /proc/<pid>/mem, fd/ closed to same-uid processes (the process sandbox).
             _libc.prctl(PR_SET_DUMPABLE, 0)
-        try:
-            oom = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
-            try:
-                os.write(oom, b"%d" % int(request.get("oom", 0)))
-            finally:
-                os.close(oom)
-        except OSError:
-            pass
         os.umask(0o077)
         os.chdir(request["cwd"])
         moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
@@ -105,7 +100,8 @@ def _child(request, fds):
         for target, fd in enumerate(moved, start=1):
             os.dup2(fd, target)
         os.closerange(len(moved) + 1, 65536)
-        _set_environ(request["env"])
+        for key, value in request["setenv"].items():
+            os.environ[key] = value
         sys.argv = ["efsbx-" + request["role"]]
         ROLES[request["role"]]()
         code = 0
@@ -120,13 +116,16 @@ def _child(request, fds):
     os._exit(code)
 
 
-def _set_environ(env):
-    """os.environ becomes `env`, changing only what differs from the zygote's (HOME and TMPDIR, usually)."""
-    for key in [key for key in os.environ if key not in env]:
-        del os.environ[key]
-    for key, value in env.items():
-        if os.environ.get(key) != value:
-            os.environ[key] = value
+def _write_own(name, data):
+    """Write one of this process's /proc/self files; a failure leaves the zygote's value."""
+    try:
+        fd = os.open("/proc/self/" + name, os.O_WRONLY)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
 
 
 def _preload(name):

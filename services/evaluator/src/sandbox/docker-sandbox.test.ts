@@ -309,6 +309,21 @@ describe.skipIf(!dockerUp)('docker sandbox verdicts', () => {
     expect(result).toMatchObject({ verdict: 'error', reason: 'invalid_job' });
   });
 
+  it('gives the OOM killer the candidate first, then the checker, never the supervisor or the zygote', async () => {
+    // Set while the processes are still root: once a job's uid, they could not lower or write these.
+    const code =
+      'import json, os\nscores = {}\nfor pid in filter(str.isdigit, os.listdir("/proc")):\n' +
+      '    try:\n        name = open("/proc/%s/comm" % pid).read().strip()\n' +
+      '        scores.setdefault(name, set()).add(int(open("/proc/%s/oom_score_adj" % pid).read()))\n' +
+      '    except OSError:\n        pass\n' +
+      'print("scores=" + json.dumps({k: sorted(v) for k, v in scores.items()}))\n' +
+      'def add(a, b):\n    return a + b\n';
+    const result = await sandbox.run(humaneval(code));
+    expect(result.verdict).toBe('passed');
+    const scores = JSON.parse(/scores=(.*)/.exec(result.stdout)?.[1] ?? '{}') as Record<string, number[]>;
+    expect(scores).toMatchObject({ candidate: [1000], checker: [500], python3: [0] });
+  });
+
   it('runs jobs concurrently across the pool', async () => {
     const jobs = Array.from({ length: 8 }, (_, i) =>
       humaneval(i % 2 === 0 ? 'def add(a, b):\n    return a + b\n' : 'def add(a, b):\n    return 0\n'),
