@@ -10,6 +10,11 @@
  *
  * --fresh N also evaluates N tasks with a fresh container per evaluation (the same hardened containers,
  * recycled after every job), the alternative design the pool has to beat; 0 skips it.
+ *
+ * CPU per evaluation is reported beside the rates, as it is steadier than a rate on a shared machine: for the
+ * pool, what its containers used (Docker's stats, cgroup v1 or v2 alike) plus this process (the sandbox
+ * client) and the containers' page faults; for the subprocesses, their own CPU (this process's reaped
+ * children, /proc/self/stat).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,7 +25,13 @@ import { parseArgs } from 'node:util';
 
 import Docker from 'dockerode';
 
-import { createDockerSandbox, ensureSandboxImage, type Sandbox } from '../services/evaluator/src/sandbox/index.js';
+import {
+  createDockerSandbox,
+  ensureSandboxImage,
+  POOL_LABEL,
+  type Sandbox,
+} from '../services/evaluator/src/sandbox/index.js';
+import { childrenCpuMs } from './lib/services.js';
 import { generateTasks, plainProgram, type BenchTask } from './lib/tasks.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -59,6 +70,58 @@ async function lanes(tasks: BenchTask[], fn: (task: BenchTask) => Promise<void>)
 }
 
 type Tally = { seconds: number; passed: number; wrong: string[] };
+/** CPU measured over `evaluations` of one side: `ms` in all; for the pool, its containers' share and faults. */
+type CpuTally = { evaluations: number; ms: number; containerMs: number; faults: number };
+
+type ContainerUsage = Map<string, { cpuMs: number; faults: number }>;
+
+/** CPU and page faults of the pool's containers so far, by container. */
+async function poolUsage(docker: Docker, poolId: string): Promise<ContainerUsage> {
+  const usage: ContainerUsage = new Map();
+  for (const info of await docker.listContainers({ filters: { label: [`${POOL_LABEL}=${poolId}`] } })) {
+    const stats = await docker.getContainer(info.Id).stats({ stream: false, 'one-shot': true });
+    const memory = stats.memory_stats.stats as { pgfault?: number; total_pgfault?: number } | undefined;
+    usage.set(info.Id, {
+      cpuMs: stats.cpu_stats.cpu_usage.total_usage / 1e6,
+      faults: memory?.total_pgfault ?? memory?.pgfault ?? 0,
+    });
+  }
+  return usage;
+}
+
+/** Run one isolated block and add its CPU to `cpu`; a block in which the pool replaced a container is left
+ * out of the CPU figures (its old container's last usage is gone). */
+async function measuredIsolated(
+  docker: Docker,
+  poolId: string,
+  run: () => Promise<void>,
+  evaluations: number,
+  cpu: CpuTally,
+): Promise<void> {
+  const before = await poolUsage(docker, poolId);
+  const client = process.cpuUsage();
+  await run();
+  const clientUs = process.cpuUsage(client);
+  const after = await poolUsage(docker, poolId);
+  if (after.size !== before.size || [...after.keys()].some((id) => !before.has(id))) return;
+  let containerMs = 0;
+  let faults = 0;
+  for (const [id, now] of after) {
+    containerMs += now.cpuMs - before.get(id)!.cpuMs;
+    faults += now.faults - before.get(id)!.faults;
+  }
+  cpu.evaluations += evaluations;
+  cpu.containerMs += containerMs;
+  cpu.faults += faults;
+  cpu.ms += containerMs + (clientUs.user + clientUs.system) / 1000;
+}
+
+async function measuredUnisolated(run: () => Promise<void>, evaluations: number, cpu: CpuTally): Promise<void> {
+  const before = childrenCpuMs();
+  await run();
+  cpu.evaluations += evaluations;
+  cpu.ms += childrenCpuMs() - before;
+}
 
 async function isolated(sandbox: Sandbox, tasks: BenchTask[], tally: Tally): Promise<void> {
   tally.seconds += await lanes(tasks, async (task) => {
@@ -108,9 +171,12 @@ async function main(): Promise<void> {
   const sandbox = await createDockerSandbox({ image, poolSize: concurrency, docker });
   const poolStartMs = performance.now() - startedPool;
   progress(`${sandbox.describe()} (ready in ${poolStartMs.toFixed(0)} ms)`);
+  const poolId = /pool (\w+)/.exec(sandbox.describe())?.[1] ?? '';
   const dir = mkdtempSync(join(tmpdir(), 'evalfleet-bench-'));
   const iso: Tally = { seconds: 0, passed: 0, wrong: [] };
   const plain: Tally = { seconds: 0, passed: 0, wrong: [] };
+  const isoCpu: CpuTally = { evaluations: 0, ms: 0, containerMs: 0, faults: 0 };
+  const plainCpu: CpuTally = { evaluations: 0, ms: 0, containerMs: 0, faults: 0 };
   try {
     progress('warming up both paths');
     const warm = tasks.slice(0, concurrency * 2);
@@ -121,12 +187,15 @@ async function main(): Promise<void> {
       progress(`round ${round + 1}/${rounds}: ${tasks.length} tasks in blocks of ${block}, concurrency ${concurrency}`);
       for (let start = 0; start < tasks.length; start += block) {
         const slice = tasks.slice(start, start + block);
+        const isolatedBlock = () =>
+          measuredIsolated(docker, poolId, () => isolated(sandbox, slice, iso), slice.length, isoCpu);
+        const unisolatedBlock = () => measuredUnisolated(() => unisolated(dir, slice, plain), slice.length, plainCpu);
         if (turn++ % 2 === 0) {
-          await isolated(sandbox, slice, iso);
-          await unisolated(dir, slice, plain);
+          await isolatedBlock();
+          await unisolatedBlock();
         } else {
-          await unisolated(dir, slice, plain);
-          await isolated(sandbox, slice, iso);
+          await unisolatedBlock();
+          await isolatedBlock();
         }
         const done = start + slice.length;
         progress(
@@ -153,6 +222,8 @@ async function main(): Promise<void> {
   const evaluations = tasks.length * rounds;
   const isolatedPerS = evaluations / iso.seconds;
   const unisolatedPerS = evaluations / plain.seconds;
+  const isoCpuMs = isoCpu.ms / Math.max(1, isoCpu.evaluations);
+  const plainCpuMs = plainCpu.ms / Math.max(1, plainCpu.evaluations);
   const report = {
     tasks: tasks.length,
     rounds,
@@ -162,6 +233,12 @@ async function main(): Promise<void> {
     ratio: Number((isolatedPerS / unisolatedPerS).toFixed(3)),
     isolated_ms_per_eval: Number(((iso.seconds * 1000 * concurrency) / evaluations).toFixed(1)),
     unisolated_ms_per_eval: Number(((plain.seconds * 1000 * concurrency) / evaluations).toFixed(1)),
+    isolated_cpu_ms_per_eval: Number(isoCpuMs.toFixed(2)),
+    isolated_container_cpu_ms_per_eval: Number((isoCpu.containerMs / Math.max(1, isoCpu.evaluations)).toFixed(2)),
+    isolated_page_faults_per_eval: Math.round(isoCpu.faults / Math.max(1, isoCpu.evaluations)),
+    unisolated_cpu_ms_per_eval: Number(plainCpuMs.toFixed(2)),
+    // Above 1: an isolated evaluation costs less CPU than a plain subprocess.
+    cpu_ratio: Number((plainCpuMs / isoCpuMs).toFixed(3)),
     fresh_container_per_s: freshTasks > 0 ? Number((freshTasks / fresh.seconds).toFixed(2)) : null,
     pool_start_ms: Math.round(poolStartMs),
     expected_passes: expectedPasses * rounds,
@@ -177,6 +254,10 @@ async function main(): Promise<void> {
   console.log(`unisolated (subprocess):  ${report.unisolated_per_s} evaluations/s`);
   console.log(
     `ratio isolated/unisolated: ${report.ratio}  (${evaluations} evaluations per side, concurrency ${concurrency})`,
+  );
+  console.log(
+    `CPU per evaluation: isolated ${report.isolated_cpu_ms_per_eval} ms (containers ${report.isolated_container_cpu_ms_per_eval} ms, ` +
+      `${report.isolated_page_faults_per_eval} page faults), unisolated ${report.unisolated_cpu_ms_per_eval} ms`,
   );
   if (report.fresh_container_per_s !== null)
     console.log(`fresh container per evaluation: ${report.fresh_container_per_s} evaluations/s`);

@@ -73,6 +73,13 @@ export function cpuMs(pid: number | undefined, which: 'all' | 'system' = 'all'):
   }
 }
 
+/** CPU of this process's children that have ended and been reaped (cutime + cstime), in ms. */
+export function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
+}
+
 /** The process listening on a loopback URL's port (the broker, Redis), or undefined. */
 export function listenerPid(url: string | undefined, defaultPort: string): number | undefined {
   if (!url) return undefined;
