@@ -14,12 +14,11 @@ Control channel: a SOCK_SEQPACKET socket (argv[1]) to the supervisor, JSON messa
                  "fds": n}, ...]}  + the processes' fds, each one's n in order (SCM_RIGHTS)
      setenv: what the child's environment adds to the zygote's own, which the supervisor chose (HOME, TMPDIR)
   -> {"pids": [int, ...]} or {"error": str}
-A job's two processes come from one request: forked back to back, with nothing between the forks that
-writes to the zygote's pages again (each fork makes them copy-on-write).
   <- {"preload": "runners"|"pytest"}   -> {"preloaded": true} (efsbx_runners.preload)
   -> {"exit": pid, "status": int, "cpu": seconds, "maxrss": bytes}   when a child ends (wait4)
 The fds become the child's 1, 2, 3, ... in order (0 is /dev/null). EOF on the socket ends the zygote; its
-children die with it (PR_SET_PDEATHSIG).
+children die with it (PR_SET_PDEATHSIG). A job's two processes come from one request, forked back to back
+with nothing in between that writes to the zygote's pages again (each fork makes them copy-on-write).
 """
 
 import _signal
