@@ -67,7 +67,7 @@ def _uid_and_state(pid):
         return None
     # Only the two lines we need (a status file has ~55): `State:\tR (running)` and `Uid:\t<real> ...`.
     state, uid = _status_field(status, b"\nState:"), _status_field(status, b"\nUid:")
-    if uid is None or state is None or state in (b"Z", b"X"):
+    if uid is None or state in (b"Z", b"X"):
         return None
     return int(uid), state not in (b"T", b"t")
 
@@ -77,7 +77,8 @@ def _status_field(status, key):
     start = status.find(key)
     if start < 0:
         return None
-    words = status[start + len(key) : status.find(b"\n", start + 1)].split(None, 1)
+    end = status.find(b"\n", start + 1)
+    words = status[start + len(key) : end if end >= 0 else len(status)].split(None, 1)
     return words[0] if words else None
 
 
