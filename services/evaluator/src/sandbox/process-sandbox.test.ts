@@ -149,7 +149,8 @@ describe.skipIf(!existsSync(PYTHON))('process sandbox', () => {
   // register at-fork handlers (random, threading) make every fork dearer: they come in with the first suite.
   it('forks HumanEval jobs from a zygote without at-fork handlers, and loads the suites on demand', async () => {
     const single = createProcessSandbox({ python: PYTHON, concurrency: 1, logger });
-    const watched = ['typing', 'random', 'threading', 'efsbx_suites', 'pytest'];
+    // typing: HumanEval's prompts import it; ast: Python 3.11's tracebacks do (a failing sample's).
+    const watched = ['typing', 'ast', 'random', 'threading', 'efsbx_suites', 'pytest'];
     const probe = async (): Promise<string[]> => {
       const code = `import sys\nprint("loaded=" + ",".join(m for m in ${JSON.stringify(watched)} if m in sys.modules))\ndef double(x):\n    return 2 * x\n`;
       const result = await single.run(job({ runner: 'humaneval', code, tests: CHECK, entryPoint: 'double' }));
@@ -158,12 +159,12 @@ describe.skipIf(!existsSync(PYTHON))('process sandbox', () => {
     };
     const suite = 'from solution import double\n\ndef test_two():\n    assert double(2) == 4\n';
     try {
-      expect(await probe()).toEqual(['typing']);
+      expect(await probe()).toEqual(['typing', 'ast']);
       const unittest = await single.run(
         job({ runner: 'unittest', code: 'def double(x):\n    return 2 * x\n', tests: UNITTEST_SUITE }),
       );
       expect(unittest.verdict).toBe('passed');
-      expect(await probe()).toEqual(['typing', 'random', 'threading', 'efsbx_suites']);
+      expect(await probe()).toEqual(['typing', 'ast', 'random', 'threading', 'efsbx_suites']);
       const pytest = await single.run(
         job({ runner: 'pytest', code: 'def double(x):\n    return 2 * x\n', tests: suite }),
       );
