@@ -60,12 +60,18 @@ export async function stopService(service: Service): Promise<void> {
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
+/** The fields of /proc/<pid>/stat after the command name: [0] is the state, [11] utime, [12] stime, [13]
+ * cutime, [14] cstime (clock ticks). */
+function statFields(pid: number | 'self'): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime + stime of a process, in ms (`which`: only its system time); 0 when it is gone. */
 export function cpuMs(pid: number | undefined, which: 'all' | 'system' = 'all'): number {
   if (pid === undefined) return 0;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(pid);
     const system = Number(fields[12]);
     return ((which === 'system' ? system : Number(fields[11]) + system) * 1000) / CLK_TCK;
   } catch {
@@ -75,8 +81,7 @@ export function cpuMs(pid: number | undefined, which: 'all' | 'system' = 'all'):
 
 /** CPU of this process's children that have ended and been reaped (cutime + cstime), in ms. */
 export function childrenCpuMs(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields('self');
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLK_TCK;
 }
 

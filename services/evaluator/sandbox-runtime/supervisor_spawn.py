@@ -109,7 +109,8 @@ class Zygote:
     def spawn(self, processes):
         """Fork processes, each given as (request fields, its fds); their pids, in order."""
         requests = [dict(fields, fds=len(fds)) for fields, fds in processes]
-        socket.send_fds(self.sock, [json.dumps({"spawn": requests}).encode()], [fd for _, fds in processes for fd in fds])
+        all_fds = [fd for _fields, fds in processes for fd in fds]
+        socket.send_fds(self.sock, [json.dumps({"spawn": requests}).encode()], all_fds)
         deadline = time.monotonic() + 10.0
         while True:
             message = self._receive(deadline)
@@ -184,14 +185,8 @@ class Job:
         for name in ("cspec", "kspec", "res", "out", "err", "req", "rep"):
             fds[name + "_r"], fds[name + "_w"] = os.pipe2(os.O_CLOEXEC)
         child_ends = ("cspec_r", "kspec_r", "res_w", "out_w", "err_w", "req_r", "req_w", "rep_r", "rep_w")
-        candidate = {"role": "candidate", "uid": uid, "cwd": job_dir, "setenv": _home(job_dir), "oom": CANDIDATE_OOM_SCORE}
-        checker = {
-            "role": "checker",
-            "uid": checker_uid,
-            "cwd": checker_dir,
-            "setenv": _home(checker_dir),
-            "oom": CHECKER_OOM_SCORE,
-        }
+        candidate = _request("candidate", uid, job_dir, CANDIDATE_OOM_SCORE)
+        checker = _request("checker", checker_uid, checker_dir, CHECKER_OOM_SCORE)
         try:
             self.pid, self.checker_pid = zygote.spawn(
                 [
@@ -279,9 +274,9 @@ class Job:
         self.fds = {}
 
 
-def _home(directory):
-    """What a process's environment adds to the zygote's (the supervisor's base environment)."""
-    return {"HOME": directory, "TMPDIR": directory}
+def _request(role, uid, directory, oom):
+    """A zygote spawn request; the environment adds HOME and TMPDIR to the zygote's (the supervisor's base)."""
+    return {"role": role, "uid": uid, "cwd": directory, "setenv": {"HOME": directory, "TMPDIR": directory}, "oom": oom}
 
 
 class ResultCapture(Capture):
