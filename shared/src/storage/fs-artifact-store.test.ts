@@ -34,8 +34,12 @@ describe('FsArtifactStore', () => {
     expect(await readdir(path.join(root, 'runs', 'r1'))).toEqual(['run.json']);
   });
 
-  it('lets exactly one of many concurrent putIfAbsent calls create the object', async () => {
-    const bodies = Array.from({ length: 16 }, (_, i) => `writer ${i} `.repeat(1000));
+  // Small bodies are written with synchronous calls, larger ones (over 256 KiB) asynchronously.
+  it.each([
+    ['small', 1000],
+    ['large', 40_000],
+  ])('lets exactly one of many concurrent putIfAbsent calls create the object (%s bodies)', async (_size, n) => {
+    const bodies = Array.from({ length: 16 }, (_, i) => `writer ${i} `.repeat(n));
     const results = await Promise.all(bodies.map((body) => store.putIfAbsent('claims/one', body)));
     const created = results.filter((r) => r.created);
     expect(created).toHaveLength(1);

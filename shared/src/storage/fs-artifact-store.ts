@@ -1,6 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  fstatSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { mkdir, open, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -67,9 +80,9 @@ export class FsArtifactStore implements ArtifactStore {
     const bytes = toBuffer(body);
     const tmp = await this.writeTemp(key, bytes);
     try {
-      await this.intoParent(key, target, () => rename(tmp, target));
+      this.intoParent(key, target, () => renameSync(tmp, target));
     } catch (err) {
-      await removeQuietly(tmp);
+      removeQuietly(tmp);
       throw this.mapError(err, 'put', key, 'write');
     }
     return { key, size: bytes.length, sha256: sha256Hex(bytes) };
@@ -82,19 +95,19 @@ export class FsArtifactStore implements ArtifactStore {
   ): Promise<{ created: boolean; ref: ObjectRef }> {
     const target = this.pathFor(key);
     const bytes = toBuffer(body);
-    // Many calls find the object there (content-addressed keys, a resubmitted run's problems): one read
-    // answers them, where a temp file, a failed link and an unlink did; a new key pays one failed open more.
-    const present = await readFile(target).catch(() => undefined);
+    // Many calls find the object there (content-addressed keys, a resubmitted run's problems): a stat
+    // answers them before any temporary file is written.
+    const present = this.isFile(target, key) ? await this.getOptional(key) : undefined;
     if (present) return { created: false, ref: { key, size: present.length, sha256: sha256Hex(present) } };
     const tmp = await this.writeTemp(key, bytes);
     try {
       // link() fails with EEXIST instead of replacing, which makes the check-and-write atomic.
-      await this.intoParent(key, target, () => link(tmp, target));
+      this.intoParent(key, target, () => linkSync(tmp, target));
       return { created: true, ref: { key, size: bytes.length, sha256: sha256Hex(bytes) } };
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw this.mapError(err, 'putIfAbsent', key, 'write');
     } finally {
-      await removeQuietly(tmp);
+      removeQuietly(tmp);
     }
     const existing = await this.head(key);
     return { created: false, ref: { key, size: existing.size, sha256: existing.sha256 } };
@@ -102,20 +115,20 @@ export class FsArtifactStore implements ArtifactStore {
 
   async putStream(key: string, body: Readable, _opts?: PutStreamOptions): Promise<ObjectRef> {
     const target = this.pathFor(key);
-    const tmp = await this.tempPath(key);
+    const tmp = this.tempPath(key);
     const tap = digestTap();
     try {
       await pipeline(body, tap.stream, createWriteStream(tmp, { flags: 'wx' }));
     } catch (err) {
-      await removeQuietly(tmp);
+      removeQuietly(tmp);
       // A failing source is the caller's error; only our own file system errors are mapped.
       if (body.errored !== null) throw err;
       throw this.mapError(err, 'putStream', key, 'write');
     }
     try {
-      await this.intoParent(key, target, () => rename(tmp, target));
+      this.intoParent(key, target, () => renameSync(tmp, target));
     } catch (err) {
-      await removeQuietly(tmp);
+      removeQuietly(tmp);
       throw this.mapError(err, 'putStream', key, 'write');
     }
     return { key, ...tap.result() };
@@ -124,7 +137,7 @@ export class FsArtifactStore implements ArtifactStore {
   async get(key: string): Promise<Buffer> {
     const target = this.pathFor(key);
     try {
-      return await readFile(target);
+      return this.readSmall(target, key) ?? (await readFile(target));
     } catch (err) {
       throw this.mapError(err, 'get', key, 'read');
     }
@@ -158,15 +171,9 @@ export class FsArtifactStore implements ArtifactStore {
     }
   }
 
-  async exists(key: string): Promise<boolean> {
-    const target = this.pathFor(key);
-    try {
-      return (await stat(target)).isFile();
-    } catch (err) {
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
-      throw this.mapError(err, 'exists', key, 'read');
-    }
+  exists(key: string): Promise<boolean> {
+    // An executor's throw (an invalid key, an unreadable folder) rejects, as an async method's would.
+    return new Promise((resolve) => resolve(this.isFile(this.pathFor(key), key)));
   }
 
   /** The filesystem keeps no metadata, so the hash is computed by reading the file. */
@@ -237,52 +244,77 @@ export class FsArtifactStore implements ArtifactStore {
     return path.join(this.root, ...key.split('/'));
   }
 
-  private async tempPath(key: string): Promise<string> {
+  /** Whether `target` is a file (a stat: a directory or nothing there is not an object). */
+  private isFile(target: string, key: string): boolean {
     try {
-      await this.makeDir(this.tmpDir);
+      return statSync(target, { throwIfNoEntry: false })?.isFile() ?? false;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOTDIR') return false;
+      throw this.mapError(err, 'exists', key, 'read');
+    }
+  }
+
+  /** The whole file when it is at most `syncBytes` long; undefined for a larger one (read it asynchronously). */
+  private readSmall(target: string, key: string): Buffer | undefined {
+    const fd = openSync(target, 'r');
+    try {
+      const info = fstatSync(fd);
+      if (!info.isFile()) throw notFound(this.name, key);
+      return info.size <= syncBytes ? readFileSync(fd) : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private tempPath(key: string): string {
+    try {
+      this.makeDir(this.tmpDir);
     } catch (err) {
       throw this.mapError(err, 'put', key, 'write');
     }
     return path.join(this.tmpDir, `${randomUUID()}.tmp`);
   }
 
+  /** A new temporary file holding `bytes`: written with one synchronous call up to `syncBytes`, else streamed. */
   private async writeTemp(key: string, bytes: Buffer): Promise<string> {
-    let tmp = await this.tempPath(key);
+    const write = (file: string) =>
+      bytes.length <= syncBytes ? writeFileSync(file, bytes, { flag: 'wx' }) : writeFile(file, bytes, { flag: 'wx' });
+    let tmp = this.tempPath(key);
     try {
       try {
-        await writeFile(tmp, bytes, { flag: 'wx' });
+        await write(tmp);
       } catch (err) {
         if (errnoCode(err) !== 'ENOENT') throw err;
         this.madeDirs.delete(this.tmpDir);
-        tmp = await this.tempPath(key);
-        await writeFile(tmp, bytes, { flag: 'wx' });
+        tmp = this.tempPath(key);
+        await write(tmp);
       }
     } catch (err) {
-      await removeQuietly(tmp);
+      removeQuietly(tmp);
       throw this.mapError(err, 'put', key, 'write');
     }
     return tmp;
   }
 
   /** `move` (a rename or link to `target`) after making the key's folder, once per folder and process. */
-  private async intoParent(key: string, target: string, move: () => Promise<void>): Promise<void> {
+  private intoParent(key: string, target: string, move: () => void): void {
     if (!key.includes('/')) return move();
     const dir = path.dirname(target);
-    await this.makeDir(dir);
+    this.makeDir(dir);
     try {
-      await move();
+      move();
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
       // The folder went away since this store made it: make it again.
       this.madeDirs.delete(dir);
-      await this.makeDir(dir);
-      await move();
+      this.makeDir(dir);
+      move();
     }
   }
 
-  private async makeDir(dir: string): Promise<void> {
+  private makeDir(dir: string): void {
     if (this.madeDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     if (this.madeDirs.size >= maxRememberedDirs) this.madeDirs.clear();
     this.madeDirs.add(dir);
   }
@@ -310,12 +342,21 @@ export class FsArtifactStore implements ArtifactStore {
   }
 }
 
+/**
+ * Bodies up to this size are written and read with synchronous system calls. On a local file system such a
+ * call takes microseconds, where each asynchronous one costs a round trip through libuv's thread pool (~30-100
+ * µs of CPU): a stored result took six of them. Larger bodies, and every stream, stay asynchronous, so the
+ * event loop never waits on a big transfer; folders, renames and links are single metadata calls, always
+ * synchronous.
+ */
+const syncBytes = 256 * 1024;
+
 /** Folders a store remembers having made (a run's are a few; a bound keeps a long-lived process small). */
 const maxRememberedDirs = 10_000;
 
-async function removeQuietly(file: string): Promise<void> {
+function removeQuietly(file: string): void {
   try {
-    await unlink(file);
+    unlinkSync(file);
   } catch {
     // already gone, or never created
   }

@@ -7,10 +7,23 @@ import type { ArtifactStore } from '../../storage/index.js';
  * so per dataset and image.
  */
 export function perSandboxKey(problemKey: string, folder: string, fingerprint: string): string {
-  const hash = createHash('sha256').update(fingerprint).digest('hex').slice(0, 16);
+  const hash = fingerprintHash(fingerprint);
   const slash = problemKey.lastIndexOf('/problems/');
   const base = slash >= 0 ? problemKey.slice(0, slash) : 'datasets/unknown';
   return `${base}/${folder}/${hash}/${problemKey.slice(problemKey.lastIndexOf('/') + 1)}`;
+}
+
+// A process sees one or two fingerprints (its sandboxes) and every job asks for a key: hashed once each.
+const fingerprintHashes = new Map<string, string>();
+
+function fingerprintHash(fingerprint: string): string {
+  let hash = fingerprintHashes.get(fingerprint);
+  if (hash === undefined) {
+    if (fingerprintHashes.size >= 64) fingerprintHashes.clear();
+    hash = createHash('sha256').update(fingerprint).digest('hex').slice(0, 16);
+    fingerprintHashes.set(fingerprint, hash);
+  }
+  return hash;
 }
 
 /**
