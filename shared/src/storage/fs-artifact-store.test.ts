@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -104,6 +105,21 @@ describe('FsArtifactStore', () => {
     expect(await store.exists('dir')).toBe(false);
     await expect(store.get('dir')).rejects.toMatchObject({ code: 'not_found' });
     await expect(store.getStream('dir')).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('answers a FIFO under its root as a missing key instead of waiting for a writer', async () => {
+    execFileSync('mkfifo', [path.join(root, 'pipe')]);
+    expect(await store.exists('pipe')).toBe(false);
+    await expect(store.get('pipe')).rejects.toMatchObject({ code: 'not_found' });
+    expect(await store.getOptional('pipe')).toBeUndefined();
+  });
+
+  it('reads an object over the synchronous size (256 KiB) whole', async () => {
+    const big = Buffer.alloc(300 * 1024, 'z');
+    big.write('head', 0);
+    await store.put('big/one', big);
+    expect((await store.get('big/one')).equals(big)).toBe(true);
+    expect((await store.putIfAbsent('big/one', 'other')).ref.size).toBe(big.length);
   });
 
   it('creates its root on first write without ensureReady', async () => {

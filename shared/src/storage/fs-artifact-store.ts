@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   closeSync,
+  constants,
   createReadStream,
   createWriteStream,
   fstatSync,
@@ -256,7 +257,8 @@ export class FsArtifactStore implements ArtifactStore {
 
   /** The whole file when it is at most `syncBytes` long; undefined for a larger one (read it asynchronously). */
   private readSmall(target: string, key: string): Buffer | undefined {
-    const fd = openSync(target, 'r');
+    // O_NONBLOCK: a FIFO placed under the root must not block the event loop (it is not an object anyway).
+    const fd = openSync(target, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const info = fstatSync(fd);
       if (!info.isFile()) throw notFound(this.name, key);
