@@ -277,7 +277,7 @@ export class FsArtifactStore implements ArtifactStore {
     return path.join(this.tmpDir, `${randomUUID()}.tmp`);
   }
 
-  /** A new temporary file holding `bytes`: written with one synchronous call up to `syncBytes`, else streamed. */
+  /** A new temporary file holding `bytes`: written synchronously up to `syncBytes`, asynchronously above. */
   private async writeTemp(key: string, bytes: Buffer): Promise<string> {
     const write = (file: string) =>
       bytes.length <= syncBytes ? writeFileSync(file, bytes, { flag: 'wx' }) : writeFile(file, bytes, { flag: 'wx' });
