@@ -114,6 +114,19 @@ describe('FsArtifactStore', () => {
     expect(await store.getOptional('pipe')).toBeUndefined();
   });
 
+  it('gives the event loop a turn during a long chain of small reads', async () => {
+    await store.put('k', 'v');
+    let reads = 0;
+    let firedAfter = -1;
+    setImmediate(() => {
+      firedAfter = reads;
+    });
+    for (; reads < 200; reads += 1) await store.get('k');
+    // Every call resolves without waiting on I/O: only the store's own turns let the callback run mid-chain.
+    expect(firedAfter).toBeGreaterThanOrEqual(0);
+    expect(firedAfter).toBeLessThan(200);
+  });
+
   it('reads an object over the synchronous size (256 KiB) whole', async () => {
     const big = Buffer.alloc(300 * 1024, 'z');
     big.write('head', 0);

@@ -53,6 +53,8 @@ export class FsArtifactStore implements ArtifactStore {
   // calls of the ~7 a write takes). Something else may remove one: a write that then fails with ENOENT
   // makes it again and retries once.
   private readonly madeDirs = new Set<string>();
+  // Calls that went synchronously (see syncBytes), for giving the event loop a turn every so often.
+  private syncCalls = 0;
 
   constructor(options: FsArtifactStoreOptions) {
     this.root = path.resolve(options.root);
@@ -77,6 +79,7 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   async put(key: string, body: Buffer | string, _opts?: PutOptions): Promise<ObjectRef> {
+    await this.turn();
     const target = this.pathFor(key);
     const bytes = toBuffer(body);
     const tmp = await this.writeTemp(key, bytes);
@@ -94,6 +97,7 @@ export class FsArtifactStore implements ArtifactStore {
     body: Buffer | string,
     _opts?: PutOptions,
   ): Promise<{ created: boolean; ref: ObjectRef }> {
+    await this.turn();
     const target = this.pathFor(key);
     const bytes = toBuffer(body);
     // Many calls find the object there (content-addressed keys, a resubmitted run's problems): a stat
@@ -136,6 +140,7 @@ export class FsArtifactStore implements ArtifactStore {
   }
 
   async get(key: string): Promise<Buffer> {
+    await this.turn();
     const target = this.pathFor(key);
     try {
       return this.readSmall(target, key) ?? (await readFile(target));
@@ -172,9 +177,9 @@ export class FsArtifactStore implements ArtifactStore {
     }
   }
 
-  exists(key: string): Promise<boolean> {
-    // An executor's throw (an invalid key, an unreadable folder) rejects, as an async method's would.
-    return new Promise((resolve) => resolve(this.isFile(this.pathFor(key), key)));
+  async exists(key: string): Promise<boolean> {
+    await this.turn();
+    return this.isFile(this.pathFor(key), key);
   }
 
   /** The filesystem keeps no metadata, so the hash is computed by reading the file. */
@@ -243,6 +248,16 @@ export class FsArtifactStore implements ArtifactStore {
       });
     }
     return path.join(this.root, ...key.split('/'));
+  }
+
+  /**
+   * Every `turnEvery`th call waits for the event loop's next turn first. A chain of calls that all complete
+   * synchronously (a finalize reading every result of a large run) would otherwise run as one stretch of
+   * microtasks, with no timer, socket or health check served until it ends.
+   */
+  private async turn(): Promise<void> {
+    this.syncCalls += 1;
+    if (this.syncCalls % turnEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   /** Whether `target` is a file (a stat: a directory or nothing there is not an object). */
@@ -352,6 +367,9 @@ export class FsArtifactStore implements ArtifactStore {
  * synchronous.
  */
 const syncBytes = 256 * 1024;
+
+/** Synchronous calls between two turns of the event loop (see `turn`). */
+const turnEvery = 64;
 
 /** Folders a store remembers having made (a run's are a few; a bound keeps a long-lived process small). */
 const maxRememberedDirs = 10_000;
