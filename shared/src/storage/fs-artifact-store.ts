@@ -18,6 +18,7 @@ import { mkdir, open, readdir, readFile, stat, unlink, writeFile } from 'node:fs
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { PermanentError } from '../errors/index.js';
 import type { ArtifactStore, ObjectHead, ObjectRef, PutOptions, PutStreamOptions } from './artifact-store.js';
@@ -257,7 +258,7 @@ export class FsArtifactStore implements ArtifactStore {
    */
   private async turn(): Promise<void> {
     this.syncCalls += 1;
-    if (this.syncCalls % turnEvery === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.syncCalls % turnEvery === 0) await setImmediate();
   }
 
   /** Whether `target` is a file (a stat: a directory or nothing there is not an object). */
