@@ -75,4 +75,44 @@ describe('naturalCompare', () => {
       'a',
     ]);
   });
+
+  it('agrees with the definition (runs of digits by value, other runs as strings) on generated ids', () => {
+    // The definition the scanner implements, written with regular expressions as it first was.
+    const byDefinition = (a: string, b: string): number => {
+      const pa = a.match(/\d+|\D+/g) ?? [];
+      const pb = b.match(/\d+|\D+/g) ?? [];
+      for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+        const [x, y] = [pa[i]!, pb[i]!];
+        if (x === y) continue;
+        if (/^\d/.test(x) && /^\d/.test(y)) {
+          const [xs, ys] = [x.replace(/^0+(?=\d)/, ''), y.replace(/^0+(?=\d)/, '')];
+          if (xs.length !== ys.length) return xs.length - ys.length;
+          if (xs !== ys) return xs < ys ? -1 : 1;
+          continue;
+        }
+        return x < y ? -1 : 1;
+      }
+      if (pa.length !== pb.length) return pa.length - pb.length;
+      return a < b ? -1 : a > b ? 1 : 0;
+    };
+    const alphabet = ['0', '0', '1', '2', '9', 'a', 'b', 'B', '/', '_', 'é', '٣'];
+    let seed = 17;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const id = () => Array.from({ length: random(9) }, () => alphabet[random(alphabet.length)]).join('');
+    const ids = Array.from({ length: 400 }, id);
+    let disagreements = 0;
+    for (const a of ids)
+      for (const b of ids.slice(0, 60))
+        if (Math.sign(naturalCompare(a, b)) !== Math.sign(byDefinition(a, b))) disagreements++;
+    expect(disagreements).toBe(0);
+    // Equal values: plain string order decides ('0' < '7'), as HumanEval/002 before HumanEval/2 above.
+    expect(naturalCompare('x007', 'x7')).toBeLessThan(0);
+    expect(naturalCompare('x7', 'x007')).toBeGreaterThan(0);
+    expect(naturalCompare('a10b', 'a9c')).toBeGreaterThan(0);
+    expect(naturalCompare('', 'a')).toBeLessThan(0);
+    expect(naturalCompare('HumanEval/2', 'HumanEval/2')).toBe(0);
+  });
 });
