@@ -16,8 +16,10 @@ export function naturalCompare(a: string, b: string): number {
   while (start < common && a.charCodeAt(start) === b.charCodeAt(start)) start += 1;
   if (start > 0) {
     const digits = isDigit(a.charCodeAt(start - 1));
-    const goesOn = (s: string) => start < s.length && isDigit(s.charCodeAt(start)) === digits;
-    if (goesOn(a) || goesOn(b)) while (start > 0 && isDigit(a.charCodeAt(start - 1)) === digits) start -= 1;
+    const goesOn =
+      (start < a.length && isDigit(a.charCodeAt(start)) === digits) ||
+      (start < b.length && isDigit(b.charCodeAt(start)) === digits);
+    if (goesOn) while (start > 0 && isDigit(a.charCodeAt(start - 1)) === digits) start -= 1;
   }
   let i = start;
   let j = start;

@@ -98,8 +98,9 @@ describe('naturalCompare', () => {
     const alphabet = ['0', '0', '1', '2', '9', 'a', 'b', 'B', '/', '_', 'é', '٣'];
     let seed = 17;
     const random = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return seed % n;
+      // A 32-bit LCG in integer arithmetic (a plain product would pass 2^53 and lose its low bits).
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 16) % n;
     };
     const id = () => Array.from({ length: random(9) }, () => alphabet[random(alphabet.length)]).join('');
     const ids = Array.from({ length: 400 }, id);
